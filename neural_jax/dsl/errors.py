@@ -1,0 +1,108 @@
+"""Errors a user can cause with DSL text: all carry line, column, the source line and a hint.
+
+Every error raised while reading, lowering or checking a `.neural` file is a
+:class:`NeuralError`; nothing else may escape the front end (SPEC §5).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "NeuralError",
+    "NeuralSyntaxError",
+    "NeuralValidationError",
+    "NeuralWarning",
+    "did_you_mean",
+]
+
+
+class NeuralWarning(UserWarning):
+    """A problem that does not stop the run (e.g. a search-space key that binds to nothing)."""
+
+
+class NeuralError(Exception):
+    """Base class of DSL errors.
+
+    Attributes:
+      message: what is wrong, one line.
+      line: 1-based line of the offending text (0 when the problem has no place).
+      column: 1-based column.
+      source_line: the text of that line ('' when unknown).
+      hint: one line telling what to do.
+    """
+
+    kind = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int = 0,
+        column: int = 0,
+        source_line: str = "",
+        hint: str = "",
+    ) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        self.source_line = source_line
+        self.hint = hint
+        super().__init__(self.format())
+
+    @property
+    def caret(self) -> str:
+        """A line with a caret under the offending column."""
+        if not self.source_line or self.column <= 0:
+            return ""
+        prefix = "".join(c if c == "\t" else " " for c in self.source_line[: self.column - 1])
+        return prefix + "^"
+
+    def format(self) -> str:
+        """The full, multi-line message shown to the user."""
+        where = f"line {self.line}, column {self.column}: " if self.line else ""
+        out = [f"{self.kind}: {where}{self.message}"]
+        if self.source_line:
+            shown = "".join(c if c.isprintable() or c == "\t" else "?" for c in self.source_line)
+            out.append("    " + shown)
+            out.append("    " + self.caret)
+        if self.hint:
+            out.append(f"hint: {self.hint}")
+        return "\n".join(out)
+
+    def __reduce__(self):  # keeps errors picklable across worker processes
+        return (
+            _rebuild,
+            (type(self), self.message, self.line, self.column, self.source_line, self.hint),
+        )
+
+
+def _rebuild(cls, message, line, column, source_line, hint):
+    return cls(message, line=line, column=column, source_line=source_line, hint=hint)
+
+
+class NeuralSyntaxError(NeuralError, SyntaxError):
+    """The text does not parse."""
+
+    kind = "syntax error"
+
+    def __init__(self, message: str, **kw) -> None:
+        NeuralError.__init__(self, message, **kw)
+
+    def __str__(self) -> str:  # SyntaxError has its own __str__
+        return self.format()
+
+
+class NeuralValidationError(NeuralError, ValueError):
+    """The text parses but means nothing (bad value, bad shape, unknown name...)."""
+
+    kind = "validation error"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Returns ' (did you mean X?)'-style text, or '' when nothing is close."""
+    cands = list(candidates)
+    lower = {c.lower(): c for c in cands}
+    close = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
+    return f"did you mean '{lower[close[0]]}'?" if close else ""

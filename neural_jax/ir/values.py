@@ -1,0 +1,239 @@
+"""Lowering of values and HPO expressions (SPEC §1 literals, §4 HPO forms).
+
+:class:`ValueLowerer` turns AST values into Python values and HPO nodes, checks them against
+a parameter's domain, and gives every HPO node its path. One HPO expression in the source is
+one parameter: wherever it is used again (the copies of ``* N``, a macro body used twice, a
+macro argument used in two layers) the same node, with the path of its first use, is reused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from neural_jax.dsl import ast
+from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
+from neural_jax.ir.nodes import HPO, Choice, LogRange, Range
+from neural_jax.ir.params import ParamSpec, is_int, is_number
+
+__all__ = ["ValueLowerer", "HPO_FORMS"]
+
+HPO_FORMS = ("choice", "range", "log_range")
+
+
+class ValueLowerer:
+    """Shared state of one network's lowering: the source and the HPO nodes seen so far."""
+
+    def __init__(self, source: ast.Source) -> None:
+        self.src = source
+        self.hpo_cache: dict[tuple[int, int], HPO] = {}
+        self.sites: dict[str, Any] = {}
+
+    # --- errors -------------------------------------------------------------------------
+
+    def fail(self, span: ast.Span | None, message: str, hint: str = "") -> NeuralValidationError:
+        return self.src.error(NeuralValidationError, span, message, hint)
+
+    def no_extras(self, it: ast.Item, where: str) -> None:
+        if it.device is not None:
+            raise self.fail(it.device.span, f"@ device is only for layers, not {where}")
+        if it.block is not None:
+            raise self.fail(it.block_span, f"a {{ block }} is only for layers, not {where}")
+        if it.repeat is not None:
+            raise self.fail(it.repeat_span, f"repetition * N is only for layers, not {where}")
+
+    # --- plain values -------------------------------------------------------------------
+
+    def plain(self, node, path: str, what: str) -> Any:
+        """A literal, tuple or list (lists become tuples); no HPO, no calls."""
+        if isinstance(node, ast.Literal):
+            return node.value
+        if isinstance(node, (ast.TupleNode, ast.ListNode)):
+            return tuple(self.plain(x, f"{path}[{i}]", what) for i, x in enumerate(node.items))
+        if isinstance(node, ast.Name):
+            raise self.fail(node.span, f"unknown name '{node.name}' in {what}",
+                            f'strings need quotes: "{node.name}"')
+        if isinstance(node, ast.Call) and node.name.upper() == "HPO":
+            raise self.fail(node.span, f"HPO is not allowed in {what}",
+                            "only layer, optimizer, schedule and train values are searched")
+        if isinstance(node, ast.Call):
+            raise self.fail(node.span, f"a call ({node.name}(...)) is not a value of {what}")
+        raise self.fail(getattr(node, "span", None), f"unexpected value in {what}")
+
+    def value(self, node, path: str, spec: ParamSpec | None, what: str) -> Any:
+        """A value that may be (or contain) an HPO expression, checked against ``spec``."""
+        if isinstance(node, ast.Call) and node.name.upper() == "HPO":
+            return self.hpo(node, path, spec, what)
+        if isinstance(node, (ast.TupleNode, ast.ListNode)):
+            items = tuple(
+                self.value(x, f"{path}[{i}]", None, what) for i, x in enumerate(node.items)
+            )
+            v = items
+        else:
+            v = self.plain(node, path, what)
+        if spec is not None and not any(isinstance(x, HPO) for x in _flat(v)):
+            v = _normalise(spec, v)
+            problem = spec.check(v)
+            if problem:
+                raise self.fail(node.span, f"{what} {problem}", _domain_hint(spec))
+        self.sites[path] = ("value", node.span)
+        return v
+
+    # --- HPO ------------------------------------------------------------------------------
+
+    def hpo(self, call: ast.Call, path: str, spec: ParamSpec | None, what: str,
+            option=None) -> HPO:
+        """Lowers ``HPO(form(...))``; ``option(node, path)`` lowers a non-literal choice."""
+        key = (call.span.start, call.span.end)
+        cached = self.hpo_cache.get(key)
+        if cached is not None and call.span.known:
+            self._check_domain(cached, spec, call, what)
+            return cached
+        if len(call.args) != 1 or call.args[0].name is not None or not isinstance(
+            call.args[0].value, ast.Call
+        ):
+            raise self.fail(call.span, "HPO(...) takes one search form",
+                            "write HPO(choice(...)), HPO(range(lo, hi)) or HPO(log_range(lo, hi))")
+        form = call.args[0].value
+        fname = form.name.lower()
+        if fname not in HPO_FORMS:
+            hint = did_you_mean(form.name, HPO_FORMS) or "use choice, range or log_range"
+            raise self.fail(form.span, f"unknown HPO form '{form.name}'", hint)
+        if fname == "choice":
+            node = self._choice(form, path, option, what)
+        else:
+            node = self._range(form, path, log=fname == "log_range")
+        node = dataclasses.replace(node, span=call.span)
+        self.hpo_cache[key] = node
+        self.sites[path] = ("hpo", call.span)
+        self._check_domain(node, spec, call, what)
+        return node
+
+    def _choice(self, form: ast.Call, path: str, option, what: str) -> Choice:
+        if not form.args:
+            raise self.fail(form.span, "empty choice()", "list at least one value: choice(a, b)")
+        values = []
+        for j, a in enumerate(form.args):
+            if a.name is not None:
+                raise self.fail(a.span, "choice() takes values, not named arguments")
+            if isinstance(a.value, ast.Call) or (option is not None and isinstance(a.value, ast.Name)):
+                if option is None:
+                    raise self.fail(a.value.span, f"a call cannot be a choice of {what}")
+                values.append(option(a.value, f"{path}.choice[{j}]"))
+            else:
+                values.append(self.value(a.value, f"{path}.choice[{j}]", None, what))
+        kinds = {_type_of(v) for v in values}
+        if len(kinds) > 1:
+            raise self.fail(form.span, f"choice() mixes {' and '.join(sorted(kinds))} values",
+                            "all options of a choice must be of one type")
+        seen = []
+        for a, v in zip(form.args, values):
+            if v in seen:
+                raise self.fail(a.span, f"choice() lists {a.value and _show(v)} twice")
+            seen.append(v)
+        return Choice(path=path, values=tuple(values), span=form.span)
+
+    def _range(self, form: ast.Call, path: str, log: bool) -> HPO:
+        name = "log_range" if log else "range"
+        pos = [a for a in form.args if a.name is None]
+        named = {a.name: a for a in form.args if a.name is not None}
+        allowed = ("low", "high") if log else ("low", "high", "step")
+        for k, a in named.items():
+            if k not in allowed:
+                hint = did_you_mean(k, allowed) or f"{name} takes ({', '.join(allowed)})"
+                raise self.fail(a.span, f"{name}() has no argument '{k}'", hint)
+        if len(pos) > len(allowed):
+            raise self.fail(form.span, f"{name}() takes at most {len(allowed)} values",
+                            f"write {name}(lo, hi{', step=s' if not log else ''})")
+        vals: dict[str, Any] = {}
+        spans: dict[str, ast.Span] = {}
+        for k, a in zip(allowed, pos):
+            vals[k], spans[k] = a.value, a.span
+        for k, a in named.items():
+            if k in vals:
+                raise self.fail(a.span, f"{name}() got '{k}' twice")
+            vals[k], spans[k] = a.value, a.span
+        for k in ("low", "high"):
+            if k not in vals:
+                raise self.fail(form.span, f"{name}() needs a low and a high bound",
+                                f"write {name}(lo, hi)")
+        nums = {}
+        for k, node in vals.items():
+            v = node.value if isinstance(node, ast.Literal) else None
+            if not is_number(v) or (isinstance(v, float) and not math.isfinite(v)):
+                raise self.fail(spans[k], f"{name}() bounds must be finite numbers")
+            nums[k] = v
+        lo, hi, step = nums["low"], nums["high"], nums.get("step")
+        if lo >= hi:
+            raise self.fail(form.span, f"{name}() needs low < high, got {lo!r} >= {hi!r}",
+                            "swap the bounds or widen the range")
+        if log:
+            if lo <= 0:
+                raise self.fail(spans["low"], f"log_range() needs low > 0, got {lo!r}",
+                                "use range() for a linear scale, or a positive low bound")
+            return LogRange(path=path, low=lo, high=hi, is_int=is_int(lo) and is_int(hi),
+                            span=form.span)
+        if step is not None and (step <= 0 or step > hi - lo):
+            raise self.fail(spans["step"], f"range() step must be in (0, high - low], got {step!r}",
+                            f"a step between 0 and {hi - lo!r}")
+        integer = is_int(lo) and is_int(hi) and (step is None or is_int(step))
+        return Range(path=path, low=lo, high=hi, step=step, is_int=integer, span=form.span)
+
+    def _check_domain(self, node: HPO, spec: ParamSpec | None, call: ast.Call, what: str) -> None:
+        if spec is None:
+            return
+        if isinstance(node, Choice):
+            candidates = [v for v in node.values if not hasattr(v, "type")]
+        else:
+            if spec.wants_int and not node.is_int:
+                raise self.fail(call.span, f"{what} takes whole numbers; this range is of floats",
+                                f"use integer bounds, e.g. range({int(node.low)}, {int(node.high)})")
+            candidates = [node.low, node.high]
+        for v in candidates:
+            problem = spec.check(_normalise(spec, v))
+            if problem:
+                raise self.fail(call.span, f"{what} {problem} (a value this HPO can take)",
+                                _domain_hint(spec))
+
+
+def _flat(v):
+    if isinstance(v, tuple):
+        for x in v:
+            yield from _flat(x)
+    else:
+        yield v
+
+
+def _normalise(spec: ParamSpec, v: Any) -> Any:
+    if spec.kind in ("activation", "padding", "padding1d", "merge") and isinstance(v, str):
+        return v.lower()
+    return v
+
+
+def _type_of(v: Any) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if is_number(v):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, tuple):
+        return "tuple"
+    if v is None:
+        return "None"
+    return type(v).__name__
+
+
+def _show(v: Any) -> str:
+    return repr(v) if not hasattr(v, "type") else f"{v.type}(...)"
+
+
+def _domain_hint(spec: ParamSpec) -> str:
+    return {
+        "rate": f"{spec.name} is a fraction: 0 <= {spec.name} < 1",
+        "pos_int": f"{spec.name} counts something: use a whole number >= 1",
+        "sizes": f"{spec.name} is an int or a tuple of ints >= 1",
+        "activation": "see SPEC §2 for the activations",
+        "positive": f"{spec.name} must be > 0",
+    }.get(spec.kind, "")

@@ -1,0 +1,69 @@
+"""Training building blocks: losses, metrics, optax optimizers and schedules.
+
+Everything is looked up by the names a DSL file or config gives (case-insensitive) and
+raises :class:`TrainConfigError` with the closest known name for anything unknown.
+Float hyperparameters of optimizers and schedules live in optimizer state, so one
+compiled update serves a whole population (see :mod:`neural_jax.train.optimizers`).
+"""
+
+from neural_jax.train._registry import TrainConfigError
+from neural_jax.train.losses import (
+    LOGIT_ACTIVATIONS,
+    LOSSES,
+    Loss,
+    get_loss,
+    loss_names,
+    takes_logits,
+)
+from neural_jax.train.metrics import (
+    METRICS,
+    Metric,
+    get_metric,
+    mean_from_stats,
+    metric_names,
+)
+from neural_jax.train.optimizers import (
+    OPTIMIZERS,
+    build_optimizer,
+    hyperparams_of,
+    optimizer_hyperparams,
+    optimizer_names,
+    optimizer_signature,
+    optimizer_structure,
+    set_hyperparams,
+)
+from neural_jax.train.schedules import (
+    SCHEDULES,
+    get_schedule,
+    resolve_schedule,
+    schedule_names,
+    schedule_signature,
+)
+
+__all__ = [
+    "LOGIT_ACTIVATIONS",
+    "LOSSES",
+    "METRICS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "Loss",
+    "Metric",
+    "TrainConfigError",
+    "build_optimizer",
+    "get_loss",
+    "get_metric",
+    "get_schedule",
+    "hyperparams_of",
+    "loss_names",
+    "mean_from_stats",
+    "metric_names",
+    "optimizer_hyperparams",
+    "optimizer_names",
+    "optimizer_signature",
+    "optimizer_structure",
+    "resolve_schedule",
+    "schedule_names",
+    "schedule_signature",
+    "set_hyperparams",
+    "takes_logits",
+]

@@ -1,0 +1,407 @@
+r"""Learning-rate schedules with Keras names and semantics, as pure JAX functions.
+
+Notation: :math:`t` is the optimizer step (``0`` for the first update, like Keras'
+``optimizer.iterations``), :math:`\eta_0` the initial learning rate, :math:`T` the
+number of decay steps, :math:`\gamma` a decay factor.
+
+=========================  ===================================================================
+ExponentialDecay           :math:`\eta_0\,\gamma^{t/T}` (``staircase``: :math:`\lfloor t/T\rfloor`)
+InverseTimeDecay           :math:`\eta_0 / (1 + \gamma\,t/T)` (``staircase`` as above)
+CosineDecay                :math:`\eta_0((1-\alpha)\tfrac12(1+\cos(\pi\min(t,T)/T))+\alpha)`
+                           (Loshchilov & Hutter 2017, eq. 5 without restarts), with Keras'
+                           optional linear warmup to ``warmup_target``
+WarmupCosineDecay          linear warmup from ``initial_learning_rate`` (default ``0.0``) to
+                           ``peak`` over ``warmup_steps``, then CosineDecay from ``peak``
+                           over ``decay_steps`` more steps
+PiecewiseConstantDecay     ``values[i]`` where :math:`i = \#\{b \in \text{boundaries}: t > b\}`
+PolynomialDecay            :math:`(\eta_0-\eta_T)(1-\min(t,T)/T)^p + \eta_T` (``cycle``:
+                           :math:`T \leftarrow T\lceil t/T\rceil`)
+StepDecay                  :math:`\eta_0\,\gamma^{\lfloor t/s\rfloor}` (PyTorch ``StepLR``)
+=========================  ===================================================================
+
+Every schedule is a pure function ``fn(step, **args)``. :func:`get_schedule` binds the
+arguments and returns ``step -> lr``. For population training the float arguments are
+kept as arrays in optimizer state (:class:`InjectableSchedule`), so members with
+different schedule arguments share one compiled program; boolean flags (``staircase``,
+``cycle``) and the presence of an optional argument are structural.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from neural_jax.train._registry import (
+    TrainConfigError,
+    as_bool,
+    as_float,
+    check_arg_names,
+    check_range,
+    lookup,
+)
+
+__all__ = [
+    "SCHEDULES",
+    "InjectableSchedule",
+    "ScheduleArgsState",
+    "ScheduleSpec",
+    "get_schedule",
+    "resolve_schedule",
+    "schedule_names",
+    "schedule_signature",
+]
+
+_REQUIRED = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Param:
+    """One schedule argument: its kind, default and allowed interval."""
+
+    name: str
+    kind: str = "float"  # "float", "optional_float", "bool" or "vector"
+    default: Any = _REQUIRED
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduleSpec:
+    """A registry entry: the pure schedule function and its Keras-style signature.
+
+    Attributes:
+      name: Display name, e.g. ``"ExponentialDecay"``.
+      fn: ``fn(step, **args) -> lr``, pure and traceable.
+      params: Arguments in positional order.
+      aliases: Alternative argument names mapped to canonical ones.
+      check: Cross-argument validation of the resolved arguments.
+    """
+
+    name: str
+    fn: Callable[..., jax.Array]
+    params: tuple[_Param, ...]
+    aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    check: Callable[[dict[str, Any]], None] | None = None
+
+
+def _f32(step: jax.typing.ArrayLike) -> jax.Array:
+    return jnp.asarray(step, jnp.float32)
+
+
+def exponential_decay(step, *, initial_learning_rate, decay_steps, decay_rate,
+                      staircase=False):
+    """Keras ``ExponentialDecay``: ``initial * decay_rate ** (step / decay_steps)``."""
+    p = _f32(step) / decay_steps
+    if staircase:
+        p = jnp.floor(p)
+    return initial_learning_rate * jnp.power(decay_rate, p)
+
+
+def inverse_time_decay(step, *, initial_learning_rate, decay_steps, decay_rate,
+                       staircase=False):
+    """Keras ``InverseTimeDecay``: ``initial / (1 + decay_rate * step / decay_steps)``."""
+    p = _f32(step) / decay_steps
+    if staircase:
+        p = jnp.floor(p)
+    return initial_learning_rate / (1.0 + decay_rate * p)
+
+
+def _cosine_part(t, decay_steps, alpha, start):
+    fraction = jnp.minimum(t, decay_steps) / decay_steps
+    cosine = 0.5 * (1.0 + jnp.cos(jnp.pi * fraction))
+    return start * ((1.0 - alpha) * cosine + alpha)
+
+
+def cosine_decay(step, *, initial_learning_rate, decay_steps, alpha=0.0,
+                 warmup_target=None, warmup_steps=0.0):
+    """Keras ``CosineDecay``, including its optional linear warmup.
+
+    Without ``warmup_target`` the rate decays from ``initial_learning_rate``. With it,
+    the rate rises linearly from ``initial_learning_rate`` to ``warmup_target`` over
+    ``warmup_steps`` and then decays from ``warmup_target`` over ``decay_steps``.
+    """
+    t = _f32(step)
+    if warmup_target is None:
+        return _cosine_part(t, decay_steps, alpha, initial_learning_rate)
+    # Guarding the division keeps warmup_steps=0 NaN-free; that branch is unused then.
+    warm = initial_learning_rate + (warmup_target - initial_learning_rate) * (
+        t / jnp.maximum(warmup_steps, 1.0))
+    decayed = _cosine_part(t - warmup_steps, decay_steps, alpha, warmup_target)
+    return jnp.where(t < warmup_steps, warm, decayed)
+
+
+def warmup_cosine_decay(step, *, peak, warmup_steps, decay_steps,
+                        initial_learning_rate=0.0, alpha=0.0):
+    """Linear warmup from ``initial_learning_rate`` (0.0) to ``peak``, then cosine decay.
+
+    Equals Keras ``CosineDecay(initial_learning_rate, decay_steps, alpha,
+    warmup_target=peak, warmup_steps=warmup_steps)``: the cosine phase lasts
+    ``decay_steps`` steps after the warmup and ends at ``alpha * peak``.
+    """
+    return cosine_decay(step, initial_learning_rate=initial_learning_rate,
+                        decay_steps=decay_steps, alpha=alpha, warmup_target=peak,
+                        warmup_steps=warmup_steps)
+
+
+def piecewise_constant_decay(step, *, boundaries, values):
+    """Keras ``PiecewiseConstantDecay``: ``values[0]`` while ``step <= boundaries[0]``,
+    ``values[i]`` while ``boundaries[i-1] < step <= boundaries[i]``, else ``values[-1]``."""
+    index = jnp.sum(_f32(step) > jnp.asarray(boundaries))
+    return jnp.asarray(values)[index]
+
+
+def polynomial_decay(step, *, initial_learning_rate, decay_steps,
+                     end_learning_rate=0.0001, power=1.0, cycle=False):
+    """Keras ``PolynomialDecay``, with ``cycle`` restarting at multiples of decay_steps."""
+    t = _f32(step)
+    if cycle:
+        multiplier = jnp.where(t == 0, 1.0, jnp.ceil(t / decay_steps))
+        decay_steps = decay_steps * multiplier
+    else:
+        t = jnp.minimum(t, decay_steps)
+    remaining = 1.0 - t / decay_steps
+    return (initial_learning_rate - end_learning_rate) * jnp.power(
+        remaining, power) + end_learning_rate
+
+
+def step_decay(step, *, initial_learning_rate, step_size, gamma=0.1):
+    """``initial_learning_rate * gamma ** floor(step / step_size)`` (PyTorch StepLR)."""
+    return initial_learning_rate * jnp.power(gamma, jnp.floor(_f32(step) / step_size))
+
+
+_LR = dict(low=0.0)
+_STEPS = dict(low=0.0, low_open=True)
+
+
+def _check_piecewise(args: dict[str, Any]) -> None:
+    boundaries, values = args["boundaries"], args["values"]
+    if len(values) != len(boundaries) + 1:
+        raise TrainConfigError(
+            "PiecewiseConstantDecay: 'values' must have one more entry than "
+            f"'boundaries', got {len(values)} values for {len(boundaries)} boundaries.")
+    if np.any(np.diff(boundaries) <= 0):
+        raise TrainConfigError(
+            "PiecewiseConstantDecay: 'boundaries' must be strictly increasing, "
+            f"got {list(map(float, boundaries))}.")
+    if np.any(values < 0):
+        raise TrainConfigError(
+            "PiecewiseConstantDecay: 'values' must be >= 0, "
+            f"got {list(map(float, values))}.")
+
+
+SCHEDULES: dict[str, ScheduleSpec] = {
+    spec.name.lower(): spec
+    for spec in (
+        ScheduleSpec("ExponentialDecay", exponential_decay, (
+            _Param("initial_learning_rate", **_LR),
+            _Param("decay_steps", **_STEPS),
+            _Param("decay_rate", low=0.0, low_open=True),
+            _Param("staircase", "bool", False),
+        )),
+        ScheduleSpec("InverseTimeDecay", inverse_time_decay, (
+            _Param("initial_learning_rate", **_LR),
+            _Param("decay_steps", **_STEPS),
+            _Param("decay_rate", low=0.0),
+            _Param("staircase", "bool", False),
+        )),
+        ScheduleSpec("CosineDecay", cosine_decay, (
+            _Param("initial_learning_rate", **_LR),
+            _Param("decay_steps", **_STEPS),
+            _Param("alpha", default=0.0, low=0.0, high=1.0),
+            _Param("warmup_target", "optional_float", None, low=0.0),
+            _Param("warmup_steps", default=0.0, low=0.0),
+        )),
+        ScheduleSpec("WarmupCosineDecay", warmup_cosine_decay, (
+            _Param("peak", **_LR),
+            _Param("warmup_steps", low=0.0),
+            _Param("decay_steps", **_STEPS),
+            _Param("initial_learning_rate", default=0.0, low=0.0),
+            _Param("alpha", default=0.0, low=0.0, high=1.0),
+        ), aliases={"peak_learning_rate": "peak", "warmup_target": "peak",
+                    "init_value": "initial_learning_rate"}),
+        ScheduleSpec("PiecewiseConstantDecay", piecewise_constant_decay, (
+            _Param("boundaries", "vector"),
+            _Param("values", "vector"),
+        ), check=_check_piecewise),
+        ScheduleSpec("PolynomialDecay", polynomial_decay, (
+            _Param("initial_learning_rate", **_LR),
+            _Param("decay_steps", **_STEPS),
+            _Param("end_learning_rate", default=0.0001, low=0.0),
+            _Param("power", default=1.0, low=0.0),
+            _Param("cycle", "bool", False),
+        )),
+        ScheduleSpec("StepDecay", step_decay, (
+            _Param("initial_learning_rate", **_LR),
+            _Param("step_size", **_STEPS),
+            _Param("gamma", default=0.1, low=0.0, low_open=True),
+        ), aliases={"initial": "initial_learning_rate"}),
+    )
+}
+
+
+def schedule_names() -> list[str]:
+    """Display names of all registered schedules."""
+    return [spec.name for spec in SCHEDULES.values()]
+
+
+def _spec(name: str) -> ScheduleSpec:
+    return lookup(SCHEDULES, name, "schedule", display=schedule_names())[1]
+
+
+def schedule_signature(name: str) -> list[tuple[str, Any]]:
+    """Ordered ``(argument, default)`` pairs of a schedule, for binding positional args.
+
+    Required arguments have the default ``inspect.Parameter.empty``.
+    """
+    return [(p.name, inspect.Parameter.empty if p.default is _REQUIRED else p.default)
+            for p in _spec(name).params]
+
+
+def resolve_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None = None
+                     ) -> tuple[ScheduleSpec, dict[str, Any], dict[str, Any]]:
+    """Validates schedule arguments and splits them into dynamic and static parts.
+
+    Args:
+      name: Schedule name (case-insensitive), e.g. ``"ExponentialDecay"``.
+      args: Keyword arguments as a mapping, or positional arguments as a sequence
+        in the order of :func:`schedule_signature`.
+
+    Returns:
+      ``(spec, dynamic, static)``: ``dynamic`` maps float arguments to Python floats
+      and vector arguments to float32 numpy arrays (these may vary per population
+      member); ``static`` holds flags and absent optional arguments.
+
+    Raises:
+      TrainConfigError: Unknown schedule or argument, missing argument, bad value.
+    """
+    spec = _spec(name)
+    where = spec.name
+    names = [p.name for p in spec.params]
+    if args is None:
+        args = {}
+    if isinstance(args, Mapping):
+        given: dict[str, Any] = {}
+        for key, value in args.items():
+            canonical = spec.aliases.get(key, key)
+            check_arg_names([canonical], names, where)
+            if canonical in given:
+                raise TrainConfigError(f"{where}: '{canonical}' is given twice.")
+            given[canonical] = value
+    elif isinstance(args, Sequence) and not isinstance(args, str):
+        if len(args) > len(names):
+            raise TrainConfigError(
+                f"{where} takes at most {len(names)} arguments ({', '.join(names)}), "
+                f"got {len(args)}.")
+        given = dict(zip(names, args))
+    else:
+        raise TrainConfigError(
+            f"{where}: arguments must be a mapping of names to values, got {args!r}.")
+
+    dynamic: dict[str, Any] = {}
+    static: dict[str, Any] = {}
+    for p in spec.params:
+        if p.name not in given:
+            if p.default is _REQUIRED:
+                raise TrainConfigError(
+                    f"{where} needs '{p.name}' (arguments: {', '.join(names)}).")
+            value = p.default
+        else:
+            value = given[p.name]
+        bounds = dict(low=p.low, high=p.high, low_open=p.low_open,
+                      high_open=p.high_open)
+        if p.kind == "bool":
+            static[p.name] = as_bool(value, p.name, where)
+        elif p.kind == "optional_float" and value is None:
+            static[p.name] = None
+        elif p.kind == "vector":
+            if isinstance(value, np.ndarray | jax.Array):
+                value = np.asarray(value).reshape(-1).tolist()
+            if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+                raise TrainConfigError(
+                    f"{where}: '{p.name}' must be a list of numbers, got {value!r}.")
+            dynamic[p.name] = np.asarray(
+                [as_float(v, p.name, where) for v in value], np.float32)
+        else:
+            dynamic[p.name] = check_range(as_float(value, p.name, where), p.name,
+                                          where, **bounds)
+    if spec.check is not None:
+        spec.check({**dynamic, **static})
+    return spec, dynamic, static
+
+
+def get_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None = None
+                 ) -> Callable[[jax.typing.ArrayLike], jax.Array]:
+    """Builds a ``step -> learning rate`` function from a name and Keras arguments.
+
+    Args:
+      name: Schedule name, case-insensitive (see :data:`SCHEDULES`).
+      args: Keyword arguments (mapping) or positional arguments (sequence).
+
+    Returns:
+      A pure function of the step count; jit- and vmap-friendly.
+
+    Raises:
+      TrainConfigError: Unknown schedule or argument, missing argument, bad value.
+
+    Example:
+      >>> lr = get_schedule("ExponentialDecay", {"initial_learning_rate": 0.1,
+      ...                   "decay_steps": 10, "decay_rate": 0.5})
+      >>> float(lr(10))
+      0.05
+    """
+    spec, dynamic, static = resolve_schedule(name, args)
+    bound = {k: jnp.asarray(v) for k, v in dynamic.items()}
+
+    def schedule(step: jax.typing.ArrayLike) -> jax.Array:
+        return spec.fn(step, **bound, **static)
+
+    schedule.__name__ = spec.name
+    return schedule
+
+
+class ScheduleArgsState(NamedTuple):
+    """State of an :class:`InjectableSchedule`: step count and the float arguments."""
+
+    count: jax.Array
+    args: dict[str, jax.Array]
+
+
+class InjectableSchedule:
+    """A stateful schedule (``optax.StatefulSchedule``) whose arguments live in state.
+
+    Used as the ``learning_rate`` of an ``optax.inject_hyperparams`` optimizer, it keeps
+    ``count`` and the float schedule arguments in ``opt_state.hyperparams_states``, so a
+    population can hold different arguments per member (replace them with
+    :func:`neural_jax.train.set_hyperparams`) and still run one compiled program.
+    """
+
+    def __init__(self, spec: ScheduleSpec, dynamic: Mapping[str, Any],
+                 static: Mapping[str, Any]):
+        self.spec = spec
+        self.dynamic = dict(dynamic)
+        self.static = dict(static)
+
+    def init(self) -> ScheduleArgsState:
+        """Step 0 and the configured arguments as float32 arrays."""
+        return ScheduleArgsState(
+            count=jnp.zeros([], jnp.int32),
+            args={k: jnp.asarray(v, jnp.float32) for k, v in self.dynamic.items()})
+
+    def update(self, state: ScheduleArgsState, **extra_args) -> ScheduleArgsState:
+        """Advances the step count, keeping the arguments."""
+        del extra_args
+        count = jnp.minimum(state.count, jnp.iinfo(jnp.int32).max - 1) + 1
+        return ScheduleArgsState(count=count, args=state.args)
+
+    def __call__(self, state: ScheduleArgsState, **extra_args) -> jax.Array:
+        """The learning rate for the current step."""
+        del extra_args
+        return self.spec.fn(state.count, **state.args, **self.static)

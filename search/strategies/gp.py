@@ -1,0 +1,323 @@
+"""Gaussian-process Bayesian optimisation, written in JAX.
+
+Notation: ``d`` encoded coordinates in ``[0, 1]``; ``X`` ``(n, d)`` told points, ``y`` ``(n,)``
+their (minimised) values, standardised before fitting; pending points (asked, not yet told)
+enter the model as *kriging-believer* fantasies, i.e. observations equal to the posterior mean
+(Ginsbourger et al. 2010, "Kriging is well-suited to parallelize optimization", sec. 3.2).
+This leaves the mean unchanged and collapses the variance near pending points, so their
+neighbourhood loses expected improvement and a batch spreads out.
+
+One ``ask``:
+  1. until ``n_init`` points are told or pending, return a scrambled Sobol design;
+  2. fit the Matern-5/2 ARD hyperparameters by maximum a posteriori with L-BFGS-B on a jitted
+     objective and gradient (see :mod:`._gp_kernels`), warm-started from the previous fit;
+  3. maximise log EI (Ament et al. 2023, eq. 9): score random and incumbent-local candidates,
+     run vmapped gradient ascent from the best ones, snap coordinates that have levels to bin
+     centres and sweep each such coordinate over its levels;
+  4. take the best point that duplicates no told or pending point, add it as a fantasy and
+     repeat for the rest of the batch.
+
+Observations are padded to a power-of-two bucket with a mask, so ``jit`` compiles once per
+bucket (16, 32, 64, ...) instead of once per observation count.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from scipy import optimize
+from scipy.stats import qmc
+
+from search.strategies import _gp_kernels as K
+from search.strategies._parego import scalarize
+from search.strategies.base import Dimension, Strategy
+
+__all__ = ["GPBayesian"]
+
+_MAX_PENDING = 256
+_SWEEP_ALL_LEVELS = 16  # coordinates with at most this many levels are swept exhaustively
+_DUP_TOL = 1e-6
+
+
+def _bucket(n: int, minimum: int = 16) -> int:
+    return max(minimum, 1 << max(n - 1, 0).bit_length())
+
+
+class GPBayesian(Strategy):
+    """Bayesian optimisation with a Matern-5/2 ARD Gaussian process and log EI.
+
+    Args:
+      seed: seed of every random choice (initial design, candidates, restarts).
+      n_init: size of the initial Sobol design; default ``min(10, 2 d + 1)``.
+      n_candidates: random candidates scored per acquisition optimisation.
+      n_local: candidates drawn around the best told points (exploitation starts).
+      n_starts: best candidates refined by gradient ascent.
+      acq_steps: Adam steps of that ascent.
+      fit_maxiter: L-BFGS-B iterations per start of the hyperparameter fit.
+      fit_restarts: random restarts of the fit (besides the warm and default starts).
+    """
+
+    name = "gp"
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        n_init: int | None = None,
+        n_candidates: int = 1024,
+        n_local: int = 256,
+        n_starts: int = 16,
+        acq_steps: int = 60,
+        fit_maxiter: int = 200,
+        fit_restarts: int = 2,
+    ) -> None:
+        super().__init__(seed)
+        if n_init is not None and n_init < 1:
+            raise ValueError(f"n_init must be >= 1, got {n_init}")
+        self.n_init = n_init
+        self.n_candidates = n_candidates
+        self.n_local = n_local
+        self.n_starts = n_starts
+        self.acq_steps = acq_steps
+        self.fit_maxiter = fit_maxiter
+        self.fit_restarts = fit_restarts
+        self._reset()
+
+    def _reset(self) -> None:
+        self._X = np.zeros((0, self.d))
+        self._y: list[Any] = []
+        self._pending = np.zeros((0, self.d))
+        self._n_sobol = 0
+        self._theta: np.ndarray | None = None
+        self._n_fits = 0
+        self._sobol = np.zeros((0, self.d))
+
+    def bind(self, dims: Sequence[Dimension], seed: int | None = None) -> None:
+        super().bind(dims, seed)
+        self._reset()
+        d = self.d
+        self._levels = np.array([dim.levels or 0 for dim in self.dims], dtype=np.int64)
+        self._cat = np.array([dim.kind == "categorical" for dim in self.dims], dtype=bool)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy warns about non-power-of-two draws
+            sobol = qmc.Sobol(d, scramble=True, seed=int(self.rng.integers(2**31)))
+            self._sobol = self._snap(sobol.random(64)) if d else np.zeros((64, 0))
+
+    @property
+    def _n_init(self) -> int:
+        return self.n_init if self.n_init is not None else min(10, 2 * self.d + 1)
+
+    # ------------------------------------------------------------------ contract
+    def tell(self, x: np.ndarray, y: np.ndarray) -> None:
+        x = self._snap(np.atleast_2d(np.asarray(x, dtype=np.float64)))
+        y = np.asarray(y, dtype=np.float64)
+        y = y.reshape(len(x), -1) if y.ndim > 1 or y.size != len(x) else y.reshape(len(x))
+        if len(x) == 0:
+            return
+        self._X = np.concatenate([self._X, x])
+        self._y.extend(list(y))
+        for xi in x:  # a told point is no longer pending
+            if len(self._pending):
+                hit = np.flatnonzero(self._same(self._pending, xi))
+                if len(hit):
+                    self._pending = np.delete(self._pending, hit[0], axis=0)
+
+    def ask(self, n: int) -> np.ndarray:
+        out = np.zeros((n, self.d))
+        model = None
+        with jax.enable_x64(True):
+            for i in range(n):
+                n_told = len(self._y)
+                if n_told == 0 or n_told + len(self._pending) < self._n_init or self.d == 0:
+                    x = self._initial_point()
+                else:
+                    if model is None:
+                        model = self._fit(extra=n - i)
+                    x = self._propose(model)
+                    model = self._fantasize(model, x)
+                out[i] = x
+                self._pending = np.concatenate([self._pending, x[None]])[-_MAX_PENDING:]
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "pending": self._pending.tolist(),
+            "n_sobol": self._n_sobol,
+            "theta": None if self._theta is None else self._theta.tolist(),
+            "n_fits": self._n_fits,
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._pending = np.asarray(state.get("pending", []), dtype=np.float64).reshape(-1, self.d)
+        self._n_sobol = int(state.get("n_sobol", 0))
+        theta = state.get("theta")
+        self._theta = None if theta is None else np.asarray(theta, dtype=np.float64)
+        self._n_fits = int(state.get("n_fits", 0))
+        if "rng" in state:
+            self.rng.bit_generator.state = state["rng"]
+
+    # ------------------------------------------------------------------ helpers
+    def _snap(self, x: np.ndarray) -> np.ndarray:
+        """Moves coordinates with levels to their bin centres; clips to the unit box."""
+        x = np.clip(x, 0.0, 1.0)
+        lv = self._levels
+        if not np.any(lv):
+            return x
+        k = np.where(lv > 0, lv, 1)
+        snapped = (np.minimum(np.floor(x * k), k - 1) + 0.5) / k
+        return np.where(lv > 0, snapped, x)
+
+    def _same(self, A: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Rows of ``A`` that decode to the same configuration as ``x``."""
+        return np.all(np.abs(A - x) < _DUP_TOL, axis=1)
+
+    def _is_dup(self, x: np.ndarray) -> bool:
+        return bool(self._same(self._X, x).any() or self._same(self._pending, x).any())
+
+    def _initial_point(self) -> np.ndarray:
+        while self._n_sobol < len(self._sobol):
+            x = self._sobol[self._n_sobol]
+            self._n_sobol += 1
+            if not self._is_dup(x):
+                return x
+        return self._random_point()
+
+    def _random_point(self) -> np.ndarray:
+        for _ in range(100):
+            x = self._snap(self.rng.random(self.d))
+            if not self._is_dup(x):
+                return x
+        return x  # the space is (nearly) exhausted: a repeat is unavoidable
+
+    def _targets(self) -> np.ndarray:
+        y = scalarize(np.asarray(self._y), self.rng)
+        self._order = np.argsort(y, kind="stable")
+        sd = y.std()
+        return (y - y.mean()) / (sd if sd > 0 else 1.0)
+
+    def _theta_starts(self) -> list[np.ndarray]:
+        d = self.d
+        default = np.concatenate([np.full(d, math.log(0.5 * math.sqrt(d))), [0.0, math.log(1e-4)]])
+        starts = [default] if self._theta is None else [self._theta, default]
+        # Random restarts guard against a warm start stuck in a poor mode; they matter most
+        # while data are few, so later they run on every fifth fit only.
+        if self._theta is None or len(self._y) <= 20 or self._n_fits % 5 == 0:
+            for _ in range(self.fit_restarts):
+                ls = self.rng.uniform(math.log(0.05), math.log(2.0), d)
+                rest = [self.rng.uniform(-1.0, 1.0), self.rng.uniform(math.log(1e-6), math.log(1e-2))]
+                starts.append(np.concatenate([ls, rest]))
+        return starts
+
+    def _fit_theta(self, X: np.ndarray, y: np.ndarray, mask: np.ndarray) -> K.Theta:
+        """MAP hyperparameters by L-BFGS-B (jitted objective and gradient) from several starts."""
+
+        def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
+            v, g = K.objective_and_grad(flat, X, y, mask, self._cat)
+            return float(v), np.asarray(g, dtype=np.float64)
+
+        best_v, best = np.inf, None
+        bounds = K.theta_bounds(self.d)
+        for t0 in self._theta_starts():
+            lo, hi = np.array(bounds).T
+            res = optimize.minimize(
+                fun, np.clip(t0, lo, hi), jac=True, method="L-BFGS-B", bounds=bounds,
+                options={"maxiter": self.fit_maxiter},
+            )
+            if np.isfinite(res.fun) and res.fun < best_v:
+                best_v, best = res.fun, res.x
+        self._n_fits += 1
+        self._theta = np.asarray(best if best is not None else self._theta_starts()[0])
+        return K.unflatten(self._theta, self.d)
+
+    def _fit(self, extra: int) -> dict[str, Any]:
+        """Fits the GP to told data and adds pending points as fantasies."""
+        n = len(self._y)
+        N = _bucket(n + len(self._pending) + extra)
+        X = np.zeros((N, self.d))
+        X[:n] = self._X
+        y = np.zeros(N)
+        y[:n] = self._targets()
+        mask = np.zeros(N)
+        mask[:n] = 1.0
+        theta = self._fit_theta(X, y, mask)
+        model = {"X": X, "y": y, "mask": mask, "n": n, "theta": theta, "best": float(y[:n].min())}
+        model["post"] = K.factor(theta, X, y, mask, self._cat)
+        if len(self._pending):
+            P = self._pending
+            mu, _ = K.predict(P, theta, X, mask, self._cat, model["post"])
+            X[n : n + len(P)] = P
+            y[n : n + len(P)] = np.asarray(mu)
+            mask[n : n + len(P)] = 1.0
+            model["n"] = n + len(P)
+            model["post"] = K.factor(theta, X, y, mask, self._cat)
+        return model
+
+    def _fantasize(self, model: dict[str, Any], x: np.ndarray) -> dict[str, Any]:
+        i = model["n"]
+        if i >= len(model["mask"]):
+            return model
+        theta, post = model["theta"], model["post"]
+        mu, _ = K.predict(x[None], theta, model["X"], model["mask"], self._cat, post)
+        model["X"][i] = x
+        model["y"][i] = float(mu[0])
+        model["mask"][i] = 1.0
+        model["n"] = i + 1
+        model["post"] = K.factor(theta, model["X"], model["y"], model["mask"], self._cat)
+        return model
+
+    def _candidates(self) -> np.ndarray:
+        d = self.d
+        rand = self.rng.random((self.n_candidates, d))
+        top = self._X[self._order[:5]]
+        centres = top[self.rng.integers(len(top), size=self.n_local)]
+        scale = np.exp(self.rng.uniform(math.log(1e-3), math.log(0.2), (self.n_local, 1)))
+        local = centres + scale * self.rng.standard_normal((self.n_local, d))
+        # Categorical coordinates of local candidates keep the incumbent's level mostly.
+        flip = self.rng.random((self.n_local, d)) < 0.2
+        local = np.where(self._cat & flip, self.rng.random((self.n_local, d)), local)
+        return self._snap(np.concatenate([rand, local]))
+
+    def _sweep(self, pts: np.ndarray) -> np.ndarray:
+        """Neighbours of ``pts`` along each coordinate with levels (all levels if few)."""
+        out = [pts]
+        for j in np.flatnonzero(self._levels):
+            k = int(self._levels[j])
+            cur = np.floor(pts[:, j] * k).astype(np.int64)
+            if k <= _SWEEP_ALL_LEVELS:
+                alts = [np.full(len(pts), lv) for lv in range(k)]
+            else:
+                alts = [np.clip(cur + s, 0, k - 1) for s in (-2, -1, 1, 2)]
+            for lv in alts:
+                q = pts.copy()
+                q[:, j] = (lv + 0.5) / k
+                out.append(q)
+        return np.concatenate(out)
+
+    def _propose(self, model: dict[str, Any]) -> np.ndarray:
+        args = (model["theta"], model["X"], model["mask"], self._cat, model["post"], model["best"])
+        cands = self._candidates()
+        pts, vals = K.optimize_acq(
+            cands, *args, n_starts=min(self.n_starts, len(cands)), steps=self.acq_steps
+        )
+        pts, vals = np.asarray(pts), np.asarray(vals)
+        if np.any(self._levels):
+            pts = self._sweep(self._snap(pts))
+            m = len(pts)
+            padded = np.concatenate([pts, np.repeat(pts[:1], _bucket(m, 64) - m, axis=0)])
+            vals = np.asarray(K.evaluate(padded, *args))[:m]
+        vals = np.where(np.isfinite(vals), vals, -np.inf)
+        for idx in np.argsort(-vals, kind="stable"):
+            if not self._is_dup(pts[idx]):
+                return pts[idx]
+        # every refined point repeats a known one: fall back to the best fresh candidate
+        cvals = np.asarray(K.evaluate(cands, *args))
+        for idx in np.argsort(-np.where(np.isfinite(cvals), cvals, -np.inf), kind="stable"):
+            if not self._is_dup(cands[idx]):
+                return cands[idx]
+        return self._random_point()
