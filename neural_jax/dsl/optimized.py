@@ -80,12 +80,13 @@ def generate_optimized_dsl(code: str, best_params: Mapping[str, Any],
                 continue
             kind = site[0]
             if kind == "hpo":
-                span = site[1]
                 node = _hpo_at(net, t)
                 text = _choice_text(code, net, node, value) if isinstance(node, Choice) and \
                     node.values and isinstance(node.values[0], (Layer, Optimizer)) else None
-                edits.append((span.start, span.end, text if text is not None else
-                              format_value(value)))
+                for k, extra in net.sites.items():  # every place of a shared parameter
+                    if k == t or k.startswith(f"{t}#"):
+                        edits.append((extra[1].start, extra[1].end,
+                                      text if text is not None else format_value(value)))
             elif kind == "value":
                 span = site[1]
                 text = str(value) if len(site) > 2 and site[2] == "name" else format_value(value)

@@ -4,10 +4,9 @@ The canonical form writes required arguments positionally and the rest by name, 
 training setting inside ``train { }``, lists as ``[...]`` only for metrics, and each
 repetition ``* N`` back as written: a single repeated layer as ``Layer(...) * N``, a
 repeated group of layers (from a macro) as a generated macro ``RepeatK`` called ``* N``.
-
-Limit: an HPO expression written once in a macro body and used by several *separate* calls
-of that macro is one shared parameter; the printer writes it at each use, which reads back
-as separate parameters.
+An HPO parameter used in several places that are not copies of one repetition (a macro
+argument used by two layers, a macro body called twice) is written in full at each place,
+the later ones with ``name="<path>"`` tying them to the first (SPEC §4, shared parameters).
 """
 
 from __future__ import annotations
@@ -31,10 +30,16 @@ __all__ = ["to_dsl", "to_dsl_file", "format_value", "format_call"]
 _IND = "  "
 
 
-def format_value(v: Any) -> str:
-    """One value as DSL text."""
+def format_value(v: Any, expected: str | None = None) -> str:
+    """One value as DSL text.
+
+    Args:
+      v: the value.
+      expected: the path an HPO node at this place would get; when the node's path differs
+        (a parameter shared with an earlier place), ``name=`` ties it back to that path.
+    """
     if isinstance(v, HPO):
-        return format_hpo(v)
+        return format_hpo(v, expected)
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
@@ -51,22 +56,25 @@ def format_value(v: Any) -> str:
             "\t", "\\t").replace("\r", "\\r").replace("\0", "\\0")
         return f'"{esc}"'
     if isinstance(v, tuple):
-        if len(v) == 1:
-            return f"({format_value(v[0])},)"
-        return "(" + ", ".join(format_value(x) for x in v) + ")"
+        sub = [format_value(x, None if expected is None else f"{expected}[{i}]")
+               for i, x in enumerate(v)]
+        return f"({sub[0]},)" if len(sub) == 1 else "(" + ", ".join(sub) + ")"
     if isinstance(v, (Layer, Optimizer, Schedule)):
         return format_call(v)
     raise TypeError(f"cannot write {type(v).__name__} in DSL text")
 
 
-def format_hpo(h: HPO) -> str:
+def format_hpo(h: HPO, expected: str | None = None) -> str:
+    """``HPO(form(...))``, with ``name="path"`` when it is shared with another place."""
+    tie = "" if expected is None or h.path == expected else f", name={format_value(h.path)}"
     if isinstance(h, Choice):
-        return "HPO(choice(" + ", ".join(format_value(x) for x in h.values) + "))"
+        opts = ", ".join(format_value(x, f"{h.path}.choice[{j}]") for j, x in enumerate(h.values))
+        return f"HPO(choice({opts}){tie})"
     if isinstance(h, LogRange):
-        return f"HPO(log_range({format_value(h.low)}, {format_value(h.high)}))"
+        return f"HPO(log_range({format_value(h.low)}, {format_value(h.high)}){tie})"
     assert isinstance(h, Range)
     step = "" if h.step is None else f", step={format_value(h.step)}"
-    return f"HPO(range({format_value(h.low)}, {format_value(h.high)}{step}))"
+    return f"HPO(range({format_value(h.low)}, {format_value(h.high)}{step}){tie})"
 
 
 def _signature(node) -> tuple:
@@ -90,7 +98,7 @@ def format_call(node, indent: str = "") -> str:
         if p.name not in given:
             positional = False
             continue
-        text = format_value(given[p.name])
+        text = format_value(given[p.name], f"{node.path}.{p.name}")
         if positional and p.required:
             parts.append(text)
         else:
@@ -143,7 +151,7 @@ class _Writer:
 
     def one(self, it, indent: str) -> str:
         if isinstance(it, Choice):
-            return "HPO(choice(" + ", ".join(format_call(x, indent) for x in it.values) + "))"
+            return format_hpo(it, it.path)
         return format_call(it, indent)
 
 
@@ -159,7 +167,7 @@ def to_dsl(net: Network, macro_prefix: str = "Repeat") -> str:
     tail = []
     if net.loss is not None:
         loss = (f'"{net.loss.name}"' if not net.loss.params else
-                net.loss.name + "(" + ", ".join(f"{k}={format_value(v)}"
+                net.loss.name + "(" + ", ".join(f"{k}={format_value(v, f'loss.{k}')}"
                                                 for k, v in net.loss.params) + ")")
         tail.append(f"{_IND}loss: {loss}")
     if net.metrics:
@@ -168,7 +176,7 @@ def to_dsl(net: Network, macro_prefix: str = "Repeat") -> str:
               for m in net.metrics]
         tail.append(f"{_IND}metrics: [{', '.join(ms)}]")
     if net.optimizer is not None:
-        opt = (format_hpo(net.optimizer) if isinstance(net.optimizer, Choice)
+        opt = (format_hpo(net.optimizer, "optimizer") if isinstance(net.optimizer, Choice)
                else format_call(net.optimizer))
         tail.append(f"{_IND}optimizer: {opt}")
     t = net.train
@@ -176,10 +184,11 @@ def to_dsl(net: Network, macro_prefix: str = "Repeat") -> str:
     for key in ("epochs", "batch_size", "validation_split", "search_method", "seed"):
         v = getattr(t, key)
         if v is not None:
-            entries.append(f"{_IND * 2}{key}: {format_value(v)}")
+            entries.append(f"{_IND * 2}{key}: {format_value(v, f'train.{key}')}")
     if t.early_stopping is not None:
         es = t.early_stopping
-        entries.append(f"{_IND * 2}early_stopping {{ patience: {format_value(es.patience)}, "
+        pat = format_value(es.patience, "train.early_stopping.patience")
+        entries.append(f"{_IND * 2}early_stopping {{ patience: {pat}, "
                        f"monitor: {format_value(es.monitor)} }}")
     if entries:
         tail.append(f"{_IND}train {{\n" + "\n".join(entries) + f"\n{_IND}}}")

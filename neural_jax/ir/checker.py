@@ -219,7 +219,9 @@ def check(net: Network, max_combos: int = 64) -> ShapeReport:
             text = "(" + ", ".join(["None"] + dims) + ")"
         else:
             text = fmt_shape(out) + " (varies)"
-        label = layer if not any(isinstance(x, Choice) and x.path == path for x in net.layers) \
-            else f"choice[{layer}...]"
+        label = layer
+        for x in net.layers:
+            if isinstance(x, Choice) and x.path == path:
+                label = "choice(" + "|".join(v.type for v in x.values) + ")"
         rows.append(ShapeRow(path, label, text, depth))
     return ShapeReport(net.name, net.input_shape, tuple(rows), len(configs))

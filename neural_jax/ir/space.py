@@ -84,9 +84,9 @@ def _label(option: Any) -> Any:
 def _from_hpo(h: HPO, cond: tuple) -> SearchParam:
     if isinstance(h, Choice):
         labels = tuple(_label(v) for v in h.values)
-        if all(isinstance(v, Optimizer) for v in h.values):
+        if all(isinstance(v, (Layer, Optimizer)) for v in h.values):
             types = tuple(v.type for v in h.values)
-            if len(set(types)) == len(types):
+            if len(set(types)) == len(types):  # the type names when they tell options apart
                 labels = types
         return SearchParam(h.path, "categorical", choices=labels, condition=cond,
                            targets=(h.path,), options=h.values)

@@ -85,30 +85,47 @@ class ValueLowerer:
     def hpo(self, call: ast.Call, path: str, spec: ParamSpec | None, what: str,
             option=None) -> HPO:
         """Lowers ``HPO(form(...))``; ``option(node, path)`` lowers a non-literal choice."""
-        key = (call.span.start, call.span.end)
+        pos = [a for a in call.args if a.name is None]
+        named = {a.name: a for a in call.args if a.name is not None}
+        if len(pos) != 1 or not isinstance(pos[0].value, ast.Call) or set(named) - {"name"}:
+            raise self.fail(call.span, "HPO(...) takes one search form (and optionally name=)",
+                            "write HPO(choice(...)), HPO(range(lo, hi)) or HPO(log_range(lo, hi))")
+        tie = None
+        if "name" in named:
+            lit = named["name"].value
+            if not (isinstance(lit, ast.Literal) and isinstance(lit.value, str) and lit.value):
+                raise self.fail(named["name"].span, "HPO name= must be a non-empty string")
+            tie = lit.value
+            path = tie
+        key = ("name", tie) if tie is not None else (call.span.start, call.span.end)
         cached = self.hpo_cache.get(key)
-        if cached is not None and call.span.known:
+        if cached is not None and (tie is not None or call.span.known):
+            if tie is not None and cached.span != call.span:
+                fresh = self._form(pos[0].value, path, option, what)
+                if _domain(fresh) != _domain(cached):
+                    raise self.fail(call.span, f"HPO name {tie!r} is already used for a "
+                                    f"different search (line {cached.span.line})",
+                                    "a shared name must have the same form and values")
+                n = sum(1 for k in self.sites if k.startswith(f"{tie}#"))
+                self.sites[f"{tie}#{n + 1}"] = ("hpo", call.span)
             self._check_domain(cached, spec, call, what)
             return cached
-        if len(call.args) != 1 or call.args[0].name is not None or not isinstance(
-            call.args[0].value, ast.Call
-        ):
-            raise self.fail(call.span, "HPO(...) takes one search form",
-                            "write HPO(choice(...)), HPO(range(lo, hi)) or HPO(log_range(lo, hi))")
-        form = call.args[0].value
+        node = self._form(pos[0].value, path, option, what)
+        node = dataclasses.replace(node, span=call.span)
+        self.hpo_cache[key] = node
+        self.hpo_cache.setdefault(("name", node.path), node)
+        self.sites[path] = ("hpo", call.span)
+        self._check_domain(node, spec, call, what)
+        return node
+
+    def _form(self, form: ast.Call, path: str, option, what: str) -> HPO:
         fname = form.name.lower()
         if fname not in HPO_FORMS:
             hint = did_you_mean(form.name, HPO_FORMS) or "use choice, range or log_range"
             raise self.fail(form.span, f"unknown HPO form '{form.name}'", hint)
         if fname == "choice":
-            node = self._choice(form, path, option, what)
-        else:
-            node = self._range(form, path, log=fname == "log_range")
-        node = dataclasses.replace(node, span=call.span)
-        self.hpo_cache[key] = node
-        self.sites[path] = ("hpo", call.span)
-        self._check_domain(node, spec, call, what)
-        return node
+            return self._choice(form, path, option, what)
+        return self._range(form, path, log=fname == "log_range")
 
     def _choice(self, form: ast.Call, path: str, option, what: str) -> Choice:
         if not form.args:
@@ -195,6 +212,13 @@ class ValueLowerer:
             if problem:
                 raise self.fail(call.span, f"{what} {problem} (a value this HPO can take)",
                                 _domain_hint(spec))
+
+
+def _domain(h: HPO) -> tuple:
+    """What a search is, apart from its path and place."""
+    if isinstance(h, Choice):
+        return ("choice", tuple(getattr(v, "type", v) for v in h.values))
+    return (type(h).__name__, h.low, h.high, getattr(h, "step", None))
 
 
 def _flat(v):
