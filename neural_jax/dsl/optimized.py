@@ -81,12 +81,16 @@ def generate_optimized_dsl(code: str, best_params: Mapping[str, Any],
             kind = site[0]
             if kind == "hpo":
                 node = _hpo_at(net, t)
-                text = _choice_text(code, net, node, value) if isinstance(node, Choice) and \
-                    node.values and isinstance(node.values[0], (Layer, Optimizer)) else None
+                is_options = isinstance(node, Choice) and node.values and isinstance(
+                    node.values[0], (Layer, Optimizer))
                 for k, extra in net.sites.items():  # every place of a shared parameter
-                    if k == t or k.startswith(f"{t}#"):
-                        edits.append((extra[1].start, extra[1].end,
-                                      text if text is not None else format_value(value)))
+                    if k != t and not k.startswith(f"{t}#"):
+                        continue
+                    span = extra[1]
+                    if is_options:
+                        edits.extend(_keep_option(span, node, value))
+                    else:
+                        edits.append((span.start, span.end, format_value(value)))
             elif kind == "value":
                 span = site[1]
                 text = str(value) if len(site) > 2 and site[2] == "name" else format_value(value)
@@ -123,8 +127,12 @@ def _hpo_at(net: Network, path: str):
     return None
 
 
-def _choice_text(code: str, net: Network, node: Choice, value: Any) -> str:
-    """The chosen option's source text, its own HPO values substituted when known."""
+def _keep_option(span, node: Choice, value: Any) -> list[tuple[int, int, str]]:
+    """Edits that cut ``HPO(choice(a, b, c))`` down to the chosen option's own text.
+
+    Only the text around the option is deleted, so substitutions inside the option (its own
+    HPO values) still apply; those inside the other options fall in deleted text.
+    """
     from neural_jax.dsl.printer import format_call
 
     labels = [format_call(v) for v in node.values]
@@ -141,15 +149,17 @@ def _choice_text(code: str, net: Network, node: Choice, value: Any) -> str:
         raise NeuralValidationError(f"{value!r} is not an option of {node.path}",
                                     hint="options: " + ", ".join(labels))
     opt = node.values[idx]
-    return code[opt.span.start: opt.span.end] if opt.span.known else format_call(opt)
+    if not opt.span.known:  # pragma: no cover - options always come from source
+        return [(span.start, span.end, labels[idx])]
+    return [(span.start, opt.span.start, ""), (opt.span.end, span.end, "")]
 
 
 def _apply(code: str, edits: list[tuple[int, int, str]]) -> str:
-    # Drop edits nested inside a replaced range (a choice replaced whole), keep insertions.
+    # Drop edits inside a replaced or deleted range (an option not chosen); keep insertions.
     edits = sorted(set(edits), key=lambda e: (e[0], -(e[1] - e[0])))
     kept: list[tuple[int, int, str]] = []
     for e in edits:
-        if kept and e[0] < kept[-1][1] and e[1] <= kept[-1][1]:
+        if kept and kept[-1][0] < kept[-1][1] and e[0] < kept[-1][1] and e[1] <= kept[-1][1]:
             continue
         kept.append(e)
     out = code

@@ -34,7 +34,7 @@ def _lark() -> lark.Lark:
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,
-        cache=False,
+        cache=True,  # lark keeps the built tables in a temp file keyed by the grammar
     )
 
 

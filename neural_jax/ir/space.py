@@ -186,7 +186,20 @@ def _alias_targets(net: Network, key: str, paths: Mapping[str, ParamSpec]) -> tu
     # any optimizer argument name (learning_rate, momentum, beta_1...) -> the optimizer's
     opts = net.optimizer.values if isinstance(net.optimizer, Choice) else (net.optimizer,)
     prefixes = [o.path if isinstance(o, Optimizer) else "optimizer" for o in opts]
-    return tuple(f"{p}.{key}" for p in prefixes if f"{p}.{key}" in paths)
+    found = tuple(f"{p}.{key}" for p in prefixes if f"{p}.{key}" in paths)
+    if not found and not isinstance(net.optimizer, Choice) and _optimizer_arg(key) is not None:
+        # an argument of another optimizer type (momentum with "optimizer": [Adam, SGD]):
+        # it applies when the search picks a type that takes it (its "condition" says which)
+        return (f"optimizer.{key}",)
+    return found
+
+
+def _optimizer_arg(name: str) -> ParamSpec | None:
+    for sig in OPTIMIZERS.values():
+        for p in sig:
+            if p.name == name:
+                return p
+    return None
 
 
 def _parse_entry(key: str, spec: Any) -> SearchParam:
@@ -248,7 +261,10 @@ def bind_search_space(net: Network, space: Mapping[str, Any] | None) -> tuple[Se
                 "left out of the search"), stacklevel=2)
             continue
         for t in targets:
-            _check_target(key, entry, paths.get(t), t)
+            spec = paths.get(t)
+            if spec is None and t.startswith("optimizer."):
+                spec = _optimizer_arg(t.split(".", 1)[1])
+            _check_target(key, entry, spec, t)
         for t in targets:
             if t in by_target:
                 old = by_target[t]

@@ -34,7 +34,8 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
     if not close:
         return ""
-    quoted = " or ".join(f"'{lowered[c]}'" for c in close)
+    quoted = [f"'{lowered[c]}'" for c in close]
+    quoted = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
     return f" Did you mean {quoted}?"
 
 

@@ -4,15 +4,15 @@ Notation: :math:`z` pre-activation outputs (logits), :math:`p` probabilities,
 :math:`y` targets, :math:`C` classes, :math:`\epsilon = 10^{-7}` (Keras' clipping
 constant), :math:`\sigma` the logistic sigmoid, :math:`s` label smoothing.
 
-=============================  ==============================================================
-sparse_categorical_crossentropy  :math:`-\log p_{y}`, :math:`\log p = z - \operatorname{logsumexp}(z)`
-categorical_crossentropy         :math:`-\sum_c \tilde y_c \log p_c`, :math:`\tilde y = (1-s)y + s/C`
-binary_crossentropy              :math:`-\tilde y\log\sigma(z) - (1-\tilde y)\log\sigma(-z)`,
-                                 :math:`\tilde y = (1-s)y + s/2`
-mse / mae                        :math:`(p-y)^2` / :math:`|p-y|`
-huber                            :math:`\tfrac12 r^2` if :math:`|r|\le\delta` else
-                                 :math:`\delta|r| - \tfrac12\delta^2`, :math:`r = p - y`
-=============================  ==============================================================
+- ``sparse_categorical_crossentropy``: :math:`-\log p_y`, with
+  :math:`\log p = z - \operatorname{logsumexp}(z)`
+- ``categorical_crossentropy``: :math:`-\sum_c \tilde y_c \log p_c`,
+  :math:`\tilde y = (1-s)y + s/C`
+- ``binary_crossentropy``: :math:`-\tilde y\log\sigma(z) - (1-\tilde y)\log\sigma(-z)`,
+  :math:`\tilde y = (1-s)y + s/2`
+- ``mse`` / ``mae``: :math:`(p-y)^2` / :math:`|p-y|`
+- ``huber``: :math:`\tfrac12 r^2` if :math:`|r|\le\delta` else
+  :math:`\delta|r| - \tfrac12\delta^2`, with :math:`r = p - y` (Huber 1964)
 
 Final activations. A Keras-style network may end in ``softmax`` or ``sigmoid``
 (``Output(10, activation="softmax")``). Computing :math:`\log` of those probabilities
@@ -200,7 +200,7 @@ class _LossSpec:
     probabilistic: bool  # whether from_logits applies
 
 
-_SMOOTHING = {"label_smoothing": (0.0, dict(low=0.0, high=1.0))}
+_SMOOTHING = {"label_smoothing": (0.0, {"low": 0.0, "high": 1.0})}
 
 LOSSES: dict[str, _LossSpec] = {
     "sparse_categorical_crossentropy": _LossSpec(sparse_categorical_crossentropy, {}, True),
@@ -208,7 +208,7 @@ LOSSES: dict[str, _LossSpec] = {
     "binary_crossentropy": _LossSpec(binary_crossentropy, _SMOOTHING, True),
     "mse": _LossSpec(mse, {}, False),
     "mae": _LossSpec(mae, {}, False),
-    "huber": _LossSpec(huber, {"delta": (1.0, dict(low=0.0, low_open=True))}, False),
+    "huber": _LossSpec(huber, {"delta": (1.0, {"low": 0.0, "low_open": True})}, False),
 }
 
 _ALIASES = {
@@ -284,7 +284,8 @@ def get_loss(name: str, *, final_activation: str | None = None,
         ``from_logits=True`` together with a softmax/sigmoid final activation.
     """
     key = name.strip().lower() if isinstance(name, str) else name
-    key = _ALIASES.get(key, key)
+    if isinstance(key, str):
+        key = _ALIASES.get(key, key)
     key, spec = lookup(LOSSES, key, "loss", display=list(LOSSES))
     activation = _normalize_activation(final_activation)
     if from_logits is not None:

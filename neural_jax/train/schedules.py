@@ -177,8 +177,8 @@ def step_decay(step, *, initial_learning_rate, step_size, gamma=0.1):
     return initial_learning_rate * jnp.power(gamma, jnp.floor(_f32(step) / step_size))
 
 
-_LR = dict(low=0.0)
-_STEPS = dict(low=0.0, low_open=True)
+_LR = {"low": 0.0}
+_STEPS = {"low": 0.0, "low_open": True}
 
 
 def _check_piecewise(args: dict[str, Any]) -> None:
@@ -300,7 +300,7 @@ def resolve_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None =
             raise TrainConfigError(
                 f"{where} takes at most {len(names)} arguments ({', '.join(names)}), "
                 f"got {len(args)}.")
-        given = dict(zip(names, args))
+        given = dict(zip(names, args, strict=False))
     else:
         raise TrainConfigError(
             f"{where}: arguments must be a mapping of names to values, got {args!r}.")
@@ -315,8 +315,8 @@ def resolve_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None =
             value = p.default
         else:
             value = given[p.name]
-        bounds = dict(low=p.low, high=p.high, low_open=p.low_open,
-                      high_open=p.high_open)
+        bounds = {"low": p.low, "high": p.high, "low_open": p.low_open,
+                  "high_open": p.high_open}
         if p.kind == "bool":
             static[p.name] = as_bool(value, p.name, where)
         elif p.kind == "optional_float" and value is None:
@@ -354,7 +354,7 @@ def get_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None = Non
     Example:
       >>> lr = get_schedule("ExponentialDecay", {"initial_learning_rate": 0.1,
       ...                   "decay_steps": 10, "decay_rate": 0.5})
-      >>> float(lr(10))
+      >>> round(float(lr(10)), 6)
       0.05
     """
     spec, dynamic, static = resolve_schedule(name, args)

@@ -127,10 +127,11 @@ def test_adam_matches_optax_adam():
     ours = build_optimizer("Adam", {"learning_rate": 0.01, "epsilon": 1e-8})
     ref = optax.adam(0.01, eps=1e-8)
     s1, s2 = ours.init(params), ref.init(params)
+    update1, update2 = jax.jit(ours.update), jax.jit(ref.update)
     for _ in range(3):
         g = jax.grad(lsq)(params)
-        u1, s1 = ours.update(g, s1, params)
-        u2, s2 = ref.update(g, s2, params)
+        u1, s1 = update1(g, s1, params)
+        u2, s2 = update2(g, s2, params)
         np.testing.assert_allclose(u1["w"], u2["w"], rtol=1e-5)
         params = optax.apply_updates(params, u1)
 
@@ -264,3 +265,25 @@ def test_state_nested_in_a_chain_is_found():
     state = set_hyperparams(opt.init(jnp.zeros(2)), learning_rate=0.5)
     updates, _ = opt.update(jnp.ones(2), state)
     np.testing.assert_allclose(updates, [-0.5, -0.5])
+
+
+def test_piecewise_schedule_lists_vary_per_member():
+    def config(boundaries, values):
+        return {"learning_rate": {"schedule": "PiecewiseConstantDecay",
+                                  "args": {"boundaries": boundaries, "values": values}}}
+
+    configs = [config([1, 2], [1.0, 0.5, 0.25]), config([1, 2], [0.2, 0.1, 0.0])]
+    assert optimizer_structure("SGD", configs[0]) == optimizer_structure("SGD", configs[1])
+    longer = config([1, 2, 3], [1.0, 0.5, 0.25, 0.1])
+    assert optimizer_structure("SGD", configs[0]) != optimizer_structure("SGD", longer)
+    opt = build_optimizer("SGD", configs[0])
+    values = {k: jnp.stack([jnp.asarray(optimizer_hyperparams("SGD", c)[k]) for c in configs])
+              for k in optimizer_hyperparams("SGD", configs[0])}
+    states = jax.vmap(lambda v: set_hyperparams(opt.init(jnp.zeros(())), **v))(values)
+    update = jax.jit(jax.vmap(lambda s: opt.update(jnp.ones(()), s)))
+    seen = []
+    for _ in range(4):
+        updates, states = update(states)
+        seen.append(-updates)
+    np.testing.assert_allclose(np.stack(seen, 1), [[1.0, 1.0, 0.5, 0.25],
+                                                   [0.2, 0.2, 0.1, 0.0]], rtol=1e-6)

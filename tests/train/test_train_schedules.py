@@ -7,7 +7,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from neural_jax.train import SCHEDULES, TrainConfigError, get_schedule, schedule_signature
+from neural_jax.train import (
+    SCHEDULES,
+    TrainConfigError,
+    get_schedule,
+    schedule_signature,
+)
 
 
 def _cos(t, T, alpha, start):

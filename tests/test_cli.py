@@ -1,0 +1,55 @@
+"""The `neural` command end to end."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from neural_jax.cli import main
+
+EX = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("path", sorted(EX.glob("*.neural")), ids=lambda p: p.stem)
+def test_check_every_example(path, capsys):
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "ok (" in out and "output shape" in out and "search space" in out
+
+
+def test_check_prints_table_and_space(capsys):
+    assert main(["check", str(EX / "digits_mlp.neural")]) == 0
+    out = capsys.readouterr().out
+    assert "(None, 32..128)" in out and "ok (6 configurations checked)" in out
+    assert "optimizer.learning_rate  float" in out and "log" in out
+
+
+def test_check_json(capsys):
+    assert main(["check", "--json", str(EX / "mnist_cnn.neural")]) == 0
+    (rec,) = json.loads(capsys.readouterr().out)
+    assert rec["network"] == "MNIST" and rec["layers"][-1]["output"] == "(None, 10)"
+    assert rec["search_space"] == {}
+
+
+def test_check_bad_file_exits_non_zero_with_caret(tmp_path, capsys):
+    bad = tmp_path / "bad.neural"
+    bad.write_text("network A {\n  input: (4,)\n  layers:\n    Dropout(1.5)\n}\n")
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "line 4, column 13" in err and "Dropout(1.5)" in err and "^" in err and "hint:" in err
+
+
+def test_check_missing_file(capsys):
+    assert main(["check", "/no/such/file.neural"]) == 1
+    assert "/no/such/file.neural" in capsys.readouterr().err
+
+
+def test_console_script_runs_in_a_fresh_process():
+    r = subprocess.run([sys.executable, "-m", "neural_jax.cli", "check", str(EX / "recurrent.neural")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Bidirectional" in r.stdout
