@@ -2,7 +2,8 @@
 
 ``neural check FILE`` reads a `.neural` file, prints each network's per-layer shape table
 and its search space, and exits non-zero with the error (line, column, caret, hint) when the
-file is not valid.
+file is not valid. ``neural run FILE --dataset NAME`` trains one configuration and saves its
+parameters (msgpack) and a JSON metrics record.
 """
 
 from __future__ import annotations
@@ -78,6 +79,58 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    import pathlib
+
+    from neural_jax.data import DatasetError, load as load_dataset
+    from neural_jax.dsl.api import load
+    from neural_jax.ir.checker import check
+    from neural_jax.train.checkpoint import save_run
+
+    if args.backend != "jax":
+        print(f"error: backend {args.backend!r} cannot train yet; use --backend jax",
+              file=sys.stderr)
+        return 2
+    net = load(args.file, args.network)
+    check(net)
+    config = json.loads(args.params) if args.params else {}
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
+    try:
+        ds = load_dataset(args.dataset, **({"data_dir": args.data_dir} if args.data_dir else {}))
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    from neural_jax.train.trainer import Trainer
+
+    trainer = Trainer(net, config, overrides)
+    spec = trainer.spec
+    searched = [p for p in trainer.config if p not in config]
+    if searched:
+        print("HPO parameters fixed for this run (pass --params to choose): " + ", ".join(
+            f"{p}={trainer.config[p]!r}" for p in searched))
+    print(f"training {net.name} on {ds.name}: {spec.epochs} epochs, batch {spec.batch_size}, "
+          f"{spec.optimizer}, validation {spec.validation_split:g} of the training split")
+
+    def show(epoch: int, rec: dict) -> None:
+        parts = [f"{k} {v:.4f}" for k, v in rec.items() if k not in ("epoch", "seconds")]
+        print(f"epoch {epoch:>3}/{spec.epochs}  " + "  ".join(parts) +
+              f"  ({rec.get('seconds', 0):.1f}s)", flush=True)
+
+    try:
+        result = trainer.fit(ds, on_epoch=show)
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if result.failed:
+        print(f"error: training failed: {result.message}", file=sys.stderr)
+        return 1
+    print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
+    print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
+    out = save_run(pathlib.Path(args.out), net, result)
+    print(f"saved parameters and metrics to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="neural", description="The Neural DSL on JAX.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -86,6 +139,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--network", help="check only this network of the file")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.set_defaults(func=cmd_check)
+    r = sub.add_parser("run", help="train one configuration of a network on a dataset")
+    r.add_argument("file", help="the .neural file")
+    r.add_argument("--dataset", default="digits", help="dataset name (default: digits)")
+    r.add_argument("--network", help="the network of the file to train")
+    r.add_argument("--epochs", type=int, help="override the file's epochs")
+    r.add_argument("--batch-size", type=int, help="override the file's batch_size")
+    r.add_argument("--seed", type=int, help="override the file's seed")
+    r.add_argument("--params", help='JSON values for HPO parameters, e.g. \'{"layers[1].units": 64}\'')
+    r.add_argument("--backend", default="jax", choices=["jax", "pytorch", "tensorflow"])
+    r.add_argument("--data-dir", help="where dataset files are (default $NEURAL_DATA_DIR)")
+    r.add_argument("--out", default="runs/latest", help="folder for parameters and metrics")
+    r.set_defaults(func=cmd_run)
     return p
 
 

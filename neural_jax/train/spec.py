@@ -1,0 +1,148 @@
+"""From a network and one configuration of its HPO parameters to concrete training settings.
+
+A *configuration* maps HPO paths (SPEC §4) to values. :func:`default_config` picks the value
+a single run uses when nothing is given: the first option of a choice, the middle of a range
+(snapped to its step / to an integer) and the geometric middle of a log range.
+:func:`training_spec` resolves loss, metrics, optimizer (with its schedule), epochs, batch
+size, validation split, seed and early stopping into a :class:`TrainSpec` of plain values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from neural_jax.ir.checker import resolve
+from neural_jax.ir.nodes import Choice, Layer, LogRange, Network, Optimizer, Range, Schedule
+from neural_jax.ir.space import search_space
+
+__all__ = ["TrainSpec", "default_config", "training_spec", "pick_option"]
+
+#: what a run uses when the DSL says nothing (Keras-like)
+DEFAULTS = {"epochs": 10, "batch_size": 32, "validation_split": 0.2, "seed": 0,
+            "loss": "sparse_categorical_crossentropy", "optimizer": "Adam", "monitor": "val_loss"}
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Concrete settings of one training run (no HPO nodes left)."""
+
+    epochs: int
+    batch_size: int
+    validation_split: float
+    seed: int
+    loss: str
+    loss_params: dict[str, Any] = field(default_factory=dict)
+    metrics: tuple[tuple[str, dict[str, Any]], ...] = (("accuracy", {}),)
+    optimizer: str = "Adam"
+    optimizer_args: dict[str, Any] = field(default_factory=dict)
+    patience: int | None = None
+    monitor: str = "val_loss"
+
+
+def _middle(h: Range | LogRange) -> float | int:
+    if isinstance(h, LogRange):
+        v = math.sqrt(h.low * h.high)
+    else:
+        v = (h.low + h.high) / 2
+        if h.step is not None:
+            v = h.low + round((v - h.low) / h.step) * h.step
+            v = min(v, h.high)
+    return int(round(v)) if h.is_int else float(v)
+
+
+def default_config(net: Network) -> dict[str, Any]:
+    """A value for every HPO parameter of ``net`` (see the module docstring)."""
+    out: dict[str, Any] = {}
+    for p in search_space(net):
+        if p.kind == "categorical":
+            opts = p.options
+            out[p.name] = 0 if opts and isinstance(opts[0], (Layer, Optimizer)) else p.choices[0]
+        else:
+            h = (LogRange if p.log else Range)(path=p.name, low=p.low, high=p.high,
+                                               **({} if p.log else {"step": p.step}),
+                                               is_int=p.kind == "int")
+            out[p.name] = _middle(h)
+    return out
+
+
+def pick_option(choice: Choice, value: Any) -> Any:
+    """The option of a layer/optimizer choice named by index, type name or the option itself."""
+    if isinstance(value, (Layer, Optimizer)):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(choice.values):
+        return choice.values[value]
+    for opt in choice.values:
+        if getattr(opt, "type", None) == value:
+            return opt
+    from neural_jax.dsl.printer import format_call
+
+    for opt in choice.values:
+        if format_call(opt) == value:
+            return opt
+    raise ValueError(f"{value!r} is not an option of {choice.path}")
+
+
+def _value(v: Any, config: Mapping[str, Any]) -> Any:
+    if isinstance(v, Choice) and v.values and isinstance(v.values[0], (Layer, Optimizer)):
+        return pick_option(v, config.get(v.path, 0))
+    return resolve(v, config)
+
+
+def _schedule_arg(s: Schedule, config) -> dict[str, Any]:
+    args = {}
+    for k, v in s.params:
+        v = resolve(v, config)
+        args[k] = list(v) if isinstance(v, tuple) else v
+    return {"schedule": s.type, "args": args}
+
+
+def training_spec(net: Network, config: Mapping[str, Any] | None = None,
+                  overrides: Mapping[str, Any] | None = None) -> TrainSpec:
+    """Resolves the training settings of ``net`` under ``config``.
+
+    Args:
+      net: the network.
+      config: values by path; missing HPO parameters take :func:`default_config`.
+      overrides: command-line style overrides (``epochs``, ``batch_size``, ``seed``...).
+    """
+    cfg = {**default_config(net), **dict(config or {})}
+    over = dict(overrides or {})
+    t = net.train
+
+    def pick(key: str) -> Any:
+        if over.get(key) is not None:
+            return over[key]
+        v = getattr(t, key, None)
+        if v is None:
+            return DEFAULTS[key]
+        return resolve(v, cfg)
+
+    opt = net.optimizer
+    if isinstance(opt, Choice):
+        opt = pick_option(opt, cfg.get(opt.path, 0))
+    opt_name, opt_args = "Adam", {}
+    if isinstance(opt, Optimizer):
+        opt_name = opt.type
+        for k, v in opt.params:
+            opt_args[k] = _schedule_arg(v, cfg) if isinstance(v, Schedule) else resolve(v, cfg)
+    for k, v in cfg.items():  # dict-bound values on optimizer arguments
+        if k.startswith("optimizer.") and k.count(".") == 1 and not isinstance(net.optimizer, Choice):
+            opt_args[k.split(".", 1)[1]] = v
+    loss_name = net.loss.name if net.loss is not None else DEFAULTS["loss"]
+    loss_params = {k: resolve(v, cfg) for k, v in (net.loss.params if net.loss else ())}
+    metrics = tuple((m.name, dict(m.params)) for m in net.metrics) or (("accuracy", {}),)
+    es = t.early_stopping
+    patience = over.get("patience")
+    if patience is None and es is not None:
+        patience = resolve(es.patience, cfg)
+    return TrainSpec(
+        epochs=int(pick("epochs")), batch_size=int(pick("batch_size")),
+        validation_split=float(pick("validation_split")), seed=int(pick("seed")),
+        loss=loss_name, loss_params=loss_params, metrics=metrics,
+        optimizer=opt_name, optimizer_args=opt_args,
+        patience=None if patience is None else int(patience),
+        monitor=es.monitor if es is not None else DEFAULTS["monitor"],
+    )

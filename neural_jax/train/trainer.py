@@ -1,0 +1,252 @@
+"""Training one configuration of a network: jit-compiled epochs over device-resident data.
+
+Each epoch is one compiled call: the training set (already on the device) is permuted with
+``jax.random`` and ``lax.scan`` runs every full batch (the last partial batch is dropped,
+as shuffled JAX input pipelines do, so that one shape serves every step). Evaluation runs
+padded batches with a mask, so every example counts once. The train epoch and the eval pass
+each compile once per run (see ``Trainer.compilations``).
+
+Early stopping watches ``monitor`` (``val_loss`` by default) with ``patience`` epochs and
+keeps the best weights. A non-finite training loss stops the run and marks it failed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from neural_jax.data import Dataset
+from neural_jax.ir.nodes import Network
+from neural_jax.train.losses import get_loss
+from neural_jax.train.metrics import get_metric, mean_from_stats
+from neural_jax.train.optimizers import build_optimizer
+from neural_jax.train.spec import TrainSpec, default_config, training_spec
+
+__all__ = ["TrainResult", "Trainer", "train", "TrainingDiverged"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; ``epoch`` says when."""
+
+    def __init__(self, message: str, epoch: int) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What one run produced.
+
+    Attributes:
+      history: one dict per epoch: ``loss``, each metric, ``val_loss``, ``val_<metric>``,
+        ``seconds``.
+      val: validation metrics of the kept (best) weights.
+      test: test metrics of the kept weights (never used for any choice).
+      variables: the kept model variables.
+      config: the HPO values the run used.
+      spec: the resolved training settings.
+      failed: whether the run diverged; ``message`` says how.
+    """
+
+    history: list[dict[str, float]]
+    val: dict[str, float]
+    test: dict[str, float]
+    variables: Any
+    config: dict[str, Any]
+    spec: TrainSpec
+    failed: bool = False
+    message: str = ""
+    stopped_early: bool = False
+    best_epoch: int = 0
+    samples_per_second: float = 0.0
+
+
+def _metric_fns(spec: TrainSpec, loss, final_activation):
+    fns = {}
+    for name, params in spec.metrics:
+        if name == "loss":
+            continue
+        key = name if name != "top_k_accuracy" else f"top_{params.get('k', 5)}_accuracy"
+        extra = {"loss": loss} if name == "accuracy" else {}
+        if name == "accuracy":
+            extra["final_activation"] = final_activation
+        fns[key] = get_metric(name, **params, **extra)
+    return fns
+
+
+class Trainer:
+    """Compiled train/eval functions for one network configuration.
+
+    Args:
+      net: the network.
+      config: HPO values by path (missing ones: :func:`default_config`).
+      overrides: ``epochs``, ``batch_size``, ``seed``, ``validation_split``, ``patience``.
+    """
+
+    def __init__(self, net: Network, config: Mapping[str, Any] | None = None,
+                 overrides: Mapping[str, Any] | None = None) -> None:
+        from neural_jax.jax import build_model
+
+        self.net = net
+        self.config = {**default_config(net), **dict(config or {})}
+        self.spec = training_spec(net, self.config, overrides)
+        self.model = build_model(net, self.config)
+        self.hparams = {p: jnp.asarray(self.config[p]) for p in self.model.dynamic_paths
+                        if p in self.config and not isinstance(self.config[p], str)}
+        for p in self.model.dynamic_paths:
+            if p in self.config and isinstance(self.config[p], str):
+                self.hparams[p] = jnp.asarray(self._choice_index(p, self.config[p]))
+        self.loss = get_loss(self.spec.loss, final_activation=self.model.final_activation,
+                             **self.spec.loss_params)
+        self.metrics = _metric_fns(self.spec, self.loss, self.model.final_activation)
+        self.tx = build_optimizer(self.spec.optimizer, self.spec.optimizer_args)
+        self.compilations = {"train_epoch": 0, "evaluate": 0}
+        self._train_epoch = jax.jit(self._train_epoch_impl, static_argnums=(5,))
+        self._evaluate = jax.jit(self._evaluate_impl)
+
+    def _choice_index(self, path: str, value: str) -> int:
+        from neural_jax.ir.space import search_space
+
+        for p in search_space(self.net):
+            if p.name == path:
+                return list(p.choices).index(value)
+        return 0
+
+    # --- compiled pieces ------------------------------------------------------------------
+
+    def _loss_fn(self, params, state, x, y, rng, hparams):
+        variables = {"params": params, **state}
+        logits, new_state = self.model.apply(variables, x, train=True, rng=rng, hparams=hparams)
+        per_example = self.loss(logits, y)
+        return jnp.mean(per_example), (logits, new_state)
+
+    def _train_epoch_impl(self, params, state, opt_state, data, key, n_steps):
+        self.compilations["train_epoch"] += 1  # runs only while tracing
+        x, y = data
+        bs = self.spec.batch_size
+        perm_key, step_key = jax.random.split(key)
+        perm = jax.random.permutation(perm_key, x.shape[0])[: n_steps * bs].reshape(n_steps, bs)
+        keys = jax.random.split(step_key, n_steps)
+
+        def step(carry, inp):
+            params, state, opt_state = carry
+            idx, k = inp
+            xb, yb = x[idx], y[idx]
+            (loss, (logits, new_state)), grads = jax.value_and_grad(
+                self._loss_fn, has_aux=True)(params, state, xb, yb, k, self.hparams)
+            updates, opt_state = self.tx.update(grads, opt_state, params)
+            params = optax.apply_updates(params, updates)
+            stats = {name: m.batch_stats(logits, yb) for name, m in self.metrics.items()}
+            return (params, new_state or state, opt_state), (loss, stats)
+
+        (params, state, opt_state), (losses, stats) = jax.lax.scan(
+            step, (params, state, opt_state), (perm, keys))
+        summed = {k: (jnp.sum(v[0]), jnp.sum(v[1])) for k, v in stats.items()}
+        return params, state, opt_state, jnp.mean(losses), summed
+
+    def _evaluate_impl(self, variables, xb, yb, mask):
+        self.compilations["evaluate"] += 1
+
+        def one(carry, inp):
+            x, y, m = inp
+            logits, _ = self.model.apply(variables, x, train=False, rng=None, hparams=self.hparams)
+            loss = self.loss(logits, y)
+            out = {"loss": (jnp.sum(loss * m), jnp.sum(m))}
+            for name, metric in self.metrics.items():
+                out[name] = metric.batch_stats(logits, y, m)
+            return carry, out
+
+        _, stats = jax.lax.scan(one, None, (xb, yb, mask))
+        return {k: mean_from_stats((jnp.sum(v[0]), jnp.sum(v[1]))) for k, v in stats.items()}
+
+    # --- host side --------------------------------------------------------------------------
+
+    def evaluate(self, variables, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Metrics over all of ``x`` (padded batches, masked)."""
+        if len(x) == 0:
+            return {}
+        bs = min(self.spec.batch_size * 4, 1024)
+        n = math.ceil(len(x) / bs)
+        pad = n * bs - len(x)
+        xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)])
+        yp = np.concatenate([y, np.zeros((pad,) + y.shape[1:], y.dtype)])
+        mask = np.concatenate([np.ones(len(x), np.float32), np.zeros(pad, np.float32)])
+        out = self._evaluate(variables, jnp.asarray(xp.reshape((n, bs) + x.shape[1:])),
+                             jnp.asarray(yp.reshape((n, bs) + y.shape[1:])),
+                             jnp.asarray(mask.reshape(n, bs)))
+        return {k: float(v) for k, v in out.items()}
+
+    def fit(self, dataset: Dataset, on_epoch: Callable[[int, dict], None] | None = None
+            ) -> TrainResult:
+        """Trains on ``dataset`` (validation carved from its training split)."""
+        spec = self.spec
+        ds = dataset.fit_to(self.net.input_shape)
+        split = ds.split_validation(spec.validation_split, seed=spec.seed) \
+            if spec.validation_split > 0 else None
+        x_tr, y_tr = (split.x_train, split.y_train) if split else (ds.x_train, ds.y_train)
+        n_steps = len(x_tr) // spec.batch_size
+        if n_steps == 0:
+            raise ValueError(f"batch_size {spec.batch_size} is larger than the {len(x_tr)} "
+                             "training examples; use a smaller batch_size")
+        key = jax.random.PRNGKey(spec.seed)
+        key, init_key = jax.random.split(key)
+        variables = self.model.init(init_key, jnp.asarray(x_tr[: spec.batch_size]))
+        params = variables["params"]
+        state = {k: v for k, v in variables.items() if k != "params"}
+        opt_state = self.tx.init(params)
+        data = (jnp.asarray(x_tr), jnp.asarray(y_tr))
+        history: list[dict[str, float]] = []
+        best, best_epoch, best_vars, bad = math.inf, 0, {"params": params, **state}, 0
+        sign = -1.0 if "acc" in spec.monitor else 1.0
+        failed, message, stopped = False, "", False
+        t_start = time.perf_counter()
+        for epoch in range(1, spec.epochs + 1):
+            key, ek = jax.random.split(key)
+            t0 = time.perf_counter()
+            params, state, opt_state, loss, stats = self._train_epoch(
+                params, state, opt_state, data, ek, n_steps)
+            loss = float(loss)
+            rec = {"epoch": epoch, "loss": loss}
+            rec.update({k: float(mean_from_stats(v)) for k, v in stats.items()})
+            if not math.isfinite(loss):
+                failed, message = True, f"the training loss became {loss} in epoch {epoch}"
+                history.append(rec)
+                break
+            variables = {"params": params, **state}
+            if split is not None:
+                rec.update({f"val_{k}": v for k, v in self.evaluate(
+                    variables, split.x_val, split.y_val).items()})
+            rec["seconds"] = time.perf_counter() - t0
+            history.append(rec)
+            if on_epoch is not None:
+                on_epoch(epoch, rec)
+            score = sign * rec.get(spec.monitor, rec["loss"])
+            if score < best:
+                best, best_epoch, best_vars, bad = score, epoch, variables, 0
+            else:
+                bad += 1
+                if spec.patience is not None and bad > spec.patience:
+                    stopped = True
+                    break
+        elapsed = time.perf_counter() - t_start
+        epochs_done = len(history)
+        val = self.evaluate(best_vars, split.x_val, split.y_val) if split and not failed else {}
+        test = self.evaluate(best_vars, ds.x_test, ds.y_test) if not failed and len(ds.x_test) else {}
+        return TrainResult(history=history, val=val, test=test, variables=best_vars,
+                           config=dict(self.config), spec=spec, failed=failed, message=message,
+                           stopped_early=stopped, best_epoch=best_epoch,
+                           samples_per_second=epochs_done * n_steps * spec.batch_size / max(elapsed, 1e-9))
+
+
+def train(net: Network, dataset: Dataset, config: Mapping[str, Any] | None = None,
+          on_epoch: Callable[[int, dict], None] | None = None, **overrides: Any) -> TrainResult:
+    """Trains one configuration of ``net`` on ``dataset`` (see :class:`Trainer`)."""
+    return Trainer(net, config, overrides).fit(dataset, on_epoch)
