@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TestFunction", "FUNCTIONS", "branin", "hartmann6", "levy", "rosenbrock"]
+__all__ = ["FUNCTIONS", "TestFunction", "branin", "hartmann6", "levy", "rosenbrock"]
 
 
 def branin(x: np.ndarray) -> np.ndarray:
@@ -52,7 +52,9 @@ def levy(x: np.ndarray) -> np.ndarray:
     """Levy on ``[-10, 10]^d``; minimum 0 at ``x = 1``."""
     w = 1 + (x - 1) / 4
     first = np.sin(np.pi * w[:, 0]) ** 2
-    mid = np.sum((w[:, :-1] - 1) ** 2 * (1 + 10 * np.sin(np.pi * w[:, :-1] + 1) ** 2), axis=1)
+    mid = np.sum(
+        (w[:, :-1] - 1) ** 2 * (1 + 10 * np.sin(np.pi * w[:, :-1] + 1) ** 2), axis=1
+    )
     last = (w[:, -1] - 1) ** 2 * (1 + np.sin(2 * np.pi * w[:, -1]) ** 2)
     return first + mid + last
 
@@ -85,8 +87,14 @@ class TestFunction:
 
 
 FUNCTIONS: dict[str, TestFunction] = {
-    "branin": TestFunction("Branin", branin, (-5.0, 0.0), (10.0, 15.0), 0.397887357729739),
-    "hartmann6": TestFunction("Hartmann6", hartmann6, (0.0,) * 6, (1.0,) * 6, -3.32236801141551),
+    "branin": TestFunction(
+        "Branin", branin, (-5.0, 0.0), (10.0, 15.0), 0.397887357729739
+    ),
+    "hartmann6": TestFunction(
+        "Hartmann6", hartmann6, (0.0,) * 6, (1.0,) * 6, -3.32236801141551
+    ),
     "levy5": TestFunction("Levy-5D", levy, (-10.0,) * 5, (10.0,) * 5, 0.0),
-    "rosenbrock4": TestFunction("Rosenbrock-4D", rosenbrock, (-5.0,) * 4, (10.0,) * 4, 0.0),
+    "rosenbrock4": TestFunction(
+        "Rosenbrock-4D", rosenbrock, (-5.0,) * 4, (10.0,) * 4, 0.0
+    ),
 }

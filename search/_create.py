@@ -45,7 +45,7 @@ def create_study(
     name: str | None = None,
     storage: BaseStorage | str | None = None,
     space: Space | Mapping[str, Any] | None = None,
-    strategy: Strategy | str = "random",
+    strategy: Strategy | str | None = None,
     direction: str | None = None,
     directions: Sequence[str] | None = None,
     load_if_exists: bool = True,
@@ -60,7 +60,8 @@ def create_study(
       storage: ``None`` (in memory), an SQLAlchemy URL such as ``"sqlite:///hpo.db"``, or a
         storage object.
       space: a :class:`~search.space.Space` or the seed's dict format (needed for a new study).
-      strategy: a registry name (``"random"``, ``"tpe"``, ``"gp"``, ...) or an instance.
+      strategy: a registry name (``"random"``, ``"tpe"``, ``"gp"``, ...) or an instance;
+        ``None`` means ``"random"`` for a new study and the stored strategy on resume.
       direction: ``"minimize"`` (default) or ``"maximize"``.
       directions: one direction per objective, for several objectives.
       load_if_exists: resume an existing study of this name instead of raising.
@@ -81,7 +82,7 @@ def create_study(
         if space is None:
             raise SearchSpaceError(f"study {name!r} does not exist yet: pass space= to create it")
         sp = Space.from_dict(space)
-        strat = get_strategy(strategy)
+        strat = get_strategy("random" if strategy is None else strategy)
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
         info = {"directions": dirs or ["minimize"], "space": sp.to_dict(), "strategy": strategy_name(strat),
                 "strategy_config": strat.get_config(), "seed": seed}
@@ -94,7 +95,7 @@ def create_study(
             return Study(name, store, sid, sp, strat, info["directions"], seed, scheduler, restore_state=False)
     elif not load_if_exists:
         raise DuplicateStudyError(f"a study named {name!r} already exists; pass load_if_exists=True to resume it")
-    return load_study(name, store, space=space, strategy=strategy if isinstance(strategy, Strategy) else None,
+    return load_study(name, store, space=space, strategy=strategy,
                       directions=dirs, seed=seed, scheduler=scheduler, requeue_stale=requeue_stale)
 
 

@@ -357,6 +357,19 @@ class SQLStorage(BaseStorage):
             q = q.where(_trials.c.state.in_([TrialState(s).value for s in states]))
         return [self._frozen(r) for r in self._run(lambda c: c.execute(q.order_by(_trials.c.number)).all())]
 
+    def get_numbers(self, study_id: int, states: Iterable[TrialState]) -> list[int]:
+        q = select(_trials.c.number).where(
+            _trials.c.study_id == study_id, _trials.c.state.in_([TrialState(s).value for s in states]))
+        return list(self._run(lambda c: c.execute(q.order_by(_trials.c.number)).scalars().all()))
+
+    def get_trials_by_number(self, study_id: int, numbers: Iterable[int]) -> list[FrozenTrial]:
+        wanted = sorted(set(int(n) for n in numbers))
+        out: list[FrozenTrial] = []
+        for i in range(0, len(wanted), 500):  # stay under every backend's bound-parameter limit
+            q = select(_trials).where(_trials.c.study_id == study_id, _trials.c.number.in_(wanted[i:i + 500]))
+            out += [self._frozen(r) for r in self._run(lambda c, q=q: c.execute(q.order_by(_trials.c.number)).all())]
+        return out
+
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()

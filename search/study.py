@@ -18,6 +18,7 @@ waiting trial (``system_attrs["requeued_from"]``), so no configuration is lost; 
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import logging
 import math
 import os
@@ -71,7 +72,8 @@ class Study:
         self._signs = np.array([1.0 if d == "minimize" else -1.0 for d in self.directions])
         self._lock = threading.RLock()
         self._told: set[int] = set()
-        if hasattr(strategy, "n_objectives") and getattr(strategy, "n_objectives") is None:
+        self._saved_state: dict[str, Any] | None = None
+        if hasattr(strategy, "n_objectives") and strategy.n_objectives is None:
             strategy.n_objectives = len(self.directions)  # type: ignore[attr-defined]
         strategy.bind(space.dims, seed)
         if restore_state:
@@ -347,7 +349,8 @@ class Study:
 
     # -- strategy bookkeeping --------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
-        return dict(self.strategy.state_dict())
+        self._saved_state = copy.deepcopy(dict(self.strategy.state_dict()))
+        return self._saved_state
 
     def _strategy_y(self, t: FrozenTrial) -> np.ndarray | None:
         if t.state == TrialState.COMPLETE and t.values is not None:
@@ -361,9 +364,8 @@ class Study:
         """Tells the strategy every finished trial it has not seen, in number order."""
         with self._lock:
             xs, ys = [], []
-            for t in self.storage.get_trials(self.study_id, _FINISHED_OK):
-                if t.number in self._told:
-                    continue
+            new = [n for n in self.storage.get_numbers(self.study_id, _FINISHED_OK) if n not in self._told]
+            for t in self.storage.get_trials_by_number(self.study_id, new) if new else ():
                 self._told.add(t.number)
                 y = self._strategy_y(t)
                 if y is None:
@@ -377,7 +379,10 @@ class Study:
             if xs:
                 y = np.array(ys)
                 self.strategy.tell(np.array(xs), y[:, 0] if self.n_objectives == 1 else y)
-                self.storage.set_strategy_state(self.study_id, self._state())
+                state = copy.deepcopy(dict(self.strategy.state_dict()))
+                if state != self._saved_state:  # most strategies' state only moves on ask
+                    self.storage.set_strategy_state(self.study_id, state)
+                    self._saved_state = state
 
     def _should_prune(self, number: int, intermediate: Mapping[int, float]) -> bool:
         if self.scheduler is None or not intermediate or self.n_objectives != 1:

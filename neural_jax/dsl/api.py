@@ -26,7 +26,7 @@ def parse_all(text: str | bytes, name: str = "<string>") -> tuple[Network, ...]:
     if not nets:
         raise NeuralValidationError(
             "no network is defined (only macros)", line=1, column=1,
-            hint="add `network Name { ... }`")
+            source_line=file.source.line_text(1), hint="add `network Name { ... }`")
     return nets
 
 

@@ -17,6 +17,8 @@ from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
 
 __all__ = ["expand_macros"]
 
+_MAX_EXPANDED = 100_000
+
 
 def expand_macros(file: ast.FileNode) -> ast.FileNode:
     """Returns ``file`` with every macro call in a layer list expanded.
@@ -41,7 +43,8 @@ def expand_macros(file: ast.FileNode) -> ast.FileNode:
         for pname, _ in m.params:
             if pname in seen:
                 raise src.error(NeuralValidationError, m.span,
-                                f"macro '{m.name}' has parameter '{pname}' twice")
+                                f"macro '{m.name}' has parameter '{pname}' twice",
+                                "rename one of them")
             seen.add(pname)
         macros[m.name] = m
     if not macros:
@@ -57,6 +60,7 @@ class _Expander:
     def __init__(self, macros: dict[str, ast.MacroNode], source: ast.Source) -> None:
         self.macros = macros
         self.src = source
+        self.expanded = 0  # layer items made so far: guards against exponential expansion
 
     def entry(self, e):
         if isinstance(e, ast.Section) and e.key == "layers":
@@ -74,7 +78,8 @@ class _Expander:
         if isinstance(v, ast.Call) and v.name in self.macros:
             if block is not None:
                 raise self.src.error(NeuralValidationError, it.block_span,
-                                     f"macro '{v.name}' does not take a {{ block }}")
+                                     f"macro '{v.name}' does not take a {{ block }}",
+                                     "put the layers inside the macro's definition")
             group = self.call(v, stack)
             if it.device is not None:  # a device on a macro call applies to each layer
                 group = dataclasses.replace(group, items=tuple(
@@ -95,7 +100,8 @@ class _Expander:
             if a.name is None:
                 if any(b.name is not None for b in call.args[:i]):
                     raise self.src.error(NeuralValidationError, a.span,
-                                         "positional argument after a named one")
+                                         "positional argument after a named one",
+                                         "put positional arguments first")
                 if i >= len(names):
                     raise self.src.error(
                         NeuralValidationError, a.span,
@@ -111,7 +117,7 @@ class _Expander:
                                          f"macro '{m.name}' has no parameter '{key}'", hint)
             if key in bound:
                 raise self.src.error(NeuralValidationError, a.span,
-                                     f"argument '{key}' given twice")
+                                     f"argument '{key}' given twice", "remove one of them")
             bound[key] = a.value
         for pname, default in m.params:
             if pname not in bound:
@@ -120,6 +126,11 @@ class _Expander:
                                          f"macro '{m.name}' needs argument '{pname}'",
                                          f"write {m.name}({pname}=...)")
                 bound[pname] = default
+        self.expanded += len(m.body)
+        if self.expanded > _MAX_EXPANDED:
+            raise self.src.error(NeuralValidationError, call.span,
+                                 f"macro '{m.name}' expands to too many layers",
+                                 f"macros may expand to at most {_MAX_EXPANDED} layers in all")
         body = tuple(_subst_item(it, bound) for it in m.body)
         body = self.items(body, stack + (call.name,))
         return ast.Group(m.name, body, call.span)

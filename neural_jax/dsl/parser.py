@@ -202,10 +202,17 @@ def parse_ast(text: str | bytes, name: str = "<string>") -> ast.FileNode:
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as e:
+            data = bytes(text)
+            before = data[: e.start].decode("utf-8", "replace")
+            line = before.count("\n") + 1
+            line_start = data.rfind(b"\n", 0, e.start) + 1
+            line_end = data.find(b"\n", e.start)
+            shown = data[line_start : line_end if line_end >= 0 else len(data)]
             raise NeuralSyntaxError(
-                f"the file is not UTF-8 text (byte {e.start} is 0x{text[e.start]:02x})",
-                line=1,
-                column=1,
+                f"the file is not UTF-8 text (byte {e.start} is 0x{data[e.start]:02x})",
+                line=line,
+                column=len(before) - before.rfind("\n"),
+                source_line=shown.decode("utf-8", "replace"),
                 hint="a .neural file is plain text; is this a binary file?",
             ) from None
     if not isinstance(text, str):
@@ -213,6 +220,8 @@ def parse_ast(text: str | bytes, name: str = "<string>") -> ast.FileNode:
             f"expected DSL text (a str), got {type(text).__name__}",
             hint="pass the file's content, e.g. Path('model.neural').read_text()",
         )
+    if text.startswith("\ufeff"):  # a byte-order mark: blanked, so that offsets stay put
+        text = " " + text[1:]
     source = ast.Source(text, name)
     if not _strip_comments(text).strip():
         raise NeuralSyntaxError(
@@ -231,7 +240,8 @@ def parse_ast(text: str | bytes, name: str = "<string>") -> ast.FileNode:
         raise _friendly(e, source) from None
     except RecursionError:
         raise NeuralSyntaxError(
-            "the text nests too deeply to be read", line=1, column=1
+            "the text nests too deeply to be read", line=1, column=1,
+            source_line=source.line_text(1), hint="use fewer nested brackets",
         ) from None
     return ast.FileNode(nets, macros, source)
 
@@ -374,7 +384,10 @@ def _friendly(e: lark.exceptions.UnexpectedInput, source: ast.Source) -> NeuralS
     expected = set(getattr(e, "expected", ()) or ())
     got = f"'{tok.value}'" if tok.value else tok.type
     inner = _unclosed_before(text, tok.start_pos if tok.start_pos is not None else len(text))
-    if tok.type == "EQUAL":
+    if tok.type == "EQUAL" and inner == "(":
+        msg = "unexpected '=': an argument is written name=value, with one '=' after a name"
+        hint = "e.g. Dense(units=64); a value cannot be given a value"
+    elif tok.type == "EQUAL":
         msg = "unexpected '=': named arguments go inside a call, sections use ':'"
         hint = "write `key: value` for a section, `Layer(name=value)` for an argument"
     elif tok.type == "COMMA" and expected & _VALUE_START:

@@ -204,6 +204,8 @@ def check(net: Network, max_combos: int = 64) -> ShapeReport:
     base = runs[0]
     rows = []
     same_structure = all(len(r) == len(base) for r in runs)
+    choice_labels = {x.path: "choice(" + "|".join(v.type for v in x.values) + ")"
+                     for x in net.layers if isinstance(x, Choice)}
     for i, (path, layer, out, depth) in enumerate(base):
         if same_structure and all(len(r[i][2]) == len(out) for r in runs):
             dims = []
@@ -219,9 +221,6 @@ def check(net: Network, max_combos: int = 64) -> ShapeReport:
             text = "(" + ", ".join(["None"] + dims) + ")"
         else:
             text = fmt_shape(out) + " (varies)"
-        label = layer
-        for x in net.layers:
-            if isinstance(x, Choice) and x.path == path:
-                label = "choice(" + "|".join(v.type for v in x.values) + ")"
+        label = choice_labels.get(path, layer)
         rows.append(ShapeRow(path, label, text, depth))
     return ShapeReport(net.name, net.input_shape, tuple(rows), len(configs))

@@ -21,6 +21,9 @@ __all__ = ["lower_file", "lower_network", "DEVICE_RE"]
 
 DEVICE_RE = re.compile(r"^(auto|cpu|(gpu|cuda|tpu)(:\d+)?)$", re.IGNORECASE)
 
+#: The most layers one network may expand to (repetitions and macros included).
+MAX_LAYERS = 100_000
+
 _NETWORK_KEYS = ("input", "layers", "loss", "metrics", "optimizer", "batch_size", "train",
                  "execution", "execute")
 
@@ -33,15 +36,21 @@ def lower_file(file: ast.FileNode) -> tuple[Network, ...]:
             raise file.source.error(NeuralValidationError, n.span,
                                     f"network '{n.name}' is defined twice", "rename one of them")
         names[n.name] = n
-    return tuple(lower_network(n, file.source) for n in file.networks)
+    macros = tuple(m.name for m in file.macros)
+    return tuple(lower_network(n, file.source, macros) for n in file.networks)
 
 
-def lower_network(node: ast.NetworkNode, source: ast.Source) -> Network:
-    """Lowers one ``network Name { ... }``."""
-    return _NetworkLowerer(source).network(node)
+def lower_network(node: ast.NetworkNode, source: ast.Source, macros: tuple = ()) -> Network:
+    """Lowers one ``network Name { ... }`` (``macros``: the file's macro names, for hints)."""
+    low = _NetworkLowerer(source)
+    low.macro_names = macros
+    return low.network(node)
 
 
 class _NetworkLowerer(TrainLowerer):
+    layer_count = 0
+    macro_names: tuple = ()
+
     def network(self, node: ast.NetworkNode) -> Network:
         seen: dict[str, ast.Section | ast.BlockSection] = {}
         for e in node.entries:
@@ -59,7 +68,7 @@ class _NetworkLowerer(TrainLowerer):
             want_block = key in ("train", "execution")
             if want_block != isinstance(e, ast.BlockSection):
                 form = f"{key} {{ ... }}" if want_block else f"{key}: value"
-                raise self.fail(e.span, f"'{key}' is written as `{form}`")
+                raise self.fail(e.span, f"'{key}' is written as `{form}`", f"write `{form}`")
             seen[key] = e
         if "input" not in seen:
             raise self.fail(node.span, f"network '{node.name}' has no input: section",
@@ -70,7 +79,8 @@ class _NetworkLowerer(TrainLowerer):
         input_shapes = self.input_shapes(seen["input"])
         layers = self.layer_list(seen["layers"].items, "layers")
         if not layers:
-            raise self.fail(seen["layers"].span, "the layers: section is empty")
+            raise self.fail(seen["layers"].span, "the layers: section is empty",
+                            "list the layers after `layers:`, e.g. Dense(64)")
         train = self.train(seen.get("train"), seen.get("batch_size"))
         return Network(
             name=node.name,
@@ -102,7 +112,8 @@ class _NetworkLowerer(TrainLowerer):
                 if isinstance(v, ast.Call) and v.name.upper() == "HPO":
                     raise self.fail(v.span, "HPO is not allowed in input:",
                                     "the input shape is fixed by the data")
-                raise self.fail(v.span, "input: takes a shape such as (28, 28, 1)")
+                raise self.fail(v.span, "input: takes a shape such as (28, 28, 1)",
+                                "write the shape of one sample as a tuple of whole numbers")
             dims = []
             for d in dims_nodes:
                 if isinstance(d, ast.Call) and d.name.upper() == "HPO":
@@ -111,7 +122,8 @@ class _NetworkLowerer(TrainLowerer):
                 val = d.value if isinstance(d, ast.Literal) else "?"
                 if val is not None and (isinstance(val, bool) or not isinstance(val, int) or val < 1):
                     raise self.fail(getattr(d, "span", it.span),
-                                    f"input dimension must be a whole number >= 1 or None, got {val!r}")
+                                    f"input dimension must be a whole number >= 1 or None, got {val!r}",
+                                    "write the shape of one sample, e.g. (28, 28, 1)")
                 dims.append(val)
             if dims and dims[0] is None:
                 dims = dims[1:]  # a leading None is the batch axis
@@ -132,7 +144,11 @@ class _NetworkLowerer(TrainLowerer):
     def emit(self, it: ast.Item, prefix: str, frames: tuple, out: list) -> None:
         count = 1 if it.repeat is None else it.repeat
         if count < 1:
-            raise self.fail(it.repeat_span, f"repetition count must be >= 1, got {count}")
+            raise self.fail(it.repeat_span, f"repetition count must be >= 1, got {count}",
+                            "write * N with N >= 1, or remove the repetition")
+        if count > MAX_LAYERS:
+            raise self.fail(it.repeat_span, f"repetition count {count} is too large",
+                            f"a network has at most {MAX_LAYERS} layers")
         site = len(out)
         for copy in range(count):
             fr = frames if it.repeat is None else frames + ((site, copy, count),)
@@ -158,16 +174,26 @@ class _NetworkLowerer(TrainLowerer):
         return self.layer_call(v, path, it, frames, device)
 
     def layer_call(self, v, path: str, it: ast.Item | None, frames: tuple, device) -> Layer:
+        self.layer_count += 1
+        if self.layer_count > MAX_LAYERS:
+            raise self.fail(getattr(v, "span", None),
+                            f"the network expands to more than {MAX_LAYERS} layers",
+                            "use fewer repetitions (* N) or smaller macros")
         if isinstance(v, ast.Name):
             v = ast.Call(v.name, (), v.span, close=v.span.end)
         if isinstance(v, ast.Group):
             raise self.fail(v.span, f"macro '{v.macro}' cannot be used here",
                             "macros expand to layers in a layers: list or block")
         if not isinstance(v, ast.Call):
-            raise self.fail(getattr(v, "span", None), "expected a layer call such as Dense(64)")
+            raise self.fail(getattr(v, "span", None), "expected a layer call such as Dense(64)",
+                            "a layers: list holds layer calls; values go inside them")
         spec = lookup_layer(v.name)
+        if spec is None and v.name in self.macro_names:
+            raise self.fail(v.span, f"macro '{v.name}' cannot be used here",
+                            "macros expand in a layers: list or a block, not inside a call")
         if spec is None:
-            hint = did_you_mean(v.name, LAYERS) or "see SPEC §2 for the layers"
+            hint = did_you_mean(v.name, (*LAYERS, *self.macro_names)) or (
+                "see SPEC §2 for the layers")
             raise self.fail(v.span, f"unknown layer or macro '{v.name}'", hint)
         params, arg_spans = self.bind(spec.name, spec.params, v, path, "layer")
         for name, val in list(params.items()):
@@ -181,7 +207,8 @@ class _NetworkLowerer(TrainLowerer):
                                 "only ResidualConnection and TransformerEncoder take one")
             block = self.layer_list(it.block, f"{path}.block")
             if not block:
-                raise self.fail(it.block_span, f"the block of {spec.name} is empty")
+                raise self.fail(it.block_span, f"the block of {spec.name} is empty",
+                                "put at least one layer inside { }")
         elif spec.block == "required":
             raise self.fail(v.span, f"{spec.name} needs a {{ block }} of layers",
                             f"write {spec.name}() {{ Dense(64) ... }}")
@@ -195,6 +222,10 @@ class _NetworkLowerer(TrainLowerer):
             raise self.fail(getattr(node, "span", None), f"{spec.name} wraps a layer call",
                             f"write {spec.name}(LSTM(64))" if spec.name == "Bidirectional"
                             else f"write {spec.name}(Dense(64))")
+        if isinstance(node, ast.Call) and node.name.upper() == "HPO":
+            raise self.fail(node.span, f"{spec.name} cannot wrap an HPO expression",
+                            f"choose between whole layers: HPO(choice({spec.name}(...), "
+                            f"{spec.name}(...)))")
         inner = self.layer_call(node, path, None, (), None)
         if spec.name == "Bidirectional" and inner.type not in ("LSTM", "GRU", "SimpleRNN"):
             raise self.fail(node.span, f"Bidirectional wraps a recurrent layer, not {inner.type}",
@@ -226,7 +257,8 @@ class _NetworkLowerer(TrainLowerer):
                     raise self.fail(a.name_span or a.span,
                                     f"{owner} has no parameter '{name}'", hint)
             if name in values:
-                raise self.fail(a.span, f"argument '{name}' of {owner} is given twice")
+                raise self.fail(a.span, f"argument '{name}' of {owner} is given twice",
+                                "remove one of them")
             p = signature[names.index(name)]
             if p.kind == "layer":
                 values[name] = a.value

@@ -44,7 +44,7 @@ class TrainLowerer(ValueLowerer):
 
     def one_item(self, sec: ast.Section, what: str) -> ast.Node:
         if len(sec.items) != 1:
-            raise self.fail(sec.items[1].span, f"{what} takes one value")
+            raise self.fail(sec.items[1].span, f"{what} takes one value", "remove the extra values")
         self.no_extras(sec.items[0], what)
         return sec.items[0].value
 
@@ -101,7 +101,8 @@ class TrainLowerer(ValueLowerer):
 
     def optimizer_from_str(self, v, node, path):
         if not isinstance(v, str):
-            raise self.fail(node.span, f"{v!r} is not an optimizer")
+            raise self.fail(node.span, f"{v!r} is not an optimizer",
+                             "one of " + ", ".join(OPTIMIZERS))
         return self.optimizer(ast.Literal(v, node.span), path, bare_string=True)
 
     def optimizer(self, node, path: str, bare_string: bool = False) -> Optimizer:
@@ -163,7 +164,8 @@ class TrainLowerer(ValueLowerer):
             b, v = values["boundaries"], values["values"]
             if isinstance(b, tuple) and isinstance(v, tuple) and len(v) != len(b) + 1:
                 raise self.fail(call.span, "PiecewiseConstantDecay needs one more value than "
-                                f"boundaries, got {len(b)} boundaries and {len(v)} values")
+                                f"boundaries, got {len(b)} boundaries and {len(v)} values",
+                                "values[i] holds up to boundaries[i], the last one after them")
         return Schedule(type=key, params=tuple((p.name, values[p.name]) for p in SCHEDULES[key]
                                                if p.name in values), path=path, span=call.span)
 
@@ -179,9 +181,10 @@ class TrainLowerer(ValueLowerer):
             if isinstance(e, ast.BlockSection):
                 if e.key != "early_stopping":
                     raise self.fail(e.span, f"unknown block '{e.key}' in train",
-                                    did_you_mean(e.key, ("early_stopping",)))
+                                    did_you_mean(e.key, ("early_stopping",))
+                                    or "train takes only an early_stopping { } block")
                 if "early_stopping" in vals:
-                    raise self.fail(e.span, "early_stopping is set twice")
+                    raise self.fail(e.span, "early_stopping is set twice", "keep one of them")
                 vals["early_stopping"] = self.early_stopping_block(e)
                 continue
             key = e.key
@@ -208,7 +211,8 @@ class TrainLowerer(ValueLowerer):
                 vals[key] = self.plain(node, "train.seed", "seed")
                 problem = _TRAIN["seed"].check(vals[key])
                 if problem:
-                    raise self.fail(node.span, f"seed {problem}")
+                    raise self.fail(node.span, f"seed {problem}",
+                                    "the seed is a fixed whole number >= 0")
             else:
                 vals[key] = self.value(node, f"train.{key}", _TRAIN[key], key)
                 if key == "search_method" and isinstance(vals[key], str):
@@ -258,8 +262,12 @@ class TrainLowerer(ValueLowerer):
             node = self.one_item(s, "device:")
             if not (isinstance(node, ast.Literal) and isinstance(node.value, str)
                     and DEVICE_RE.match(node.value)):
-                raise self.fail(node.span, f"unknown device {getattr(node, 'value', '?')!r}",
-                                'use "cpu", "gpu", "gpu:N", "cuda", "tpu" or "auto"')
+                shown = (f"unknown device {node.value!r}"
+                         if isinstance(node, ast.Literal) and isinstance(node.value, str)
+                         else "device: takes a device name in quotes")
+                raise self.fail(node.span, shown,
+                                'use "cpu", "gpu", "gpu:N", "cuda", "cuda:N", "tpu", "tpu:N" '
+                                'or "auto"')
             device = node.value.lower()
         return Execution(device=device)
 

@@ -57,6 +57,8 @@ def _num_in(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False, 
             return f"must be a whole number, got {v!r}"
         if not is_number(v) or (isinstance(v, float) and math.isnan(v)):
             return f"must be a number, got {v!r}"
+        if isinstance(v, float) and math.isinf(v):
+            return f"must be a finite number, got {v!r}"
         below = v <= lo if lo_open else v < lo
         above = v >= hi if hi_open else v > hi
         if below or above:
@@ -149,7 +151,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "any": _any,
     "merge": _one_of("concat", "sum", "mul", "ave"),
     "numbers": lambda v: None
-    if isinstance(v, tuple) and all(is_number(x) for x in v)
+    if isinstance(v, tuple) and all(is_number(x) and x not in (math.inf, -math.inf) for x in v)
     else f"must be a list of numbers, got {v!r}",
 }
 

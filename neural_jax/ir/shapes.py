@@ -85,7 +85,7 @@ def _conv_out(n, k, s, d, padding, transpose=False):
     if transpose:
         return n * s if padding == "same" else n * s + max(keff - s, 0)
     if padding in ("same", "causal"):
-        return math.ceil(n / s) if padding == "same" else math.ceil(n / s)
+        return -(-n // s)  # ceil(n / s), exact for any int
     if n < keff:
         raise ShapeError(
             f"kernel/pool of size {keff} does not fit an input of size {n}",
@@ -282,7 +282,7 @@ def residual(shape, a, ctx):
         if n_in is None or n_out is None:
             continue
         stride = -(-n_in // n_out) if n_out else 0
-        if n_out == 0 or math.ceil(n_in / stride) != n_out:
+        if n_out == 0 or -(-n_in // stride) != n_out:
             raise ShapeError(
                 f"the residual block maps {fmt_shape(shape)} to {fmt_shape(out)}; no 1x1 "
                 "projection can match the input to that",

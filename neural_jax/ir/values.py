@@ -37,11 +37,14 @@ class ValueLowerer:
 
     def no_extras(self, it: ast.Item, where: str) -> None:
         if it.device is not None:
-            raise self.fail(it.device.span, f"@ device is only for layers, not {where}")
+            raise self.fail(it.device.span, f"@ device is only for layers, not {where}",
+                            "remove the @ \"device\"")
         if it.block is not None:
-            raise self.fail(it.block_span, f"a {{ block }} is only for layers, not {where}")
+            raise self.fail(it.block_span, f"a {{ block }} is only for layers, not {where}",
+                            "remove the { block }")
         if it.repeat is not None:
-            raise self.fail(it.repeat_span, f"repetition * N is only for layers, not {where}")
+            raise self.fail(it.repeat_span, f"repetition * N is only for layers, not {where}",
+                            "remove the * N")
 
     # --- plain values -------------------------------------------------------------------
 
@@ -58,8 +61,11 @@ class ValueLowerer:
             raise self.fail(node.span, f"HPO is not allowed in {what}",
                             "only layer, optimizer, schedule and train values are searched")
         if isinstance(node, ast.Call):
-            raise self.fail(node.span, f"a call ({node.name}(...)) is not a value of {what}")
-        raise self.fail(getattr(node, "span", None), f"unexpected value in {what}")
+            raise self.fail(node.span, f"a call ({node.name}(...)) is not a value of {what}",
+                            f"to search it write HPO({node.name}(...))"
+                            if node.name.lower() in HPO_FORMS else "write a plain value")
+        raise self.fail(getattr(node, "span", None), f"unexpected value in {what}",
+                        "write a number, a string, a tuple or a list")
 
     def value(self, node, path: str, spec: ParamSpec | None, what: str) -> Any:
         """A value that may be (or contain) an HPO expression, checked against ``spec``."""
@@ -77,6 +83,13 @@ class ValueLowerer:
             problem = spec.check(v)
             if problem:
                 raise self.fail(node.span, f"{what} {problem}", _domain_hint(spec))
+        elif spec is not None:  # a tuple with HPO items: each value an item can take
+            hpos = [x for x in _flat(v) if isinstance(x, HPO)]
+            for pick in [{}] + [{id(h): c} for h in hpos for c in _candidates(h)]:
+                problem = spec.check(_normalise(spec, _fill(v, pick)))
+                if problem:
+                    raise self.fail(node.span, f"{what} {problem} (a value this HPO can take)",
+                                    _domain_hint(spec))
         self.sites[path] = ("value", node.span)
         return v
 
@@ -94,7 +107,8 @@ class ValueLowerer:
         if "name" in named:
             lit = named["name"].value
             if not (isinstance(lit, ast.Literal) and isinstance(lit.value, str) and lit.value):
-                raise self.fail(named["name"].span, "HPO name= must be a non-empty string")
+                raise self.fail(named["name"].span, "HPO name= must be a non-empty string",
+                                'e.g. HPO(choice(32, 64), name="width")')
             tie = lit.value
             path = tie
         key = ("name", tie) if tie is not None else (call.span.start, call.span.end)
@@ -133,10 +147,12 @@ class ValueLowerer:
         values = []
         for j, a in enumerate(form.args):
             if a.name is not None:
-                raise self.fail(a.span, "choice() takes values, not named arguments")
+                raise self.fail(a.span, "choice() takes values, not named arguments",
+                                "write choice(a, b, ...)")
             if isinstance(a.value, ast.Call) or (option is not None and isinstance(a.value, ast.Name)):
                 if option is None:
-                    raise self.fail(a.value.span, f"a call cannot be a choice of {what}")
+                    raise self.fail(a.value.span, f"a call cannot be a choice of {what}",
+                                        "choose between plain values here")
                 values.append(option(a.value, f"{path}.choice[{j}]"))
             else:
                 values.append(self.value(a.value, f"{path}.choice[{j}]", None, what))
@@ -147,7 +163,8 @@ class ValueLowerer:
         seen = []
         for a, v in zip(form.args, values):
             if v in seen:
-                raise self.fail(a.span, f"choice() lists {a.value and _show(v)} twice")
+                raise self.fail(a.span, f"choice() lists {a.value and _show(v)} twice",
+                                "list each option once")
             seen.append(v)
         return Choice(path=path, values=tuple(values), span=form.span)
 
@@ -169,7 +186,7 @@ class ValueLowerer:
             vals[k], spans[k] = a.value, a.span
         for k, a in named.items():
             if k in vals:
-                raise self.fail(a.span, f"{name}() got '{k}' twice")
+                raise self.fail(a.span, f"{name}() got '{k}' twice", "give each bound once")
             vals[k], spans[k] = a.value, a.span
         for k in ("low", "high"):
             if k not in vals:
@@ -179,7 +196,8 @@ class ValueLowerer:
         for k, node in vals.items():
             v = node.value if isinstance(node, ast.Literal) else None
             if not is_number(v) or (isinstance(v, float) and not math.isfinite(v)):
-                raise self.fail(spans[k], f"{name}() bounds must be finite numbers")
+                raise self.fail(spans[k], f"{name}() bounds must be finite numbers",
+                                f"write {name}(lo, hi) with numbers, e.g. {name}(1, 10)")
             nums[k] = v
         lo, hi, step = nums["low"], nums["high"], nums.get("step")
         if lo >= hi:
@@ -221,6 +239,19 @@ def _domain(h: HPO) -> tuple:
     return (type(h).__name__, h.low, h.high, getattr(h, "step", None))
 
 
+def _candidates(h: HPO) -> list:
+    return list(h.values) if isinstance(h, Choice) else [h.low, h.high]
+
+
+def _fill(v: Any, pick: dict[int, Any]) -> Any:
+    """``v`` with each HPO item replaced by its value in ``pick`` (by default its first)."""
+    if isinstance(v, HPO):
+        return pick.get(id(v), _candidates(v)[0])
+    if isinstance(v, tuple):
+        return tuple(_fill(x, pick) for x in v)
+    return v
+
+
 def _flat(v):
     if isinstance(v, tuple):
         for x in v:
@@ -260,4 +291,14 @@ def _domain_hint(spec: ParamSpec) -> str:
         "sizes": f"{spec.name} is an int or a tuple of ints >= 1",
         "activation": "see SPEC §2 for the activations",
         "positive": f"{spec.name} must be > 0",
-    }.get(spec.kind, "")
+        "nonneg": f"{spec.name} must be >= 0",
+        "nonneg_int": f"{spec.name} is a whole number >= 0",
+        "unit": f"{spec.name} is a fraction: 0 <= {spec.name} <= 1",
+        "bool": f"{spec.name} is true or false",
+        "padding": 'padding is "valid" or "same"',
+        "padding1d": 'padding is "valid", "same" or "causal"',
+        "target_shape": "e.g. (7, 7, 16) or (-1, 16)",
+        "str": f'{spec.name} is a string in quotes, e.g. "..."',
+        "merge": 'one of "concat", "sum", "mul", "ave"',
+        "numbers": f"{spec.name} is a list of numbers, e.g. [0.1, 0.01]",
+    }.get(spec.kind, "check the legal values of this argument")

@@ -3,12 +3,15 @@
 Notation (all arrays padded to a fixed bucket size ``N`` so that ``jit`` compiles once per
 bucket rather than once per observation count):
 
-  * ``X`` ``(N, d)`` inputs in ``[0, 1]^d``; ``mask`` ``(N,)`` is 1 for real rows, 0 for padding.
+  * ``X`` ``(N, d)`` inputs in ``[0, 1]^d``; ``mask`` ``(N,)`` is ``OBSERVED`` (1) for told
+    rows, ``FANTASY`` (2) for believed pending points, 0 for padding.
   * ``y`` ``(N,)`` standardised targets (0 on padded rows).
   * ``theta = (log_ls (d,), log_sf2 (), log_noise ())``: ARD lengthscales, signal variance
     and noise variance, in log space.
-  * ``cat`` ``(d,)`` bool: categorical coordinates, compared by level equality (Hamming
-    distance) instead of squared difference.
+  * ``kind`` ``(d,)`` int: ``CONT`` coordinates enter by squared difference, ``CAT``
+    (categorical) ones by level equality (Hamming distance), ``PAD`` ones are padding: ``d``
+    is padded too (to a multiple of 8), with zeros in every point, so spaces of similar
+    size share compiled code.
 
 Kernel (Matern-5/2, Rasmussen & Williams 2006, eq. 4.17), with ``r`` the scaled distance::
 
@@ -34,11 +37,14 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
-from jax.scipy.linalg import cho_solve, solve_triangular
+from jax.scipy.linalg import cho_solve
 from jax.scipy.special import erfcx, log_ndtr
 
+CONT, CAT, PAD = 0, 1, 2
+OBSERVED, FANTASY = 1, 2  # values of ``mask`` (0: padding)
 _SQRT5 = math.sqrt(5.0)
 _JITTER = 1e-8
+_FANTASY_NOISE = 1e-5
 
 # Box bounds of the hyperparameters, in log space (inputs live in [0, 1], outputs are
 # standardised, so these ranges are wide without being degenerate).
@@ -56,16 +62,21 @@ class Theta(NamedTuple):
 
 
 class Posterior(NamedTuple):
-    """What prediction needs: Cholesky factor of ``K + noise I`` and ``alpha = K^-1 y``."""
+    """What prediction needs: ``K^-1`` (of ``K + noise I``) and ``alpha = K^-1 y``.
 
-    chol: jax.Array
+    The explicit inverse (from the Cholesky factor, in float64) makes the predictive
+    variance a matrix product, which is cheaper to run and to compile inside the
+    acquisition's gradient loop than a triangular solve.
+    """
+
+    kinv: jax.Array
     alpha: jax.Array
 
 
-def sq_dist(x1: jax.Array, x2: jax.Array, log_ls: jax.Array, cat: jax.Array) -> jax.Array:
+def sq_dist(x1: jax.Array, x2: jax.Array, log_ls: jax.Array, kind: jax.Array) -> jax.Array:
     """Scaled squared distances ``(n, m)``; categorical coordinates count 1 when different."""
     diff = x1[:, None, :] - x2[None, :, :]
-    per_dim = jnp.where(cat, (jnp.abs(diff) > 1e-9).astype(diff.dtype), diff * diff)
+    per_dim = jnp.where(kind == CAT, (jnp.abs(diff) > 1e-9).astype(diff.dtype), diff * diff)
     return jnp.sum(per_dim * jnp.exp(-2.0 * log_ls), axis=-1)
 
 
@@ -75,18 +86,23 @@ def matern52(r2: jax.Array) -> jax.Array:
     return (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * jnp.exp(-_SQRT5 * r)
 
 
-def _gram(theta: Theta, X: jax.Array, mask: jax.Array, cat: jax.Array) -> jax.Array:
-    k = jnp.exp(theta.log_sf2) * matern52(sq_dist(X, X, theta.log_ls, cat))
-    k = k * (mask[:, None] * mask[None, :])
-    diag = jnp.where(mask > 0, jnp.exp(theta.log_noise) + _JITTER, 1.0)
+def _gram(theta: Theta, X: jax.Array, mask: jax.Array, kind: jax.Array) -> jax.Array:
+    k = jnp.exp(theta.log_sf2) * matern52(sq_dist(X, X, theta.log_ls, kind))
+    inc = (mask > 0).astype(k.dtype)
+    k = k * (inc[:, None] * inc[None, :])
+    # Fantasies (mask 2) are believed exactly: a small fixed noise, not the fitted one, so
+    # the variance collapses at pending points and a batch cannot pile up on one spot.
+    noise = jnp.where(mask == FANTASY, _FANTASY_NOISE, jnp.exp(theta.log_noise))
+    diag = jnp.where(mask > 0, noise + _JITTER, 1.0)
     return k + jnp.diag(diag)
 
 
-def _log_prior(theta: Theta, d: int) -> jax.Array:
+def _log_prior(theta: Theta, kind: jax.Array) -> jax.Array:
     # Lengthscales: LogNormal(sqrt(2) + log(d)/2, sqrt(3)) (Hvarfner et al. 2024, "Vanilla
     # Bayesian Optimization Performs Great in High Dimensions", eq. 6), suited to a unit box.
-    loc = math.sqrt(2.0) + 0.5 * math.log(max(d, 1))
-    lp_ls = -0.5 * jnp.sum(((theta.log_ls - loc) / math.sqrt(3.0)) ** 2)
+    active = kind != PAD
+    loc = math.sqrt(2.0) + 0.5 * jnp.log(jnp.maximum(jnp.sum(active), 1))
+    lp_ls = -0.5 * jnp.sum(jnp.where(active, (theta.log_ls - loc) / math.sqrt(3.0), 0.0) ** 2)
     # Signal variance ~ Gamma(2, 1) and noise ~ Gamma(1.1, 30) on standardised outputs
     # (the latter favours near-interpolation of deterministic objectives). Densities are
     # taken w.r.t. the log parameter, hence the extra "+ log v" Jacobian term.
@@ -97,58 +113,95 @@ def _log_prior(theta: Theta, d: int) -> jax.Array:
 
 
 def neg_log_posterior(
-    theta: Theta, X: jax.Array, y: jax.Array, mask: jax.Array, cat: jax.Array
+    theta: Theta, X: jax.Array, y: jax.Array, mask: jax.Array, kind: jax.Array
 ) -> jax.Array:
     """Negative log marginal likelihood (R&W eq. 2.30) minus the log prior."""
-    L = jnp.linalg.cholesky(_gram(theta, X, mask, cat))
+    L = jnp.linalg.cholesky(_gram(theta, X, mask, kind))
     alpha = cho_solve((L, True), y)
-    n = jnp.sum(mask)
+    n = jnp.sum(mask > 0)
     nll = 0.5 * y @ alpha + jnp.sum(jnp.log(jnp.diag(L))) + 0.5 * n * math.log(2 * math.pi)
-    return nll - _log_prior(theta, X.shape[1])
+    return nll - _log_prior(theta, kind)
 
 
-def unflatten(flat: jax.Array, d: int) -> Theta:
-    """``(d + 2,)`` vector -> :class:`Theta` (the layout the L-BFGS driver works in)."""
+def _bounds(d: int) -> tuple[jax.Array, jax.Array]:
+    lo = jnp.array([LOG_LS_BOUNDS[0]] * d + [LOG_SF2_BOUNDS[0], LOG_NOISE_BOUNDS[0]])
+    hi = jnp.array([LOG_LS_BOUNDS[1]] * d + [LOG_SF2_BOUNDS[1], LOG_NOISE_BOUNDS[1]])
+    return lo, hi
+
+
+def to_theta(u: jax.Array, d: int) -> Theta:
+    """Unconstrained ``(d + 2,)`` vector -> :class:`Theta` inside its box (a sigmoid map)."""
+    lo, hi = _bounds(d)
+    flat = lo + (hi - lo) * jax.nn.sigmoid(u)
     return Theta(flat[:d], flat[d], flat[d + 1])
 
 
-def theta_bounds(d: int) -> list[tuple[float, float]]:
-    """Box bounds of the flat ``theta`` vector, for L-BFGS-B."""
-    return [LOG_LS_BOUNDS] * d + [LOG_SF2_BOUNDS, LOG_NOISE_BOUNDS]
+def from_theta(flat: jax.Array, d: int) -> jax.Array:
+    """Inverse of :func:`to_theta` for a flat ``(log_ls, log_sf2, log_noise)`` vector."""
+    lo, hi = _bounds(d)
+    p = jnp.clip((flat - lo) / (hi - lo), 1e-6, 1 - 1e-6)
+    return jnp.log(p) - jnp.log1p(-p)
 
 
-@jax.jit
-def objective_and_grad(
-    flat: jax.Array, X: jax.Array, y: jax.Array, mask: jax.Array, cat: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Negative log posterior of the flat hyperparameters and its gradient.
+@functools.partial(jax.jit, static_argnames=("maxiter",))
+def fit_theta(
+    starts: jax.Array, X: jax.Array, y: jax.Array, mask: jax.Array, kind: jax.Array, maxiter: int = 100
+) -> tuple[Theta, jax.Array]:
+    """MAP hyperparameters by L-BFGS (optax, zoom line search) from ``starts`` ``(S, d + 2)``.
 
-    Non-finite values (a failed Cholesky far out in the box) map to a large finite loss
-    with zero gradient, which L-BFGS-B treats as a rejected step.
+    All starts run at once (vmapped) in one compiled call, so a fit costs one dispatch
+    rather than one per objective evaluation. Returns the best start's ``theta`` and its
+    negative log posterior.
     """
-    loss = lambda f: neg_log_posterior(unflatten(f, X.shape[1]), X, y, mask, cat)
-    v, g = jax.value_and_grad(loss)(flat)
-    ok = jnp.isfinite(v) & jnp.all(jnp.isfinite(g))
-    return jnp.where(ok, v, 1e10), jnp.where(ok, g, 0.0)
+    d = X.shape[1]
+
+    def loss(u: jax.Array) -> jax.Array:
+        v = neg_log_posterior(to_theta(u, d), X, y, mask, kind)
+        return jnp.where(jnp.isfinite(v), v, 1e10)  # a failed Cholesky is a rejected step
+
+    opt = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(loss)
+
+    def run(u0: jax.Array) -> tuple[jax.Array, jax.Array]:
+        def step(carry):
+            u, state, i = carry
+            v, g = value_and_grad(u, state=state)
+            upd, state = opt.update(g, state, u, value=v, grad=g, value_fn=loss)
+            return optax.apply_updates(u, upd), state, i + 1
+
+        def go_on(carry):
+            _, state, i = carry
+            g = optax.tree_utils.tree_get(state, "grad")
+            return (i == 0) | ((i < maxiter) & (optax.tree_utils.tree_norm(g) > 1e-5))
+
+        u, _, _ = jax.lax.while_loop(go_on, step, (u0, opt.init(u0), 0))
+        return u, loss(u)
+
+    u, vals = jax.vmap(run)(starts)
+    best = jnp.argmin(vals)
+    return to_theta(u[best], d), vals[best]
 
 
 @jax.jit
-def factor(theta: Theta, X: jax.Array, y: jax.Array, mask: jax.Array, cat: jax.Array) -> Posterior:
+def factor(theta: Theta, X: jax.Array, y: jax.Array, mask: jax.Array, kind: jax.Array) -> Posterior:
     """Cholesky factor and weights of the posterior for fixed hyperparameters."""
-    L = jnp.linalg.cholesky(_gram(theta, X, mask, cat))
-    return Posterior(L, cho_solve((L, True), y))
+    L = jnp.linalg.cholesky(_gram(theta, X, mask, kind))
+    kinv = cho_solve((L, True), jnp.eye(X.shape[0], dtype=X.dtype))
+    return Posterior(kinv, kinv @ y)
 
 
 def predict(
-    x: jax.Array, theta: Theta, X: jax.Array, mask: jax.Array, cat: jax.Array, post: Posterior
+    x: jax.Array, theta: Theta, X: jax.Array, mask: jax.Array, kind: jax.Array, post: Posterior
 ) -> tuple[jax.Array, jax.Array]:
     """Posterior mean and latent (noise-free) variance at ``x`` ``(m, d)``."""
     sf2 = jnp.exp(theta.log_sf2)
-    ks = sf2 * matern52(sq_dist(x, X, theta.log_ls, cat)) * mask[None, :]
+    ks = sf2 * matern52(sq_dist(x, X, theta.log_ls, kind)) * (mask > 0)[None, :]
     mu = ks @ post.alpha
-    v = solve_triangular(post.chol, ks.T, lower=True)
-    var = jnp.maximum(sf2 - jnp.sum(v * v, axis=0), 1e-12)
+    var = jnp.maximum(sf2 - jnp.sum((ks @ post.kinv) * ks, axis=1), 1e-12)
     return mu, var
+
+
+predict_jit = jax.jit(predict)
 
 
 def _log1mexp(x: jax.Array) -> jax.Array:
@@ -177,12 +230,12 @@ def log_ei(
     theta: Theta,
     X: jax.Array,
     mask: jax.Array,
-    cat: jax.Array,
+    kind: jax.Array,
     post: Posterior,
     best: jax.Array,
 ) -> jax.Array:
     """Log expected improvement below ``best`` at ``x`` ``(m, d)``."""
-    mu, var = predict(x, theta, X, mask, cat, post)
+    mu, var = predict(x, theta, X, mask, kind, post)
     sigma = jnp.sqrt(var)
     return log_h((best - mu) / sigma) + jnp.log(sigma)
 
@@ -196,7 +249,7 @@ def optimize_acq(
     theta: Theta,
     X: jax.Array,
     mask: jax.Array,
-    cat: jax.Array,
+    kind: jax.Array,
     post: Posterior,
     best: jax.Array,
     n_starts: int = 16,
@@ -209,12 +262,12 @@ def optimize_acq(
     function); the caller sweeps their levels afterwards. Returns points ``(n_starts, d)``
     and their acquisition values.
     """
-    vals = log_ei(cands, theta, X, mask, cat, post, best)
+    vals = log_ei(cands, theta, X, mask, kind, post, best)
     vals = jnp.where(jnp.isfinite(vals), vals, -jnp.inf)
     top_vals, idx = jax.lax.top_k(vals, n_starts)
     x0 = cands[idx]
-    free = (~cat).astype(x0.dtype)
-    acq = lambda x: jnp.sum(log_ei(x, theta, X, mask, cat, post, best))
+    free = (kind == CONT).astype(x0.dtype)
+    acq = lambda x: jnp.sum(log_ei(x, theta, X, mask, kind, post, best))
     opt = optax.adam(0.01)
 
     def step(carry, _):
@@ -224,7 +277,7 @@ def optimize_acq(
         return (jnp.clip(optax.apply_updates(x, upd), 0.0, 1.0), state), None
 
     (x, _), _ = jax.lax.scan(step, (x0, opt.init(x0)), None, length=steps)
-    new_vals = log_ei(x, theta, X, mask, cat, post, best)
+    new_vals = log_ei(x, theta, X, mask, kind, post, best)
     # Keep a start's original point if ascent did not improve on it (e.g. NaN or a kink).
     better = jnp.isfinite(new_vals) & (new_vals >= top_vals)
     return jnp.where(better[:, None], x, x0), jnp.where(better, new_vals, top_vals)

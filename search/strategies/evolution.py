@@ -3,18 +3,20 @@
 Notation: ``d`` encoded coordinates, population size ``p``. The evolutionary algorithm (ES)
 works on an unconstrained *genotype* ``g in R^d``; the strategy serves the *phenotype*
 
-    u = snap(reflect(1/2 + s * g)),     reflect(z) = 1 - |(z mod 2) - 1|,
+    u = snap(bound(1/2 + s * g)),
 
-where ``s`` (``scale``) is the box length of one genotype unit and ``snap`` moves every
-coordinate with ``levels=k`` to the centre ``(i + 1/2)/k`` of its bin. Reflection is the
-mirror boundary treatment for box constraints (Hansen, "The CMA Evolution Strategy: A
-Tutorial", 2016, appendix B.3 lists it next to resampling and penalties): it is the
-identity inside ``[0, 1]``, continuous, and never piles samples up on a bound the way
-clipping does. Snapping happens only for evaluation; the ES keeps its continuous genotype,
-so step-size adaptation is not disturbed by the discretisation. Distribution-based
-algorithms start with their mean at the centre of the box (``g = 0``), and an algorithm's
-default step size of 1 therefore means ``s`` in box units (Optuna's ``CmaEsSampler`` uses
-1/6 of the range).
+where ``s`` (``scale``, default 1/6) is the box length of one genotype unit and ``snap``
+moves every coordinate with ``levels=k`` to the centre ``(i + 1/2)/k`` of its bin. ``bound``
+is ``clip`` to ``[0, 1]`` (default) or ``reflect(z) = 1 - |(z mod 2) - 1|``; both are the
+identity inside the box (Hansen, "The CMA Evolution Strategy: A Tutorial", 2016, appendix B
+discusses boundary handling). Clipping is what the ``cmaes`` library behind Optuna's
+``CmaEsSampler`` finally does with infeasible samples; reflection avoids piling samples on
+a bound but mirrors a basin near a bound into two nearby copies, which slowed CMA-ES down
+on Branin in ``benchmarks/search_quality.py``, so clipping is the default. Snapping happens
+only for evaluation; the ES keeps its continuous genotype, so step-size adaptation is not
+disturbed by the discretisation. Distribution-based algorithms start with their mean at the
+centre of the box (``g = 0``); an algorithm's default step size of 1 is therefore ``s`` in
+box units, 1/6 of the range as in Optuna's ``CmaEsSampler``.
 
 Generations and ``ask(n)``. An ES proposes a generation of exactly ``p`` members and needs
 all ``p`` fitnesses before it can propose the next one, while a study may ask for any
@@ -95,7 +97,7 @@ def _reflect(z: np.ndarray) -> np.ndarray:
 
 
 def _default_popsize(d: int) -> int:
-    return max(4, 4 + int(math.floor(3 * math.log(max(d, 1)))))
+    return max(4, 4 + math.floor(3 * math.log(max(d, 1))))
 
 
 class Evolution(Strategy):
@@ -107,6 +109,8 @@ class Evolution(Strategy):
         (see :func:`available_algorithms`).
       popsize: population size per generation; ``None`` picks one (module docstring).
       scale: box length of one genotype unit (the algorithm's unit step size).
+      bounds: ``"clip"`` (default) or ``"reflect"``, how a genotype outside the box is
+        brought back (module docstring).
       seed: random seed (``bind`` may override it).
       **es_kwargs: options for the algorithm. Names the algorithm's constructor takes
         (e.g. ``optimizer``, ``std_schedule``, ``use_antithetic_sampling``) are passed to
@@ -121,7 +125,8 @@ class Evolution(Strategy):
         algorithm: str = "CMA_ES",
         popsize: int | None = None,
         *,
-        scale: float = 0.2,
+        scale: float = 1 / 6,
+        bounds: str = "clip",
         seed: int | None = None,
         **es_kwargs: Any,
     ) -> None:
@@ -129,6 +134,8 @@ class Evolution(Strategy):
         cls = _algorithm_class(algorithm)
         if popsize is not None and popsize < 2:
             raise ValueError(f"popsize must be at least 2, got {popsize}")
+        if bounds not in ("reflect", "clip"):
+            raise ValueError(f"bounds must be 'reflect' or 'clip', got {bounds!r}")
         if not scale > 0:
             raise ValueError(f"scale must be positive, got {scale}")
         accepted = set(inspect.signature(cls.__init__).parameters) - {
@@ -139,8 +146,11 @@ class Evolution(Strategy):
         self.algorithm = algorithm
         self.popsize = popsize
         self.scale = float(scale)
+        self.bounds = bounds
         self._ctor_kwargs = {k: v for k, v in es_kwargs.items() if k in accepted}
-        self._param_overrides = {k: v for k, v in es_kwargs.items() if k not in accepted}
+        self._param_overrides = {
+            k: v for k, v in es_kwargs.items() if k not in accepted
+        }
         self._reset()
 
     # ------------------------------------------------------------------ set-up
@@ -151,7 +161,9 @@ class Evolution(Strategy):
     def _reset(self) -> None:
         """Forgets everything but the options; the ES is built on the first ask."""
         self._key_seed = (
-            int(self.seed) if self.seed is not None else int(self.rng.integers(2**31 - 1))
+            int(self.seed)
+            if self.seed is not None
+            else int(self.rng.integers(2**31 - 1))
         )
         self._p: int | None = self.popsize
         self._es = None
@@ -177,7 +189,9 @@ class Evolution(Strategy):
             raise RuntimeError("Evolution.ask called before bind(dims)")
         if self._p is None:
             p0 = _default_popsize(d)
-            self._p = p0 if n_first <= 1 else max(n_first, n_first * round(p0 / n_first))
+            self._p = (
+                p0 if n_first <= 1 else max(n_first, n_first * round(p0 / n_first))
+            )
         cls = _algorithm_class(self.algorithm)
         es, last_error = None, None
         for p in range(self._p, self._p + 4):
@@ -273,7 +287,8 @@ class Evolution(Strategy):
             self._add_round((u - 0.5) / self.scale)
 
     def _phenotype(self, geno: np.ndarray) -> np.ndarray:
-        u = _reflect(0.5 + self.scale * geno)
+        z = 0.5 + self.scale * geno
+        u = _reflect(z) if self.bounds == "reflect" else np.clip(z, 0.0, 1.0)
         for j, dim in enumerate(self.dims):
             if dim.levels:
                 k = dim.levels
@@ -333,7 +348,9 @@ class Evolution(Strategy):
             self._tell_one(xi, float(yi))
 
     def _tell_one(self, x: np.ndarray, y: float) -> None:
-        if self._es is None:  # a replay into a fresh strategy: build as the first ask would
+        if (
+            self._es is None
+        ):  # a replay into a fresh strategy: build as the first ask would
             self._build(self._p or 1)
         self._advance_if_complete()
         hit = self._match(x)

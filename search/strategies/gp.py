@@ -9,8 +9,8 @@ neighbourhood loses expected improvement and a batch spreads out.
 
 One ``ask``:
   1. until ``n_init`` points are told or pending, return a scrambled Sobol design;
-  2. fit the Matern-5/2 ARD hyperparameters by maximum a posteriori with L-BFGS-B on a jitted
-     objective and gradient (see :mod:`._gp_kernels`), warm-started from the previous fit;
+  2. fit the Matern-5/2 ARD hyperparameters by maximum a posteriori with L-BFGS (one jitted,
+     vmapped call over starts, see :mod:`._gp_kernels`), warm-started from the previous fit;
   3. maximise log EI (Ament et al. 2023, eq. 9): score random and incumbent-local candidates,
      run vmapped gradient ascent from the best ones, snap coordinates that have levels to bin
      centres and sweep each such coordinate over its levels;
@@ -18,7 +18,7 @@ One ``ask``:
      repeat for the rest of the batch.
 
 Observations are padded to a power-of-two bucket with a mask, so ``jit`` compiles once per
-bucket (16, 32, 64, ...) instead of once per observation count.
+bucket (32, 64, 128, ...) instead of once per observation count.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from typing import Any
 
 import jax
 import numpy as np
-from scipy import optimize
 from scipy.stats import qmc
 
 from search.strategies import _gp_kernels as K
@@ -44,7 +43,7 @@ _SWEEP_ALL_LEVELS = 16  # coordinates with at most this many levels are swept ex
 _DUP_TOL = 1e-6
 
 
-def _bucket(n: int, minimum: int = 16) -> int:
+def _bucket(n: int, minimum: int = 32) -> int:
     return max(minimum, 1 << max(n - 1, 0).bit_length())
 
 
@@ -58,7 +57,7 @@ class GPBayesian(Strategy):
       n_local: candidates drawn around the best told points (exploitation starts).
       n_starts: best candidates refined by gradient ascent.
       acq_steps: Adam steps of that ascent.
-      fit_maxiter: L-BFGS-B iterations per start of the hyperparameter fit.
+      fit_maxiter: L-BFGS iterations per start of the hyperparameter fit.
       fit_restarts: random restarts of the fit (besides the warm and default starts).
     """
 
@@ -73,7 +72,7 @@ class GPBayesian(Strategy):
         n_local: int = 256,
         n_starts: int = 16,
         acq_steps: int = 60,
-        fit_maxiter: int = 200,
+        fit_maxiter: int = 100,
         fit_restarts: int = 2,
     ) -> None:
         super().__init__(seed)
@@ -103,6 +102,11 @@ class GPBayesian(Strategy):
         d = self.d
         self._levels = np.array([dim.levels or 0 for dim in self.dims], dtype=np.int64)
         self._cat = np.array([dim.kind == "categorical" for dim in self.dims], dtype=bool)
+        # Kernels see d padded to a multiple of 8 (zeros in every point), so spaces of
+        # similar size share one compiled program per observation bucket.
+        self._D = 8 * max(1, -(-d // 8))
+        self._kind = np.full(self._D, K.PAD, dtype=np.int32)
+        self._kind[:d] = np.where(self._cat, K.CAT, K.CONT)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scipy warns about non-power-of-two draws
             sobol = qmc.Sobol(d, scramble=True, seed=int(self.rng.integers(2**31)))
@@ -201,61 +205,58 @@ class GPBayesian(Strategy):
         sd = y.std()
         return (y - y.mean()) / (sd if sd > 0 else 1.0)
 
+    def _pad(self, x: np.ndarray) -> np.ndarray:
+        return np.pad(x, ((0, 0), (0, self._D - self.d)))
+
     def _theta_starts(self) -> list[np.ndarray]:
-        d = self.d
-        default = np.concatenate([np.full(d, math.log(0.5 * math.sqrt(d))), [0.0, math.log(1e-4)]])
+        D = self._D
+        default = np.concatenate([np.full(D, math.log(0.5 * math.sqrt(self.d))), [0.0, math.log(1e-4)]])
+        if self._theta is not None and self._n_fits % 10:
+            return [self._theta]
+        # Random restarts guard against a warm start stuck in a poor mode; the warm start
+        # tracks the optimum between them.
         starts = [default] if self._theta is None else [self._theta, default]
-        # Random restarts guard against a warm start stuck in a poor mode; they matter most
-        # while data are few, so later they run on every fifth fit only.
-        if self._theta is None or len(self._y) <= 20 or self._n_fits % 5 == 0:
-            for _ in range(self.fit_restarts):
-                ls = self.rng.uniform(math.log(0.05), math.log(2.0), d)
-                rest = [self.rng.uniform(-1.0, 1.0), self.rng.uniform(math.log(1e-6), math.log(1e-2))]
-                starts.append(np.concatenate([ls, rest]))
+        for _ in range(self.fit_restarts):
+            ls = self.rng.uniform(math.log(0.05), math.log(2.0), D)
+            rest = [self.rng.uniform(-1.0, 1.0), self.rng.uniform(math.log(1e-6), math.log(1e-2))]
+            starts.append(np.concatenate([ls, rest]))
         return starts
 
     def _fit_theta(self, X: np.ndarray, y: np.ndarray, mask: np.ndarray) -> K.Theta:
-        """MAP hyperparameters by L-BFGS-B (jitted objective and gradient) from several starts."""
-
-        def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
-            v, g = K.objective_and_grad(flat, X, y, mask, self._cat)
-            return float(v), np.asarray(g, dtype=np.float64)
-
-        best_v, best = np.inf, None
-        bounds = K.theta_bounds(self.d)
-        for t0 in self._theta_starts():
-            lo, hi = np.array(bounds).T
-            res = optimize.minimize(
-                fun, np.clip(t0, lo, hi), jac=True, method="L-BFGS-B", bounds=bounds,
-                options={"maxiter": self.fit_maxiter},
-            )
-            if np.isfinite(res.fun) and res.fun < best_v:
-                best_v, best = res.fun, res.x
+        """MAP hyperparameters from the warm start (and, periodically, restarts)."""
+        starts = np.stack(self._theta_starts())
+        u0 = np.asarray(K.from_theta(starts, self._D))
+        theta, _ = K.fit_theta(u0, X, y, mask, self._kind, maxiter=self.fit_maxiter)
         self._n_fits += 1
-        self._theta = np.asarray(best if best is not None else self._theta_starts()[0])
-        return K.unflatten(self._theta, self.d)
+        self._theta = np.concatenate(
+            [np.asarray(theta.log_ls), [float(theta.log_sf2), float(theta.log_noise)]]
+        )
+        return theta
 
     def _fit(self, extra: int) -> dict[str, Any]:
         """Fits the GP to told data and adds pending points as fantasies."""
         n = len(self._y)
         N = _bucket(n + len(self._pending) + extra)
-        X = np.zeros((N, self.d))
-        X[:n] = self._X
+        X = np.zeros((N, self._D))
+        X[:n, : self.d] = self._X
         y = np.zeros(N)
         y[:n] = self._targets()
         mask = np.zeros(N)
         mask[:n] = 1.0
         theta = self._fit_theta(X, y, mask)
         model = {"X": X, "y": y, "mask": mask, "n": n, "theta": theta, "best": float(y[:n].min())}
-        model["post"] = K.factor(theta, X, y, mask, self._cat)
+        model["post"] = K.factor(theta, X, y, mask, self._kind)
         if len(self._pending):
-            P = self._pending
-            mu, _ = K.predict(P, theta, X, mask, self._cat, model["post"])
-            X[n : n + len(P)] = P
-            y[n : n + len(P)] = np.asarray(mu)
-            mask[n : n + len(P)] = 1.0
-            model["n"] = n + len(P)
-            model["post"] = K.factor(theta, X, y, mask, self._cat)
+            p = min(len(self._pending), N - n)
+            P = np.zeros((N, self._D))  # padded to N rows: one compiled shape
+            P[:p, : self.d] = self._pending[-p:]
+            mu, _ = K.predict_jit(P, theta, X, mask, self._kind, model["post"])
+            X[n : n + p] = P[:p]
+            y[n : n + p] = np.asarray(mu)[:p]
+            mask[n : n + p] = K.FANTASY
+            model["n"] = n + p
+            model["best"] = min(model["best"], float(y[n : n + p].min()))
+            model["post"] = K.factor(theta, X, y, mask, self._kind)
         return model
 
     def _fantasize(self, model: dict[str, Any], x: np.ndarray) -> dict[str, Any]:
@@ -263,12 +264,14 @@ class GPBayesian(Strategy):
         if i >= len(model["mask"]):
             return model
         theta, post = model["theta"], model["post"]
-        mu, _ = K.predict(x[None], theta, model["X"], model["mask"], self._cat, post)
-        model["X"][i] = x
+        xp = self._pad(x[None])
+        mu, _ = K.predict_jit(xp, theta, model["X"], model["mask"], self._kind, post)
+        model["X"][i] = xp[0]
         model["y"][i] = float(mu[0])
-        model["mask"][i] = 1.0
+        model["mask"][i] = K.FANTASY
         model["n"] = i + 1
-        model["post"] = K.factor(theta, model["X"], model["y"], model["mask"], self._cat)
+        model["best"] = min(model["best"], model["y"][i])
+        model["post"] = K.factor(theta, model["X"], model["y"], model["mask"], self._kind)
         return model
 
     def _candidates(self) -> np.ndarray:
@@ -300,23 +303,23 @@ class GPBayesian(Strategy):
         return np.concatenate(out)
 
     def _propose(self, model: dict[str, Any]) -> np.ndarray:
-        args = (model["theta"], model["X"], model["mask"], self._cat, model["post"], model["best"])
+        args = (model["theta"], model["X"], model["mask"], self._kind, model["post"], model["best"])
         cands = self._candidates()
         pts, vals = K.optimize_acq(
-            cands, *args, n_starts=min(self.n_starts, len(cands)), steps=self.acq_steps
+            self._pad(cands), *args, n_starts=min(self.n_starts, len(cands)), steps=self.acq_steps
         )
-        pts, vals = np.asarray(pts), np.asarray(vals)
+        pts, vals = np.asarray(pts)[:, : self.d], np.asarray(vals)
         if np.any(self._levels):
             pts = self._sweep(self._snap(pts))
             m = len(pts)
             padded = np.concatenate([pts, np.repeat(pts[:1], _bucket(m, 64) - m, axis=0)])
-            vals = np.asarray(K.evaluate(padded, *args))[:m]
+            vals = np.asarray(K.evaluate(self._pad(padded), *args))[:m]
         vals = np.where(np.isfinite(vals), vals, -np.inf)
         for idx in np.argsort(-vals, kind="stable"):
             if not self._is_dup(pts[idx]):
                 return pts[idx]
         # every refined point repeats a known one: fall back to the best fresh candidate
-        cvals = np.asarray(K.evaluate(cands, *args))
+        cvals = np.asarray(K.evaluate(self._pad(cands), *args))
         for idx in np.argsort(-np.where(np.isfinite(cvals), cvals, -np.inf), kind="stable"):
             if not self._is_dup(cands[idx]):
                 return cands[idx]

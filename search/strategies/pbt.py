@@ -91,7 +91,9 @@ class PBT(Strategy):
         if not perturb or any(not f > 0 for f in perturb):
             raise ValueError(f"perturb factors must be positive numbers, got {perturb}")
         if population_size is not None and population_size < 2:
-            raise ValueError(f"population_size must be at least 2, got {population_size}")
+            raise ValueError(
+                f"population_size must be at least 2, got {population_size}"
+            )
         self.quantile = float(quantile)
         self.resample_prob = float(resample_prob)
         self.perturb = perturb
@@ -142,7 +144,7 @@ class PBT(Strategy):
                 continue
             f = self.perturb[int(self.rng.integers(len(self.perturb)))]
             if k:
-                level = min(max(int(math.floor(x[j] * k)), 0), k - 1)
+                level = min(max(math.floor(x[j] * k), 0), k - 1)
                 if k == 1:
                     new = 0
                 elif dim.kind == "categorical":
@@ -219,7 +221,9 @@ class PBT(Strategy):
     def ancestry(self, member: int) -> list[tuple[int, int]]:
         """``(step, parent)`` pairs from ``member``'s latest exploit back to the start."""
         events = {
-            (e["step"], e["member"]): e["parent"] for e in self.lineage if e["kind"] == "exploit"
+            (e["step"], e["member"]): e["parent"]
+            for e in self.lineage
+            if e["kind"] == "exploit"
         }
         out, cur = [], member
         for step in range(self._step - 1, -1, -1):
@@ -240,17 +244,29 @@ class PBT(Strategy):
             out[:] = self._sample_prior(n)
             for i in range(n):
                 self.lineage.append(
-                    {"kind": "ask", "index": self._asked + i, "parent": None, "resampled": []}
+                    {
+                        "kind": "ask",
+                        "index": self._asked + i,
+                        "parent": None,
+                        "resampled": [],
+                    }
                 )
         else:
             y = np.asarray(self.history_y)
-            top = np.argsort(y, kind="stable")[: max(1, int(math.ceil(self.quantile * self._p)))]
+            top = np.argsort(y, kind="stable")[
+                : max(1, math.ceil(self.quantile * self._p))
+            ]
             hx = np.asarray(self.history_x)
             for i in range(n):
                 src = int(top[self.rng.integers(len(top))])
                 out[i], resampled = self.explore(hx[src])
                 self.lineage.append(
-                    {"kind": "ask", "index": self._asked + i, "parent": src, "resampled": resampled}
+                    {
+                        "kind": "ask",
+                        "index": self._asked + i,
+                        "parent": src,
+                        "resampled": resampled,
+                    }
                 )
         self._asked += n
         return out

@@ -52,30 +52,51 @@ class _Parzen:
         cat: np.ndarray,
         prior_weight: float,
         min_bandwidth: float,
-        bw_rule: str = "scott",
+        bw_rule: str = "neighbor",
     ) -> None:
         m, d = mus.shape
         self.levels, self.cat = levels, cat
         self.prior_weight = prior_weight
         w = np.append(weights, prior_weight)
         self.log_w = np.log(w / w.sum())
-        # Scott's rule per coordinate on the weighted points; with fewer than two points
-        # the spread of a uniform variable (1/sqrt(12)) stands in for the data's.
-        if self_fixed := (bw_rule == "fixed"):
-            sd = np.full(d, 0.2)
-        elif m >= 2:
-            p = weights / weights.sum()
-            mean = p @ mus
-            sd = np.sqrt(np.maximum(p @ (mus - mean) ** 2, 0.0))
+        if bw_rule == "scott":
+            h = self._scott(mus, weights, min_bandwidth)
+        elif bw_rule == "fixed":
+            h = np.broadcast_to(np.clip(0.2 * max(m, 1) ** (-1.0 / (d + 4)), min_bandwidth, 1.0), (m, d))
         else:
-            sd = np.full(d, 1.0 / math.sqrt(12.0))
-        h = sd * max(m, 1) ** (-1.0 / (d + 4))
-        floor = np.where(levels > 0, 0.5 / np.maximum(levels, 1), min_bandwidth)
-        h = np.clip(h, floor, 1.0)
+            h = self._neighbor(mus)
+        floor = np.where(levels > 0, 0.5 / np.maximum(levels, 1), 0.0)
+        h = np.maximum(h, floor)
         # The prior component: a broad Gaussian at the centre of the box.
         self.mu = np.concatenate([mus, np.full((1, d), 0.5)])
         self.sigma = np.concatenate([np.broadcast_to(h, (m, d)), np.ones((1, d))])
         self.m = m
+
+    @staticmethod
+    def _scott(mus: np.ndarray, weights: np.ndarray, min_bandwidth: float) -> np.ndarray:
+        m, d = mus.shape
+        if m >= 2:
+            p = weights / weights.sum()
+            sd = np.sqrt(np.maximum(p @ (mus - p @ mus) ** 2, 0.0))
+        else:
+            sd = np.full(d, 1.0 / math.sqrt(12.0))
+        return np.clip(sd * max(m, 1) ** (-1.0 / (d + 4)), min_bandwidth, 1.0)[None]
+
+    @staticmethod
+    def _neighbor(mus: np.ndarray) -> np.ndarray:
+        """Per point and coordinate: the larger gap to its sorted neighbours (box ends count)."""
+        m, d = mus.shape
+        order = np.argsort(mus, axis=0, kind="stable")
+        srt = np.take_along_axis(mus, order, axis=0)
+        ext = np.concatenate([np.zeros((1, d)), srt, np.ones((1, d))])
+        gaps = np.maximum(ext[1:-1] - ext[:-2], ext[2:] - ext[1:-1])
+        if m >= 2:  # the box ends are not data: an extreme point looks inward only
+            gaps[0] = ext[2] - ext[1]
+            gaps[-1] = ext[-2] - ext[-3]
+        h = np.empty_like(gaps)
+        np.put_along_axis(h, order, gaps, axis=0)
+        # "magic clip" (Bergstra et al. 2011, hyperopt): never narrower than 1 / (m + 2)
+        return np.clip(h, 1.0 / min(100.0, m + 2.0), 1.0)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         comp = rng.choice(self.m + 1, size=size, p=np.exp(self.log_w))
@@ -147,9 +168,11 @@ class TPE(Strategy):
         max_good: int = 25,
         prior_weight: float = 1.0,
         min_bandwidth: float = 0.01,
-        bw_rule: str = "scott",
+        bw_rule: str = "neighbor",
+        good_weights: str = "uniform",
     ) -> None:
         self.bw_rule = bw_rule
+        self.good_weights = good_weights
         super().__init__(seed)
         if not 0.0 < gamma <= 1.0:
             raise ValueError(f"gamma must lie in (0, 1], got {gamma}")
@@ -266,7 +289,11 @@ class TPE(Strategy):
         bad = np.sort(order[n_good:])
         X_bad = np.concatenate([self._X[bad], self._pending])
         args = (self._levels, self._cat, self.prior_weight, self.min_bandwidth, self.bw_rule)
-        l = _Parzen(self._X[good], np.ones(len(good)), *args)
+        w_good = np.ones(len(good))
+        if self.good_weights == "rank":
+            rank = np.empty(len(good)); rank[np.argsort(y[good], kind="stable")] = np.arange(len(good))
+            w_good = 1.0 - 0.5 * rank / max(len(good) - 1, 1)
+        l = _Parzen(self._X[good], w_good, *args)
         g = _Parzen(X_bad, self._ramp_weights(len(X_bad)), *args)
         cands = self._snap(l.sample(self.rng, self.n_ei_candidates))
         score = l.log_pdf(cands) - g.log_pdf(cands)

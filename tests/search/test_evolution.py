@@ -51,7 +51,9 @@ def test_minimises_mixed_quadratic(algorithm):
 
 def test_registry_names_pass_through():
     names = available_algorithms()
-    assert {"CMA_ES", "SimpleGA", "DifferentialEvolution", "PSO", "Open_ES"} <= set(names)
+    assert {"CMA_ES", "SimpleGA", "DifferentialEvolution", "PSO", "Open_ES"} <= set(
+        names
+    )
     with pytest.raises(ValueError, match="unknown evosax algorithm"):
         Evolution("NotAnES")
 
@@ -99,10 +101,12 @@ def test_default_popsize_follows_first_batch():
     assert batch._p == 6
 
 
-@pytest.mark.parametrize("algorithm", ["CMA_ES", "PSO"])
-def test_bounds_and_levels_respected(algorithm):
+@pytest.mark.parametrize(
+    "algorithm,bounds", [("CMA_ES", "clip"), ("CMA_ES", "reflect"), ("PSO", "clip")]
+)
+def test_bounds_and_levels_respected(algorithm, bounds):
     kwargs = {"std_init": 40.0} if algorithm == "CMA_ES" else {"inertia_coeff": 3.0}
-    strategy = make(algorithm, popsize=8, **kwargs)
+    strategy = make(algorithm, popsize=8, bounds=bounds, **kwargs)
     for _ in range(12):
         x = strategy.ask(8)
         assert np.all((x >= 0.0) & (x <= 1.0))
@@ -128,7 +132,9 @@ def test_state_round_trip_resumes_identically(algorithm):
     for n in (5, 8, 8):
         x = original.ask(n)
         original.tell(x, quadratic(x))
-    pending = original.ask(3)  # asked, not told: the resumed copy must not serve them again
+    pending = original.ask(
+        3
+    )  # asked, not told: the resumed copy must not serve them again
     state = json.loads(json.dumps(original.state_dict()))
 
     resumed = Evolution(algorithm, popsize=8)

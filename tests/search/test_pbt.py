@@ -60,7 +60,9 @@ def test_perturb_only_moves_by_the_factors():
         out, resampled = pbt.explore(x[0])
         assert not resampled
         assert math.isclose(out[0], 0.4) or math.isclose(out[0], 0.6)
-        shifts = [math.log(f) / math.log(1e4) for f in (0.8, 1.2)]  # v * f on a log axis
+        shifts = [
+            math.log(f) / math.log(1e4) for f in (0.8, 1.2)
+        ]  # v * f on a log axis
         assert any(math.isclose(out[1] - 0.5, s, rel_tol=1e-9) for s in shifts)
         assert level(out[2:3], 5)[0] in (1, 3)  # a neighbouring level
         assert level(out[3:4], 3)[0] in (0, 2)  # another category
@@ -83,7 +85,7 @@ def test_lineage_recorded():
     pbt = make()
     x = pbt._sample_prior(8)
     scores = np.arange(8.0)
-    x, parent = pbt.exploit_explore(x, scores)
+    x, _ = pbt.exploit_explore(x, scores)
     x, parent2 = pbt.exploit_explore(x, scores[::-1])
     events = [e for e in pbt.lineage if e["kind"] == "exploit"]
     assert len(events) == 4 and {e["step"] for e in events} == {0, 1}
@@ -125,11 +127,11 @@ def _toy_training(seed: int, moving: bool) -> tuple[float, float]:
     rng = np.random.default_rng(100 + seed)
     if moving:  # the best value decays, as a learning rate schedule would
         u = rng.random((P, 1))
-        centre = lambda t: 0.85 - 0.6 * t / T  # noqa: E731
+        centre = lambda t: 0.85 - 0.6 * t / T
     else:  # a fixed optimum that no initial member is near
         u = rng.uniform(0.05, 0.4, (P, 1))
-        centre = lambda t: 0.7  # noqa: E731
-    rate = lambda v, t: np.exp(-(((v[:, 0] - centre(t)) / 0.15) ** 2))  # noqa: E731
+        centre = lambda t: 0.7
+    rate = lambda v, t: np.exp(-(((v[:, 0] - centre(t)) / 0.15) ** 2))
     fixed = float(sum(rate(u, t) for t in range(T)).max())
     progress = np.zeros(P)
     for t in range(T):

@@ -1,0 +1,201 @@
+"""The IR -> Flax model: :func:`build_model` and the functional :class:`Model` it returns.
+
+A :class:`Model` is a pair of pure functions over pytrees::
+
+    model = build_model(net, config)
+    variables = model.init(key, x)            # {"params": ..., "batch_stats": ...}
+    y, state = model.apply(variables, x, train=True, rng=key, hparams={path: scalar})
+
+``config`` fixes the structure (every shape-affecting HPO value); ``hparams`` carries the
+per-call values (``model.dynamic_paths``), so ``jax.vmap`` over ``(variables, hparams, rng)``
+trains a population whose members differ in dropout rates, noise, momentum or activation
+choice with one compilation. ``apply`` returns the Output layer's pre-activation logits
+when its activation is softmax or sigmoid (``model.final_activation``), which is what
+:func:`neural_jax.train.get_loss` expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from neural_jax.ir.checker import default_config, infer_shapes
+from neural_jax.ir.nodes import Network
+from neural_jax.jax.plan import BackendError, Dyn, NetworkPlan, plan_network
+from neural_jax.jax.rules import Sequence
+
+__all__ = ["Model", "build_model"]
+
+Array = jax.Array
+_STOCHASTIC = {"Dropout": "rate", "SpatialDropout1D": "rate", "SpatialDropout2D": "rate",
+               "GaussianNoise": "stddev", "LSTM": "dropout", "GRU": "dropout",
+               "SimpleRNN": "dropout", "MultiHeadAttention": "dropout",
+               "TransformerEncoder": "dropout"}
+
+
+def _stochastic(plans) -> bool:
+    for p in plans:
+        arg = _STOCHASTIC.get(p.type)
+        if arg and any(p.arg(a) not in (None, 0, 0.0) for a in (arg, "recurrent_dropout")):
+            return True
+        if _stochastic(p.block or ()) or (p.inner is not None and _stochastic((p.inner,))):
+            return True
+    return False
+
+
+def _as_array(d: Dyn, v: Any) -> Array:
+    if d.kind == "index":
+        if isinstance(v, str):
+            if v.lower() not in d.options:
+                raise BackendError(f"{v!r} is not an option of {d.path}",
+                                   hint=f"use one of {', '.join(map(repr, d.options))}")
+            v = d.options.index(v.lower())
+        return jnp.asarray(v, jnp.int32)
+    return jnp.asarray(v, jnp.float32)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A network built for one configuration (see the module docstring).
+
+    Attributes:
+      network: the IR it was built from.
+      config: the full configuration used (shape-affecting values filled with defaults).
+      plan: the resolved layer plans.
+      module: the Flax module, called as ``module(x, hparams, train)``.
+      input_shape: the input shape without the batch axis.
+      output_shape: the checker's output shape without the batch axis.
+    """
+
+    network: Network
+    config: Mapping[str, Any]
+    plan: NetworkPlan
+    module: nn.Module = field(repr=False)
+    input_shape: tuple
+    output_shape: tuple
+
+    @property
+    def final_activation(self) -> str | None:
+        """``"softmax"``/``"sigmoid"`` of the Output layer (not applied by ``apply``), or None."""
+        return self.plan.final_activation
+
+    @property
+    def dynamic_paths(self) -> tuple[str, ...]:
+        """HPO paths whose values are per-call inputs (``hparams``)."""
+        return tuple(self.plan.dynamic)
+
+    @property
+    def dynamic(self) -> Mapping[str, Dyn]:
+        """Path -> :class:`Dyn` (kind ``"float"`` or ``"index"``, options, default)."""
+        return self.plan.dynamic
+
+    @property
+    def stochastic(self) -> bool:
+        """Whether a training call draws random numbers (and so needs ``rng``)."""
+        return _stochastic(self.plan.layers)
+
+    def hparams(self, values: Mapping[str, Any] | None = None) -> dict[str, Array]:
+        """The complete per-call dict: ``values`` where given, else the defaults.
+
+        Args:
+          values: ``{path: value}``; a categorical value may be given as its option
+            (``"gelu"``) or its index. Keys that are not dynamic paths are ignored.
+
+        Returns:
+          ``{path: jnp scalar}`` for every dynamic path: float32 values, int32 indices.
+        """
+        values = values or {}
+        return {p: _as_array(d, values.get(p, d.default)) for p, d in self.plan.dynamic.items()}
+
+    def _check_input(self, x: Array) -> None:
+        want = tuple(self.input_shape)
+        got = tuple(x.shape[1:])
+        if len(got) != len(want) or any(w is not None and w != g for w, g in zip(want, got)):
+            raise BackendError(
+                f"network '{self.network.name}' takes inputs of shape (batch, "
+                f"{', '.join('None' if d is None else str(d) for d in want)}), got {tuple(x.shape)}",
+                hint="reshape the data to the network's input: shape")
+
+    def _prepare(self, x: Array) -> Array:
+        """Checks the input shape; casts non-float inputs (except token ids) to float32."""
+        self._check_input(x)
+        x = jnp.asarray(x)
+        takes_ids = bool(self.plan.layers) and self.plan.layers[0].type == "Embedding"
+        if not takes_ids and not jnp.issubdtype(x.dtype, jnp.floating):
+            x = x.astype(jnp.float32)
+        return x
+
+    def init(self, key: Array, x: Array) -> dict[str, Any]:
+        """Initial variables ``{"params": ..., "batch_stats": ...}`` for a sample batch ``x``."""
+        x = self._prepare(x)
+        variables = dict(self.module.init({"params": key}, x, self.hparams(), False))
+        variables.setdefault("params", {})
+        variables.setdefault("batch_stats", {})
+        return variables
+
+    def apply(self, variables: Mapping[str, Any], x: Array, *, train: bool = False,
+              rng: Array | None = None,
+              hparams: Mapping[str, Any] | None = None) -> tuple[Array, dict[str, Any]]:
+        """Runs the network.
+
+        Args:
+          variables: from :meth:`init` (or a trained copy).
+          x: a batch of inputs.
+          train: training mode (dropout/noise active, BatchNorm uses and updates batch
+            statistics). A Python bool: it selects the program.
+          rng: PRNG key for the stochastic layers; needed when ``train`` and
+            :attr:`stochastic`.
+          hparams: per-call values by path; a missing path takes its value from the
+            build configuration, else the checker's default.
+
+        Returns:
+          ``(outputs, state)``: the outputs (logits when :attr:`final_activation` is set)
+          and ``{"batch_stats": ...}``, updated in training and unchanged in evaluation.
+        """
+        x = self._prepare(x)
+        hp = self.hparams(hparams)
+        if train:
+            rngs = {}
+            if self.stochastic:
+                if rng is None:
+                    raise ValueError("apply(train=True) on a network with dropout or noise "
+                                     "needs rng=<a jax.random key>")
+                rngs = {"dropout": rng}
+            y, mutated = self.module.apply(variables, x, hp, True, rngs=rngs,
+                                           mutable=["batch_stats"])
+            return y, {"batch_stats": dict(mutated).get("batch_stats", {})}
+        y = self.module.apply(variables, x, hp, False)
+        return y, {"batch_stats": variables.get("batch_stats", {})}
+
+
+def _top_level_output(rows) -> tuple:
+    top = [r for r in rows if r[3] == 0]
+    return tuple(top[-1][2])
+
+
+def build_model(net: Network, config: Mapping[str, Any] | None = None) -> Model:
+    """Builds the Flax model of ``net`` for one configuration.
+
+    Args:
+      net: a network from :func:`neural_jax.parse`.
+      config: ``{hpo_path: value}``. Shape-affecting values (units, filters, kernel sizes,
+        layer-choice index...) fix the structure; missing ones take the checker's
+        defaults. Values of dynamic paths become the defaults of ``apply``'s ``hparams``.
+
+    Returns:
+      A :class:`Model`.
+
+    Raises:
+      NeuralValidationError: the configuration gives a layer an input it cannot take.
+      BackendError: a layer or value this backend cannot express exactly.
+    """
+    full = {**default_config(net), **dict(config or {})}
+    rows = infer_shapes(net, full)
+    plan = plan_network(net, full)
+    module = Sequence(plan.layers)
+    return Model(net, full, plan, module, tuple(net.input_shape), _top_level_output(rows))

@@ -1,0 +1,172 @@
+"""The rule table: one rule per layer kind of SPEC §2, and the structure layers.
+
+``RULES`` maps each canonical layer name of :data:`neural_jax.ir.registry.LAYERS` to a rule
+``rule(plan) -> flax.linen.Module``; every module is called as ``module(x, hp, train)``.
+:class:`Sequence` runs a list of plans (the network itself, a residual block, a
+transformer's feed-forward block).
+
+ResidualConnection computes ``block(x) + shortcut(x)`` where the shortcut is the identity
+when the shapes agree and otherwise a 1x1 projection exactly as the checker's rule allows:
+a Dense for flat input, else a 1x1 convolution with stride ``ceil(n_in / n_out)`` per
+spatial axis (so ``ceil(n_in / stride) == n_out``), each with a bias
+(``projection_kernel``, ``projection_bias``). Keras has no such layer; this is the usual
+ResNet "option B" shortcut. TimeDistributed folds the time axis
+into the batch, applies the wrapped layer and unfolds it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+import flax.linen as nn
+
+from neural_jax.jax.layers_attention import (
+    MultiHeadAttentionLayer,
+    PositionalEmbeddingLayer,
+    TransformerEncoderLayer,
+)
+from neural_jax.jax.layers_conv import (
+    ConvLayer,
+    GlobalPoolLayer,
+    PoolLayer,
+    SeparableConvLayer,
+    conv_nd,
+)
+from neural_jax.jax.layers_core import (
+    ActivationLayer,
+    DenseLayer,
+    DropoutLayer,
+    EmbeddingLayer,
+    FlattenLayer,
+    GaussianNoiseLayer,
+    ReshapeLayer,
+    SpatialDropoutLayer,
+)
+from neural_jax.jax.layers_norm import BatchNormLayer, GroupNormLayer, LayerNormLayer
+from neural_jax.jax.layers_recurrent import BidirectionalLayer, RNNLayer
+from neural_jax.jax.ops import Array, glorot
+from neural_jax.jax.plan import LayerPlan, error
+
+__all__ = ["RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer", "make_layer"]
+
+Hp = Mapping[str, Array]
+#: plan -> Flax module called as ``module(x, hp, train)``
+Rule = Callable[[LayerPlan], nn.Module]
+
+
+def _rule(cls: type[nn.Module], **fields) -> Rule:
+    def rule(plan: LayerPlan) -> nn.Module:
+        return cls(plan=plan, name=plan.name, **fields)
+
+    rule.__doc__ = f"Builds a {cls.__name__} for a plan."
+    return rule
+
+
+def make_layer(plan: LayerPlan) -> nn.Module:
+    """The Flax module for one layer plan.
+
+    Raises:
+      BackendError: the layer kind has no rule in this backend.
+    """
+    rule = RULES.get(plan.type)
+    if rule is None:
+        raise error(None, plan, "this layer has no rule in the JAX backend")
+    return rule(plan)
+
+
+class Sequence(nn.Module):
+    """Runs layer plans one after another."""
+
+    plans: tuple[LayerPlan, ...]
+
+    @nn.compact
+    def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
+        for plan in self.plans:
+            x = make_layer(plan)(x, hp, train)
+        return x
+
+
+class ResidualLayer(nn.Module):
+    """``ResidualConnection() { block }``: ``block(x) + x``, projecting ``x`` when needed."""
+
+    plan: LayerPlan
+
+    @nn.compact
+    def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
+        y = Sequence(self.plan.block or (), name="block")(x, hp, train)
+        if y.shape == x.shape:
+            return y + x
+        if y.ndim != x.ndim:
+            raise error(None, self.plan, f"the block changes the rank {x.shape} -> {y.shape}",
+                        "a residual block must keep the rank")
+        cin, cout = x.shape[-1], y.shape[-1]
+        if x.ndim == 2:
+            kernel = self.param("projection_kernel", glorot, (cin, cout))
+            shortcut = x @ kernel
+        else:
+            strides = tuple(math.ceil(a / b) for a, b in zip(x.shape[1:-1], y.shape[1:-1]))
+            n = x.ndim - 2
+            kernel = self.param("projection_kernel", glorot, (1,) * n + (cin, cout))
+            shortcut = conv_nd(x, kernel, strides, "valid", (1,) * n)
+        shortcut = shortcut + self.param("projection_bias", nn.initializers.zeros, (cout,))
+        if shortcut.shape != y.shape:
+            raise error(None, self.plan, f"no 1x1 projection maps {x.shape} to {y.shape}",
+                        "keep the spatial size or downsample by an integer stride")
+        return y + shortcut
+
+
+class TimeDistributedLayer(nn.Module):
+    """``TimeDistributed(layer)``: the wrapped layer applied to every time step."""
+
+    plan: LayerPlan
+
+    @nn.compact
+    def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
+        b, t = x.shape[:2]
+        y = make_layer(self.plan.inner)(x.reshape((b * t,) + x.shape[2:]), hp, train)
+        return y.reshape((b, t) + y.shape[1:])
+
+
+RULES: dict[str, Rule] = {
+    # core
+    "Dense": _rule(DenseLayer),
+    "Output": _rule(DenseLayer),
+    "Dropout": _rule(DropoutLayer),
+    "Flatten": _rule(FlattenLayer),
+    "Reshape": _rule(ReshapeLayer),
+    "Activation": _rule(ActivationLayer),
+    "Embedding": _rule(EmbeddingLayer),
+    # convolution
+    "Conv1D": _rule(ConvLayer, n=1),
+    "Conv2D": _rule(ConvLayer, n=2),
+    "Conv3D": _rule(ConvLayer, n=3),
+    "Conv2DTranspose": _rule(ConvLayer, n=2, mode="transpose"),
+    "SeparableConv2D": _rule(SeparableConvLayer),
+    "DepthwiseConv2D": _rule(ConvLayer, n=2, mode="depthwise"),
+    # pooling
+    **{f"{kind.title()}Pooling{n}D": _rule(PoolLayer, n=n, kind=kind)
+       for kind in ("max", "average") for n in (1, 2, 3)},
+    **{f"Global{kind.title()}Pooling{n}D": _rule(GlobalPoolLayer, n=n, kind=kind)
+       for kind in ("max", "average") for n in (1, 2, 3)},
+    # normalisation
+    "BatchNormalization": _rule(BatchNormLayer),
+    "LayerNormalization": _rule(LayerNormLayer),
+    "GroupNormalization": _rule(GroupNormLayer),
+    # recurrent
+    "LSTM": _rule(RNNLayer),
+    "GRU": _rule(RNNLayer),
+    "SimpleRNN": _rule(RNNLayer),
+    "Bidirectional": _rule(BidirectionalLayer),
+    # attention
+    "MultiHeadAttention": _rule(MultiHeadAttentionLayer),
+    "TransformerEncoder": _rule(TransformerEncoderLayer),
+    "PositionalEmbedding": _rule(PositionalEmbeddingLayer),
+    # structure
+    "ResidualConnection": _rule(ResidualLayer),
+    "TimeDistributed": _rule(TimeDistributedLayer),
+    # noise
+    "GaussianNoise": _rule(GaussianNoiseLayer),
+    "SpatialDropout1D": _rule(SpatialDropoutLayer),
+    "SpatialDropout2D": _rule(SpatialDropoutLayer),
+}
