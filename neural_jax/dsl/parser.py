@@ -302,9 +302,9 @@ def _unclosed_before(text: str, offset: int) -> str | None:
 
 
 def _unclosed(text: str) -> tuple[int, str] | None:
-    """Offset and char of the first bracket that is never closed (strings/comments skipped)."""
+    """Offset and char of the innermost bracket left open at the end (strings/comments skipped)."""
     stack = _open_brackets(text)
-    return stack[0] if stack else None
+    return stack[-1] if stack else None
 
 
 def _open_brackets(text: str) -> list[tuple[int, str]]:

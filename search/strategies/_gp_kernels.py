@@ -123,63 +123,29 @@ def neg_log_posterior(
     return nll - _log_prior(theta, kind)
 
 
-def _bounds(d: int) -> tuple[jax.Array, jax.Array]:
-    lo = jnp.array([LOG_LS_BOUNDS[0]] * d + [LOG_SF2_BOUNDS[0], LOG_NOISE_BOUNDS[0]])
-    hi = jnp.array([LOG_LS_BOUNDS[1]] * d + [LOG_SF2_BOUNDS[1], LOG_NOISE_BOUNDS[1]])
-    return lo, hi
-
-
-def to_theta(u: jax.Array, d: int) -> Theta:
-    """Unconstrained ``(d + 2,)`` vector -> :class:`Theta` inside its box (a sigmoid map)."""
-    lo, hi = _bounds(d)
-    flat = lo + (hi - lo) * jax.nn.sigmoid(u)
+def unflatten(flat: jax.Array, d: int) -> Theta:
+    """``(d + 2,)`` vector -> :class:`Theta` (the layout the L-BFGS-B driver works in)."""
     return Theta(flat[:d], flat[d], flat[d + 1])
 
 
-def from_theta(flat: jax.Array, d: int) -> jax.Array:
-    """Inverse of :func:`to_theta` for a flat ``(log_ls, log_sf2, log_noise)`` vector."""
-    lo, hi = _bounds(d)
-    p = jnp.clip((flat - lo) / (hi - lo), 1e-6, 1 - 1e-6)
-    return jnp.log(p) - jnp.log1p(-p)
+def theta_bounds(d: int) -> list[tuple[float, float]]:
+    """Box bounds of the flat ``theta`` vector, for L-BFGS-B."""
+    return [LOG_LS_BOUNDS] * d + [LOG_SF2_BOUNDS, LOG_NOISE_BOUNDS]
 
 
-@functools.partial(jax.jit, static_argnames=("maxiter",))
-def fit_theta(
-    starts: jax.Array, X: jax.Array, y: jax.Array, mask: jax.Array, kind: jax.Array, maxiter: int = 100
-) -> tuple[Theta, jax.Array]:
-    """MAP hyperparameters by L-BFGS (optax, zoom line search) from ``starts`` ``(S, d + 2)``.
+@jax.jit
+def objective_and_grad(
+    flat: jax.Array, X: jax.Array, y: jax.Array, mask: jax.Array, kind: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Negative log posterior of the flat hyperparameters and its gradient.
 
-    All starts run at once (vmapped) in one compiled call, so a fit costs one dispatch
-    rather than one per objective evaluation. Returns the best start's ``theta`` and its
-    negative log posterior.
+    Non-finite values (a failed Cholesky far out in the box) map to a large finite loss
+    with zero gradient, which L-BFGS-B treats as a rejected step.
     """
-    d = X.shape[1]
-
-    def loss(u: jax.Array) -> jax.Array:
-        v = neg_log_posterior(to_theta(u, d), X, y, mask, kind)
-        return jnp.where(jnp.isfinite(v), v, 1e10)  # a failed Cholesky is a rejected step
-
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(loss)
-
-    def run(u0: jax.Array) -> tuple[jax.Array, jax.Array]:
-        def step(carry):
-            u, state, i = carry
-            v, g = value_and_grad(u, state=state)
-            upd, state = opt.update(g, state, u, value=v, grad=g, value_fn=loss)
-            return optax.apply_updates(u, upd), state, i + 1
-
-        def go_on(carry):
-            _, state, i = carry
-            g = optax.tree_utils.tree_get(state, "grad")
-            return (i == 0) | ((i < maxiter) & (optax.tree_utils.tree_norm(g) > 1e-5))
-
-        u, _, _ = jax.lax.while_loop(go_on, step, (u0, opt.init(u0), 0))
-        return u, loss(u)
-
-    u, vals = jax.vmap(run)(starts)
-    best = jnp.argmin(vals)
-    return to_theta(u[best], d), vals[best]
+    loss = lambda f: neg_log_posterior(unflatten(f, X.shape[1]), X, y, mask, kind)
+    v, g = jax.value_and_grad(loss)(flat)
+    ok = jnp.isfinite(v) & jnp.all(jnp.isfinite(g))
+    return jnp.where(ok, v, 1e10), jnp.where(ok, g, 0.0)
 
 
 @jax.jit

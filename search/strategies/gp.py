@@ -9,8 +9,8 @@ neighbourhood loses expected improvement and a batch spreads out.
 
 One ``ask``:
   1. until ``n_init`` points are told or pending, return a scrambled Sobol design;
-  2. fit the Matern-5/2 ARD hyperparameters by maximum a posteriori with L-BFGS (one jitted,
-     vmapped call over starts, see :mod:`._gp_kernels`), warm-started from the previous fit;
+  2. fit the Matern-5/2 ARD hyperparameters by maximum a posteriori with L-BFGS-B on a jitted
+     objective and gradient (see :mod:`._gp_kernels`), warm-started from the previous fit;
   3. maximise log EI (Ament et al. 2023, eq. 9): score random and incumbent-local candidates,
      run vmapped gradient ascent from the best ones, snap coordinates that have levels to bin
      centres and sweep each such coordinate over its levels;
@@ -30,6 +30,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from scipy import optimize
 from scipy.stats import qmc
 
 from search.strategies import _gp_kernels as K
@@ -57,7 +58,7 @@ class GPBayesian(Strategy):
       n_local: candidates drawn around the best told points (exploitation starts).
       n_starts: best candidates refined by gradient ascent.
       acq_steps: Adam steps of that ascent.
-      fit_maxiter: L-BFGS iterations per start of the hyperparameter fit.
+      fit_maxiter: L-BFGS-B iterations per start of the hyperparameter fit.
       fit_restarts: random restarts of the fit (besides the warm and default starts).
     """
 
@@ -223,15 +224,28 @@ class GPBayesian(Strategy):
         return starts
 
     def _fit_theta(self, X: np.ndarray, y: np.ndarray, mask: np.ndarray) -> K.Theta:
-        """MAP hyperparameters from the warm start (and, periodically, restarts)."""
-        starts = np.stack(self._theta_starts())
-        u0 = np.asarray(K.from_theta(starts, self._D))
-        theta, _ = K.fit_theta(u0, X, y, mask, self._kind, maxiter=self.fit_maxiter)
+        """MAP hyperparameters by L-BFGS-B on a jitted objective and gradient."""
+
+        def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
+            v, g = K.objective_and_grad(flat, X, y, mask, self._kind)
+            return float(v), np.asarray(g, dtype=np.float64)
+
+        bounds = K.theta_bounds(self._D)
+        lo, hi = np.array(bounds).T
+        best_v, best = np.inf, None
+        for t0 in self._theta_starts():
+            res = optimize.minimize(
+                fun, np.clip(t0, lo, hi), jac=True, method="L-BFGS-B", bounds=bounds,
+                options={"maxiter": self.fit_maxiter},
+            )
+            if np.isfinite(res.fun) and res.fun < best_v:
+                best_v, best = res.fun, res.x
         self._n_fits += 1
-        self._theta = np.concatenate(
-            [np.asarray(theta.log_ls), [float(theta.log_sf2), float(theta.log_noise)]]
-        )
-        return theta
+        if best is not None:
+            self._theta = np.asarray(best)
+        elif self._theta is None:
+            self._theta = np.clip(self._theta_starts()[0], lo, hi)
+        return K.unflatten(self._theta, self._D)
 
     def _fit(self, extra: int) -> dict[str, Any]:
         """Fits the GP to told data and adds pending points as fantasies."""

@@ -53,6 +53,7 @@ class _Parzen:
         prior_weight: float,
         min_bandwidth: float,
         bw_rule: str = "neighbor",
+        clip_n: int | None = None,
     ) -> None:
         m, d = mus.shape
         self.levels, self.cat = levels, cat
@@ -64,7 +65,7 @@ class _Parzen:
         elif bw_rule == "fixed":
             h = np.broadcast_to(np.clip(0.2 * max(m, 1) ** (-1.0 / (d + 4)), min_bandwidth, 1.0), (m, d))
         else:
-            h = self._neighbor(mus)
+            h = self._neighbor(mus, clip_n)
         floor = np.where(levels > 0, 0.5 / np.maximum(levels, 1), 0.0)
         h = np.maximum(h, floor)
         # The prior component: a broad Gaussian at the centre of the box.
@@ -83,7 +84,7 @@ class _Parzen:
         return np.clip(sd * max(m, 1) ** (-1.0 / (d + 4)), min_bandwidth, 1.0)[None]
 
     @staticmethod
-    def _neighbor(mus: np.ndarray) -> np.ndarray:
+    def _neighbor(mus: np.ndarray, clip_n: int | None = None) -> np.ndarray:
         """Per point and coordinate: the larger gap to its sorted neighbours (box ends count)."""
         m, d = mus.shape
         order = np.argsort(mus, axis=0, kind="stable")
@@ -96,7 +97,8 @@ class _Parzen:
         h = np.empty_like(gaps)
         np.put_along_axis(h, order, gaps, axis=0)
         # "magic clip" (Bergstra et al. 2011, hyperopt): never narrower than 1 / (m + 2)
-        return np.clip(h, 1.0 / min(100.0, m + 2.0), 1.0)
+        c = m if clip_n is None else clip_n
+        return np.clip(h, 1.0 / min(100.0, c + 2.0), 1.0)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         comp = rng.choice(self.m + 1, size=size, p=np.exp(self.log_w))
@@ -170,7 +172,9 @@ class TPE(Strategy):
         min_bandwidth: float = 0.01,
         bw_rule: str = "neighbor",
         good_weights: str = "uniform",
+        clip_total: bool = False,
     ) -> None:
+        self.clip_total = clip_total
         self.bw_rule = bw_rule
         self.good_weights = good_weights
         super().__init__(seed)
@@ -293,7 +297,7 @@ class TPE(Strategy):
         if self.good_weights == "rank":
             rank = np.empty(len(good)); rank[np.argsort(y[good], kind="stable")] = np.arange(len(good))
             w_good = 1.0 - 0.5 * rank / max(len(good) - 1, 1)
-        l = _Parzen(self._X[good], w_good, *args)
+        l = _Parzen(self._X[good], w_good, *args, clip_n=n if self.clip_total else None)
         g = _Parzen(X_bad, self._ramp_weights(len(X_bad)), *args)
         cands = self._snap(l.sample(self.rng, self.n_ei_candidates))
         score = l.log_pdf(cands) - g.log_pdf(cands)

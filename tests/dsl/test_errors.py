@@ -254,8 +254,8 @@ CASES = [
      "unterminated string", '"mse', None),
     ("unterminated_args", "network N {\n  input: (4,)\n  layers:\n    Dense(3\n}\n", SYN, 5, 1,
      "expected ')' after argument list, found '}'", "}", None),
-    ("unterminated_args_at_end", "network N {\n  input: (4,)\n  layers:\n    Dense(3", SYN, 1, 11,
-     "unterminated block", "{", "add the missing '}'"),
+    ("unterminated_args_at_end", "network N {\n  input: (4,)\n  layers:\n    Dense(3", SYN, 4, 10,
+     "unterminated argument list", "(", "add the missing ')'"),
     ("unterminated_list", net(FLAT, extra='  metrics: ["accuracy"\n'), SYN, 6, 1,
      "expected ']' to close the list", "}", None),
     ("stray_close", net(FLAT + "Dense(3))"), SYN, 5, 13, "unexpected ')'", ")", None),
@@ -489,7 +489,7 @@ def test_cli_syntax_error(tmp_path, capsys):
     bad.write_text("network N {\n  input: (4,)\n  layers:\n    Dense(3\n")
     assert main(["check", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("syntax error: line 1, column 11: unterminated block")
+    assert err.startswith("syntax error: line 4, column 10: unterminated argument list")
 
 
 def test_cli_binary_file(tmp_path, capsys):

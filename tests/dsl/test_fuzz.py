@@ -137,6 +137,8 @@ def _check_error(text: str, e: NeuralError) -> None:
     if text.strip():
         assert e.line >= 1, f"error without a line: {e.message}"
         assert e.column >= 1, f"error without a column: {e.message}"
+        if text.startswith("\ufeff"):
+            text = " " + text[1:]  # the parser blanks a byte-order mark, keeping offsets
         lines = text.split("\n")
         assert e.line <= len(lines), f"line {e.line} past the end: {e.message}"
         assert e.source_line == lines[e.line - 1], e.message

@@ -1,0 +1,459 @@
+"""Population training: many configurations of one network in one compiled program.
+
+::
+
+    results = train_population(net, load("digits"), configs,
+                               scheduler=SuccessiveHalving(min_resource=1, eta=2),
+                               pbt=None, mode="auto")
+    best = max((r for r in results if not r.failed), key=lambda r: r.val["accuracy"])
+
+The configurations are split into buckets (:mod:`neural_jax.train.bucket` says which
+values are structure and which are per member). Each bucket runs one compiled epoch
+(:mod:`neural_jax.train.population_program`) over its members, with the training data
+resident on the device and the member axis sharded over ``jax.local_devices()`` (padded
+to a multiple of the device count; padding members are inactive copies). When the bucket
+does not fit the memory budget it runs in chunks (:mod:`neural_jax.train.memory`).
+
+At every epoch boundary, on the host:
+
+* a member whose training loss is NaN/inf keeps its previous state and is reported
+  failed (the others go on);
+* ``patience`` early stopping (the network's ``early_stopping``) and the ``scheduler``
+  (any :class:`search.schedulers.Scheduler`: successive halving / ASHA rungs, Hyperband
+  brackets, median stopping; called through its vectorised ``decide`` with the member's
+  index as trial id and the monitored value, minimised) stop members;
+* the surviving members are gathered into a smaller array (padded to the device count),
+  so stopped and failed members stop costing compute; every distinct size is traced once;
+* with ``pbt``, every ``pbt.interval`` epochs the worst quantile copies a top member and
+  perturbs its hyperparameters (:mod:`neural_jax.train.pbt`), without recompiling.
+
+Execution modes (``mode``): ``"vmap"``, ``"patches"`` (convolutions as patches x batched
+matmul) and ``"sequential"`` (``lax.map`` over members: the one-after-another baseline
+compiled once); ``"auto"`` applies :func:`choose_mode`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from neural_jax.data import Dataset
+from neural_jax.ir.nodes import Network
+from neural_jax.ir.space import search_space
+from neural_jax.train.bucket import Bucket, PopulationConfigError, bucket_configs
+from neural_jax.train.memory import MemoryPlan, estimate_member_bytes, plan_chunks
+from neural_jax.train.optimizers import hyperparams_of, set_hyperparams
+from neural_jax.train.pbt import PBT, exploit, explore
+from neural_jax.train.population_program import MODES, Program, eval_batches
+
+__all__ = ["MemberResult", "PopulationResult", "choose_mode", "train_population", "PBT"]
+
+_CONV = {"Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D"}
+
+
+@dataclasses.dataclass
+class MemberResult:
+    """What one member produced (the population counterpart of ``TrainResult``).
+
+    Attributes:
+      index: position of the member's configuration in the list given.
+      config: the configuration it started with (defaults filled in).
+      history: one dict per trained epoch: ``loss``, train metrics, ``val_loss``,
+        ``val_<metric>``, ``seconds`` (the epoch's wall time for the whole population).
+      val, test: metrics of the kept (best) weights; empty when failed.
+      failed, message: divergence (NaN/inf training loss) and when it happened.
+      stopped_epoch: the epoch after which the scheduler or ``patience`` stopped it, else None.
+      stopped_by: ``"scheduler"``, ``"patience"`` or ``""``.
+      best_epoch: the epoch of the kept weights.
+      lineage: PBT events ``{"epoch", "from", "hyperparams"}``, oldest first.
+      hyperparams: the final per-member float hyperparameters by configuration path.
+      bucket: index of its bucket.
+      variables: the kept weights (host arrays) when ``keep_variables``.
+    """
+
+    index: int
+    config: dict[str, Any]
+    history: list[dict[str, float]]
+    val: dict[str, float]
+    test: dict[str, float]
+    failed: bool = False
+    message: str = ""
+    stopped_epoch: int | None = None
+    stopped_by: str = ""
+    best_epoch: int = 0
+    lineage: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    hyperparams: dict[str, float] = dataclasses.field(default_factory=dict)
+    bucket: int = 0
+    variables: Any = None
+
+
+class PopulationResult(list):
+    """The list of :class:`MemberResult` (in configuration order), with ``stats``: one
+    dict per bucket (``mode``, ``members``, ``plan``, ``traces``, ``sizes``,
+    ``member_epochs``, ``compute_member_epochs``, ``epoch_seconds``, ``samples_per_second``)."""
+
+    stats: list[dict[str, Any]]
+
+
+def choose_mode(net: Network, configs: Sequence[Mapping[str, Any]] | None = None,
+                platform: str | None = None) -> str:
+    """The execution mode ``"auto"`` uses.
+
+    Rule (from benchmarks/population.py, see benchmarks/RESULTS.md): on accelerators
+    ``"vmap"``; on CPU ``"patches"`` when the network has an ungrouped convolution (the
+    grouped convolution vmap makes is several times slower there than a batched matmul),
+    else ``"vmap"``.
+    """
+    platform = platform or jax.default_backend()
+    if platform != "cpu":
+        return "vmap"
+
+    def has_conv(items) -> bool:
+        for it in items:
+            for opt in getattr(it, "values", None) or (it,):
+                if getattr(opt, "type", None) in _CONV - {"DepthwiseConv2D", "SeparableConv2D",
+                                                          "Conv2DTranspose"}:
+                    return True
+                if getattr(opt, "block", None) and has_conv(opt.block):
+                    return True
+        return False
+
+    return "patches" if has_conv(net.layers) else "vmap"
+
+
+def _tree_take(tree, idx):
+    return jax.tree.map(lambda a: a[idx], tree)
+
+
+def _tree_put(tree, idx, sub, n):
+    """``tree[idx] = sub[:n]`` on every leaf (host numpy or device arrays)."""
+    def put(a, s):
+        if isinstance(a, np.ndarray):
+            a[idx] = np.asarray(s)[:n]
+            return a
+        return a.at[idx].set(s[:n])
+    return jax.tree.map(put, tree, sub)
+
+
+def _to_host(tree):
+    return jax.tree.map(lambda a: np.array(a), jax.device_get(tree))
+
+
+def _record(out: Mapping[str, np.ndarray], row: int, epoch: int) -> dict[str, float]:
+    rec = {"epoch": epoch, "loss": float(out["loss"][row])}
+    for k, v in out.items():
+        if k.startswith("train_"):
+            rec[k[len("train_"):]] = float(v[row])
+        elif k.startswith("val_"):
+            rec[k] = float(v[row])
+    return rec
+
+
+class _BucketRun:
+    """Trains one bucket; fills ``results`` (see :func:`train_population`)."""
+
+    def __init__(self, net, data, bucket: Bucket, bucket_index: int, mode: str,
+                 memory_budget, scheduler, pbt: PBT | None, on_epoch, keep_variables) -> None:
+        from neural_jax.ir.checker import infer_shapes
+        from neural_jax.jax import build_model
+
+        self.net, self.b, self.bi = net, bucket, bucket_index
+        self.scheduler, self.pbt, self.on_epoch, self.keep = scheduler, pbt, on_epoch, keep_variables
+        spec = bucket.spec
+        self.ds, split = data(spec.validation_split, spec.seed)
+        self.split = split
+        x_tr, y_tr = (split.x_train, split.y_train) if split else (self.ds.x_train, self.ds.y_train)
+        if len(x_tr) // spec.batch_size == 0:
+            raise PopulationConfigError(
+                f"batch_size {spec.batch_size} is larger than the {len(x_tr)} training examples; "
+                "use a smaller batch_size")
+        self.model = build_model(net, bucket.configs[0])
+        mode = choose_mode(net) if mode == "auto" else mode
+        devs = jax.local_devices()
+        self.D = len(devs)
+        mesh = Mesh(np.array(devs), ("pop",))
+        self.msh, self.rep = NamedSharding(mesh, PartitionSpec("pop")), NamedSharding(mesh, PartitionSpec())
+        self.prog = Program(bucket, len(x_tr), mode, self.D, split is not None).bind(self.model)
+        self.x = jax.device_put(jnp.asarray(x_tr), self.rep)
+        self.y = jax.device_put(jnp.asarray(y_tr), self.rep)
+        self.val = (jax.device_put(eval_batches(split.x_val, split.y_val, spec.batch_size), self.rep)
+                    if split is not None else None)
+        self.x0 = jnp.zeros((spec.batch_size,) + x_tr.shape[1:], x_tr.dtype)
+        var = jax.eval_shape(self.model.init, jax.random.PRNGKey(0), self.x0)
+        opt = jax.eval_shape(self.prog.tx.init, var["params"])
+        act = 0
+        for row in infer_shapes(net, bucket.configs[0]):
+            try:
+                act += int(np.prod([d or 1 for d in row[2]]))
+            except TypeError:
+                pass
+        eb = min(spec.batch_size * 4, 1024)
+        mb = estimate_member_bytes(var, opt, act, spec.batch_size, eb)
+        self.plan: MemoryPlan = plan_chunks(len(bucket), mb, memory_budget, self.D)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _pad(self, n: int) -> int:
+        return min(self.plan.chunk, math.ceil(n / self.D) * self.D)
+
+    def _padded(self, ids: np.ndarray, size: int) -> np.ndarray:
+        return np.concatenate([ids, np.full(size - len(ids), ids[0], ids.dtype)])
+
+    def _init(self):
+        b, n = self.b, len(self.b)
+        hp_rows = [self.model.hparams(c) for c in b.configs]
+        hp = {k: np.stack([np.asarray(r[k]) for r in hp_rows]) for k in hp_rows[0]}
+        keys = np.asarray(jax.vmap(jax.random.PRNGKey)(jnp.asarray(b.seeds, jnp.uint32)))
+        opt_vals = {k: np.asarray([v[k] for v in b.opt_values], np.float32) for k in b.opt_values[0]}
+        size = self._pad(n)
+        parts = []
+        for start in range(0, n, size):
+            ids = np.arange(start, min(n, start + size))
+            idx = self._padded(ids, size)
+            args = jax.device_put((keys[idx], _tree_take(hp, idx), _tree_take(opt_vals, idx)), self.msh)
+            out = self.prog.init(args[0], args[1], self.x0, args[2])
+            parts.append(_tree_take(out, np.arange(len(ids))))
+        if len(parts) == 1:
+            return parts[0]
+        return jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *parts)
+
+    def _pbt_names(self) -> list[str]:
+        opt = [f"optimizer.{k}" for k in self.b.opt_values[0]]
+        dyn = [p for p, d in self.model.dynamic.items() if d.kind == "float"]
+        if self.pbt.hyperparams is not None:
+            unknown = [n for n in self.pbt.hyperparams if n not in opt + dyn]
+            if unknown:
+                raise PopulationConfigError(
+                    f"PBT cannot perturb {', '.join(unknown)}: not a per-member float "
+                    f"hyperparameter of this bucket (it has {', '.join(opt + dyn)}).")
+            return list(self.pbt.hyperparams)
+        searched = {p.name for p in search_space(self.net) if p.kind == "float"}
+        names = [n for n in opt + dyn if n in searched]
+        for n in opt:
+            k = n.split(".", 1)[1]
+            if n not in names and len({v[k] for v in self.b.opt_values}) > 1:
+                names.append(n)
+        for n in dyn:
+            if n not in names and len({float(c.get(n, 0.0)) for c in self.b.configs}) > 1:
+                names.append(n)
+        return names or [n for n in opt if n in ("optimizer.learning_rate",)]
+
+    def _pbt_step(self, pop, ids, scores, epoch, rng, names, bounds, results):
+        losers, donors = exploit(scores, self.pbt.quantile, rng)
+        if len(losers) == 0:
+            return pop
+        li, di = ids[losers], ids[donors]
+        host = isinstance(jax.tree_util.tree_leaves(pop)[0], np.ndarray)
+        for k in ("params", "state", "opt", "hp", "best_params", "best_state", "best_score"):
+            pop[k] = _tree_put(pop[k], li, _tree_take(pop[k], di), len(li))
+        hyper = hyperparams_of(pop["opt"])
+        values = {n: (np.asarray(hyper[n.split(".", 1)[1]]) if n.startswith("optimizer.")
+                      else np.asarray(pop["hp"][n])) for n in names}
+        new = explore(values, li, self.pbt.factors, bounds, rng)
+        opt_new = {n.split(".", 1)[1]: jnp.asarray(v, jnp.float32) for n, v in new.items()
+                   if n.startswith("optimizer.")}
+        if opt_new:
+            pop["opt"] = set_hyperparams(pop["opt"], **opt_new)
+        for n, v in new.items():
+            if not n.startswith("optimizer."):
+                pop["hp"] = {**pop["hp"], n: jnp.asarray(v, jnp.float32)}
+        if host:
+            pop = _to_host(pop)
+        for loser, donor in zip(li, di):
+            results[loser]["lineage"].append({"epoch": epoch, "from": int(self.b.indices[donor]),
+                                              "hyperparams": {n: float(new[n][loser]) for n in names}})
+        return pop
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> tuple[list[dict], dict]:
+        b, spec, prog = self.b, self.b.spec, self.prog
+        n = len(b)
+        sign = prog.sign
+        mon = spec.monitor if self.split is not None or not spec.monitor.startswith("val_") else "loss"
+        pop = self._init()
+        if self.plan.n_chunks > 1:
+            pop = _to_host(pop)
+        res = [dict(history=[], failed=False, message="", stopped_epoch=None, stopped_by="",
+                    best_epoch=0, lineage=[], bad=0) for _ in range(n)]
+        active = np.ones(n, bool)
+        rng = np.random.default_rng(self.pbt.seed if self.pbt else 0)
+        names = self._pbt_names() if self.pbt else []
+        space = {p.name: p for p in search_space(self.net)}
+        bounds = {k: ((space[k].low if k in space else 0.0), (space[k].high if k in space else None))
+                  for k in names}
+        cur, cur_ids = None, None
+        stats = {"mode": prog.mode, "members": n, "plan": self.plan, "sizes": [],
+                 "member_epochs": 0, "compute_member_epochs": 0, "epoch_seconds": []}
+        seen_sizes: set[int] = set()
+        steady_t, steady_samples = 0.0, 0
+        for epoch in range(1, spec.epochs + 1):
+            ids = np.flatnonzero(active)
+            if len(ids) == 0:
+                break
+            size = self._pad(len(ids))
+            chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
+            single = len(chunks) == 1
+            if cur is not None and not (single and np.array_equal(cur_ids, ids)):
+                pop = _tree_put(pop, cur_ids, cur, len(cur_ids))
+                cur, cur_ids = None, None
+            t0 = time.perf_counter()
+            outs = []
+            for ch in chunks:
+                if cur is not None:
+                    sub = cur
+                else:
+                    sub = jax.device_put(_tree_take(pop, self._padded(ch, size)), self.msh)
+                mask = jax.device_put(np.arange(size) < len(ch), self.msh)
+                new, out = prog.epoch(sub, mask, self.x, self.y, self.val)
+                outs.append((ch, jax.device_get(out)))
+                if single:
+                    cur, cur_ids = new, ids
+                else:
+                    pop = _tree_put(pop, ch, _to_host(new), len(ch))
+            dt = time.perf_counter() - t0
+            stats["epoch_seconds"].append(dt)
+            stats["sizes"].append(size)
+            stats["member_epochs"] += len(ids)
+            stats["compute_member_epochs"] += size * len(chunks)
+            if size in seen_sizes:
+                steady_t += dt
+                steady_samples += len(ids) * prog.n_steps * spec.batch_size
+            seen_sizes.add(size)
+            records, scores = {}, {}
+            for ch, out in outs:
+                for row, m in enumerate(ch):
+                    r = res[m]
+                    rec = _record(out, row, epoch)
+                    rec["seconds"] = dt
+                    r["history"].append(rec)
+                    if not out["finite"][row]:
+                        r["failed"], active[m] = True, False
+                        r["message"] = f"the training loss became {rec['loss']} in epoch {epoch}"
+                        continue
+                    records[b.indices[m]] = rec
+                    if out["improved"][row]:
+                        r["best_epoch"], r["bad"] = epoch, 0
+                    else:
+                        r["bad"] += 1
+                        if spec.patience is not None and r["bad"] > spec.patience:
+                            active[m], r["stopped_epoch"], r["stopped_by"] = False, epoch, "patience"
+                            continue
+                    scores[m] = sign * rec.get(mon, rec["loss"])
+            if self.scheduler is not None and scores and epoch < spec.epochs:
+                ms = np.array(sorted(scores))
+                stop = self.scheduler.decide(epoch, np.array([scores[m] for m in ms]),
+                                             ids=[int(b.indices[m]) for m in ms])
+                for m in ms[np.asarray(stop, bool)]:
+                    active[m], res[m]["stopped_epoch"], res[m]["stopped_by"] = False, epoch, "scheduler"
+            if self.on_epoch is not None:
+                self.on_epoch(epoch, records)
+            if self.pbt is not None and epoch % self.pbt.interval == 0 and epoch < spec.epochs:
+                pids = np.flatnonzero(active)
+                if len(pids) >= 2:
+                    if cur is not None:
+                        pop = _tree_put(pop, cur_ids, cur, len(cur_ids))
+                        cur, cur_ids = None, None
+                    sc = np.array([scores[m] for m in pids])
+                    pop = self._pbt_step(pop, pids, sc, epoch, rng, names, bounds, res)
+        if cur is not None:
+            pop = _tree_put(pop, cur_ids, cur, len(cur_ids))
+        stats["samples_per_second"] = steady_samples / steady_t if steady_t > 0 else float("nan")
+        self._finish(pop, res)
+        stats["traces"] = dict(prog.traces)
+        return res, stats
+
+    def _evaluate(self, pop, ids, x, y) -> dict[int, dict[str, float]]:
+        if len(ids) == 0 or len(x) == 0:
+            return {}
+        data = jax.device_put(eval_batches(x, y, self.b.spec.batch_size), self.rep)
+        size = self._pad(len(ids))
+        out = {}
+        for i in range(0, len(ids), size):
+            ch = ids[i:i + size]
+            idx = self._padded(ch, size)
+            sub = jax.device_put((_tree_take(pop["best_params"], idx), _tree_take(pop["best_state"], idx),
+                                  _tree_take(pop["hp"], idx)), self.msh)
+            m = jax.device_get(self.prog.evaluate(*sub, *data))
+            for row, mid in enumerate(ch):
+                out[mid] = {k: float(v[row]) for k, v in m.items()}
+        return out
+
+    def _finish(self, pop, res) -> None:
+        ok = np.array([i for i, r in enumerate(res) if not r["failed"]], int)
+        val = self._evaluate(pop, ok, self.split.x_val, self.split.y_val) if self.split else {}
+        test = self._evaluate(pop, ok, self.ds.x_test, self.ds.y_test)
+        hyper = {f"optimizer.{k}": np.asarray(v) for k, v in hyperparams_of(pop["opt"]).items()
+                 if k in self.b.opt_values[0]}
+        hyper.update({k: np.asarray(v) for k, v in pop["hp"].items()
+                      if self.model.dynamic[k].kind == "float"})
+        for i, r in enumerate(res):
+            r.pop("bad")
+            r["val"], r["test"] = val.get(i, {}), test.get(i, {})
+            r["hyperparams"] = {k: float(v[i]) for k, v in hyper.items()}
+            if self.keep:
+                r["variables"] = _to_host({"params": _tree_take(pop["best_params"], i),
+                                           **_tree_take(pop["best_state"], i)})
+
+
+def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[str, Any]], *,
+                     scheduler: Any = None, pbt: PBT | None = None, mode: str = "auto",
+                     memory_budget: int | None = None,
+                     on_epoch: Callable[[int, dict[int, dict]], None] | None = None,
+                     overrides: Mapping[str, Any] | None = None,
+                     keep_variables: bool = False) -> PopulationResult:
+    """Trains every configuration of ``net`` on ``dataset`` as a population.
+
+    Args:
+      net: the network.
+      dataset: the data (validation carved from its training split, as the Trainer does,
+        with the network's ``train.seed``; the test split is only reported).
+      configs: one ``{hpo_path: value}`` dict per member, optionally with ``"seed"``.
+      scheduler: a :class:`search.schedulers.Scheduler` judged at every epoch boundary.
+      pbt: :class:`PBT` settings, or None.
+      mode: ``"auto"`` or one of ``"vmap"``, ``"patches"``, ``"sequential"``.
+      memory_budget: bytes a call may use; None: :func:`neural_jax.train.memory.default_budget`.
+      on_epoch: called as ``on_epoch(epoch, {member index: record})`` after every epoch of
+        every bucket.
+      overrides: training overrides for every member (``epochs``, ``batch_size``...).
+      keep_variables: return each member's kept weights.
+
+    Returns:
+      A :class:`PopulationResult`: one :class:`MemberResult` per configuration, in order.
+
+    Raises:
+      PopulationConfigError: no configurations, a value outside its domain, an unknown
+        key, or a batch larger than the training set, before anything is compiled.
+    """
+    if mode != "auto" and mode not in MODES:
+        raise PopulationConfigError(f"unknown mode {mode!r}; use 'auto' or one of {', '.join(MODES)}")
+    buckets = bucket_configs(net, configs, overrides)
+    fitted = dataset.fit_to(net.input_shape)
+    splits: dict[tuple, Any] = {}
+
+    def data(vs: float, seed: int):
+        if (vs, seed) not in splits:
+            splits[vs, seed] = fitted.split_validation(vs, seed=seed) if vs > 0 else None
+        return fitted, splits[vs, seed]
+
+    runs = [_BucketRun(net, data, b, i, mode, memory_budget, scheduler, pbt, on_epoch, keep_variables)
+            for i, b in enumerate(buckets)]
+    out: list[MemberResult | None] = [None] * len(configs)
+    stats = []
+    for i, run in enumerate(runs):
+        res, st = run.run()
+        stats.append(st)
+        for m, r in enumerate(res):
+            idx = run.b.indices[m]
+            out[idx] = MemberResult(index=idx, config=run.b.configs[m], bucket=i, **r)
+    result = PopulationResult(out)
+    result.stats = stats
+    return result

@@ -1,0 +1,207 @@
+"""The compiled programs of one bucket: init, one epoch (train + validation), evaluation.
+
+Notation: ``P`` members (the leading axis of every member array), ``N`` training
+examples, ``B`` batch size, ``S = floor(N / B)`` steps per epoch.
+
+A member is a pytree ``{"params", "state", "opt", "hp", "key", "best_params",
+"best_state", "best_score"}``: its weights, BatchNorm statistics, optimizer state (with
+its float hyperparameters inside, see :mod:`neural_jax.train.optimizers`), the model's
+per-call values, its PRNG key, and the weights with the best monitored score so far.
+Keys follow :class:`neural_jax.train.trainer.Trainer` exactly (``key, init = split(seed)``
+then one ``split`` per epoch), so a member trains like a single run with its seed.
+
+One epoch of one member permutes the device-resident training set with its own key and
+``lax.scan``s the ``S`` steps, then evaluates the validation set in masked batches. The
+population runs it as
+
+* ``"vmap"``: ``jax.vmap`` over members (batched matmuls, grouped convolutions);
+* ``"patches"``: the same, with convolutions traced as patches x matmul
+  (:mod:`neural_jax.train.population_patches`);
+* ``"sequential"``: ``lax.map`` over members inside one program: the member-at-a-time
+  baseline, compiled once.
+
+After the epoch a member whose training loss is not finite, or that is inactive (stopped,
+failed, or padding), keeps its previous state: ``where(ok, new, old)`` on every leaf. The
+member axis is sharded over ``jax.local_devices()`` by the caller; every function here is
+traced once per member count (``Program.traces`` counts it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+
+from neural_jax.train.bucket import Bucket
+from neural_jax.train.losses import get_loss
+from neural_jax.train.metrics import mean_from_stats
+from neural_jax.train.optimizers import build_optimizer, set_hyperparams
+from neural_jax.train.population_patches import patched
+from neural_jax.train.trainer import _metric_fns
+
+__all__ = ["MODES", "Program", "eval_batches"]
+
+MODES = ("vmap", "patches", "sequential")
+
+
+def eval_batches(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """``(xb, yb, mask)`` of shape ``(n, E, ...)``: padded, masked batches (as the Trainer)."""
+    eb = min(batch_size * 4, 1024)
+    n = max(1, math.ceil(len(x) / eb))
+    pad = n * eb - len(x)
+    xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)])
+    yp = np.concatenate([y, np.zeros((pad,) + y.shape[1:], y.dtype)])
+    mask = np.concatenate([np.ones(len(x), np.float32), np.zeros(pad, np.float32)])
+    return (xp.reshape((n, eb) + x.shape[1:]), yp.reshape((n, eb) + y.shape[1:]),
+            mask.reshape(n, eb))
+
+
+def _where(ok, new, old):
+    return jax.tree.map(lambda a, b: jnp.where(ok.reshape(ok.shape + (1,) * (a.ndim - ok.ndim)), a, b),
+                        new, old)
+
+
+class Program:
+    """Compiled functions of one bucket in one execution mode.
+
+    Args:
+      bucket: the bucket (its first member fixes the structure).
+      n_train: training examples (fixes the step count).
+      mode: one of :data:`MODES`.
+      devices: how many devices the member axis is sharded over.
+      has_val: whether a validation set is evaluated every epoch.
+    """
+
+    def __init__(self, bucket: Bucket, n_train: int, mode: str, devices: int = 1,
+                 has_val: bool = True) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)} or 'auto'")
+        spec = bucket.spec
+        self.bucket, self.spec, self.mode, self.devices = bucket, spec, mode, devices
+        self.model: Any = None
+        self.n_steps = n_train // spec.batch_size
+        self.has_val = has_val
+        self.traces = {"init": 0, "epoch": 0, "evaluate": 0}
+
+    def bind(self, model) -> Program:
+        """Builds loss, metrics, optimizer and the jitted functions for ``model``."""
+        spec = self.spec
+        self.model = model
+        self.loss = get_loss(spec.loss, final_activation=model.final_activation, **spec.loss_params)
+        self.metrics = _metric_fns(spec, self.loss, model.final_activation)
+        self.tx = build_optimizer(spec.optimizer, spec.optimizer_args)
+        self.sign = -1.0 if "acc" in spec.monitor else 1.0
+        wrap = patched if self.mode == "patches" else (lambda f: f)
+        self.init = jax.jit(self._init_impl)
+        self.epoch = jax.jit(wrap(self._epoch_impl))
+        self.evaluate = jax.jit(wrap(self._evaluate_impl))
+        return self
+
+    # --- per member ---------------------------------------------------------------------
+
+    def _member_init(self, seed_key, hp, x0):
+        key, init_key = jax.random.split(seed_key)
+        variables = self.model.init(init_key, x0)
+        params = variables["params"]
+        state = {k: v for k, v in variables.items() if k != "params"}
+        return {"params": params, "state": state, "opt": self.tx.init(params), "hp": hp,
+                "key": key, "best_params": params, "best_state": state,
+                "best_score": jnp.asarray(jnp.inf, jnp.float32)}
+
+    def _loss_fn(self, params, state, x, y, rng, hp):
+        logits, new_state = self.model.apply({"params": params, **state}, x, train=True,
+                                             rng=rng, hparams=hp)
+        return jnp.mean(self.loss(logits, y)), (logits, new_state)
+
+    def _member_epoch(self, m, x, y, val):
+        bs, n_steps = self.spec.batch_size, self.n_steps
+        key, ek = jax.random.split(m["key"])
+        perm_key, step_key = jax.random.split(ek)
+        perm = jax.random.permutation(perm_key, x.shape[0])[: n_steps * bs].reshape(n_steps, bs)
+        keys = jax.random.split(step_key, n_steps)
+        hp = m["hp"]
+
+        def step(carry, inp):
+            params, state, opt = carry
+            idx, k = inp
+            xb, yb = x[idx], y[idx]
+            (loss, (logits, new_state)), grads = jax.value_and_grad(
+                self._loss_fn, has_aux=True)(params, state, xb, yb, k, hp)
+            updates, opt = self.tx.update(grads, opt, params)
+            params = optax.apply_updates(params, updates)
+            stats = {n: mt.batch_stats(logits, yb) for n, mt in self.metrics.items()}
+            return (params, new_state or state, opt), (loss, stats)
+
+        (params, state, opt), (losses, stats) = lax.scan(
+            step, (m["params"], m["state"], m["opt"]), (perm, keys))
+        out = {"loss": jnp.mean(losses)}
+        out.update({f"train_{k}": mean_from_stats((jnp.sum(v[0]), jnp.sum(v[1])))
+                    for k, v in stats.items()})
+        new = {**m, "params": params, "state": state, "opt": opt, "key": key}
+        if val is not None:
+            out.update({f"val_{k}": v for k, v in
+                        self._member_eval({"params": params, **state}, hp, *val).items()})
+        return new, out
+
+    def _member_eval(self, variables, hp, xb, yb, mask):
+        def one(carry, inp):
+            x, y, mk = inp
+            logits, _ = self.model.apply(variables, x, train=False, rng=None, hparams=hp)
+            loss = self.loss(logits, y)
+            o = {"loss": (jnp.sum(loss * mk), jnp.sum(mk))}
+            for name, metric in self.metrics.items():
+                o[name] = metric.batch_stats(logits, y, mk)
+            return carry, o
+
+        _, stats = lax.scan(one, None, (xb, yb, mask))
+        return {k: mean_from_stats((jnp.sum(v[0]), jnp.sum(v[1]))) for k, v in stats.items()}
+
+    # --- over members -------------------------------------------------------------------
+
+    def _over_members(self, fn, members, *shared):
+        """``fn(member, *shared)`` for every member, by the program's mode."""
+        if self.mode != "sequential":
+            return jax.vmap(lambda m: fn(m, *shared))(members)
+        d = self.devices
+        if d == 1:
+            return lax.map(lambda m: fn(m, *shared), members)
+        split = jax.tree.map(lambda a: a.reshape((d, a.shape[0] // d) + a.shape[1:]), members)
+        out = jax.vmap(lambda part: lax.map(lambda m: fn(m, *shared), part))(split)
+        return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), out)
+
+    def _init_impl(self, seed_keys, hp, x0, opt_values):
+        self.traces["init"] += 1  # counts traces, not calls
+        members = jax.vmap(lambda k, h: self._member_init(k, h, x0))(seed_keys, hp)
+        members["opt"] = set_hyperparams(members["opt"], **opt_values)
+        return members
+
+    def _epoch_impl(self, members, active, x, y, val):
+        self.traces["epoch"] += 1
+        new, out = self._over_members(lambda m, x_, y_, v_: self._member_epoch(m, x_, y_, v_),
+                                      members, x, y, val)
+        finite = jnp.isfinite(out["loss"])
+        ok = active & finite
+        new = _where(ok, new, members)
+        mon = self.spec.monitor
+        score = out.get(mon, out.get("val_loss" if mon.startswith("val_") else "loss", out["loss"]))
+        score = self.sign * score
+        improved = ok & (score < new["best_score"])
+        new["best_params"] = _where(improved, new["params"], new["best_params"])
+        new["best_state"] = _where(improved, new["state"], new["best_state"])
+        new["best_score"] = jnp.where(improved, score, new["best_score"])
+        out["finite"] = finite
+        out["improved"] = improved
+        return new, out
+
+    def _evaluate_impl(self, params, state, hp, xb, yb, mask):
+        self.traces["evaluate"] += 1
+
+        def fn(m, xb_, yb_, mk_):
+            return self._member_eval({"params": m["params"], **m["state"]}, m["hp"], xb_, yb_, mk_)
+
+        return self._over_members(fn, {"params": params, "state": state, "hp": hp}, xb, yb, mask)
