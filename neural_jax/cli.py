@@ -131,6 +131,62 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hpo(args: argparse.Namespace) -> int:
+    import time
+
+    from neural_jax.data import DatasetError
+    from neural_jax.hpo import HPOptimizer
+
+    code = open(args.file, encoding="utf-8").read()
+    space = json.loads(args.space) if args.space else None
+    start = time.perf_counter()
+    state = {"done": 0, "best": None}
+
+    def on_round(rnd: int, records: list[dict]) -> None:
+        state["done"] += len(records)
+        vals = [r["value"] for r in records if r.get("value") is not None and r["state"] == "complete"]
+        if vals:
+            b = max(vals) if args.direction == "maximize" else min(vals)
+            if state["best"] is None or (b > state["best"]) == (args.direction == "maximize"):
+                state["best"] = b
+        el = time.perf_counter() - start
+        eta = el / state["done"] * (args.n_trials - state["done"])
+        failed = sum(1 for r in records if r["state"] == "failed")
+        pruned = sum(1 for r in records if r["state"] == "pruned")
+        best = "-" if state["best"] is None else f"{state['best']:.4f}"
+        print(f"round {rnd + 1}: trials {state['done']}/{args.n_trials}  best {args.metric} {best}"
+              f"  failed {failed}  pruned {pruned}  elapsed {el:.0f}s  eta {eta:.0f}s", flush=True)
+
+    opt = HPOptimizer(strategy=args.strategy, n_trials=args.n_trials, timeout=args.timeout,
+                      early_stopping=args.early_stopping, population=args.population,
+                      storage=args.storage, seed=args.seed, study_name=args.study,
+                      epochs=args.epochs, data_dir=args.data_dir, on_round=on_round)
+    try:
+        best = opt.optimize(code, dataset_name=args.dataset, backend=args.backend,
+                            search_space=space, metric=args.metric, direction=args.direction)
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    rows = sorted((t for t in opt.trials if t.get("value") is not None and t["state"] == "complete"),
+                  key=lambda t: t["value"], reverse=args.direction == "maximize")[: args.top]
+    if rows:
+        print(f"\ntop {len(rows)} trials by {args.metric}:")
+        for t in rows:
+            ps = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
+                           for k, v in t["params"].items())
+            print(f"  #{t['number']:<4} {t['value']:.4f}  {ps}")
+    if best:
+        print(f"\nbest {args.metric}: {opt.best_value:.4f}")
+        print("best configuration: " + json.dumps(best))
+        if args.output:
+            from neural_jax.dsl.optimized import generate_optimized_dsl
+
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(generate_optimized_dsl(code, best))
+            print(f"wrote the optimized network to {args.output}")
+    return 0 if best else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="neural", description="The Neural DSL on JAX.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -151,6 +207,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data-dir", help="where dataset files are (default $NEURAL_DATA_DIR)")
     r.add_argument("--out", default="runs/latest", help="folder for parameters and metrics")
     r.set_defaults(func=cmd_run)
+    h = sub.add_parser("hpo", help="search a network's hyperparameters on a dataset")
+    h.add_argument("file", help="the .neural file")
+    h.add_argument("--dataset", default="digits")
+    h.add_argument("--strategy", default=None, help="tpe, gp, random, grid, evolution, pbt, optuna")
+    h.add_argument("--n-trials", type=int, default=16)
+    h.add_argument("--population", type=int, default=None, help="members trained together")
+    h.add_argument("--timeout", type=float, default=None, help="seconds")
+    h.add_argument("--storage", default=None, help="SQLAlchemy URL, e.g. sqlite:///hpo.db")
+    h.add_argument("--study", default=None, help="study name (resumes it when it exists)")
+    h.add_argument("--epochs", type=int, default=None)
+    h.add_argument("--seed", type=int, default=0)
+    h.add_argument("--early-stopping", action="store_true", help="successive halving in populations")
+    h.add_argument("--metric", default="val_accuracy")
+    h.add_argument("--direction", default="maximize", choices=["maximize", "minimize"])
+    h.add_argument("--space", default=None, help="a search_space dict as JSON")
+    h.add_argument("--backend", default="jax")
+    h.add_argument("--data-dir", default=None)
+    h.add_argument("--top", type=int, default=5, help="rows of the final table")
+    h.add_argument("-o", "--output", default=None, help="write the optimized .neural here")
+    h.set_defaults(func=cmd_hpo)
     return p
 
 

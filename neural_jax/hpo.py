@@ -1,0 +1,237 @@
+"""The HPO engine: DSL + search space -> rounds of populations -> best configuration.
+
+::
+
+    from neural_jax.hpo import HPOptimizer
+    best = HPOptimizer(strategy="tpe", n_trials=32, population=16).optimize(
+        code, dataset_name="digits", search_space={"learning_rate": {...}})
+
+Each round asks the study (:mod:`search`) for a whole population, trains it with the
+population trainer (one compiled program per bucket of shape-compatible configurations,
+in-population successive halving when ``early_stopping=True``), reports every member's
+learning curve and tells the results, until ``n_trials`` or ``timeout``. With ``storage=``
+the study lives in a database and resumes by name; Ctrl-C keeps every finished trial.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
+
+__all__ = ["HPOptimizer", "optimize_and_return", "BackendUnavailable", "SEARCH_METHODS"]
+
+_log = logging.getLogger(__name__)
+
+#: `search_method:` names of the DSL -> (strategy name, strategy options)
+SEARCH_METHODS: dict[str, tuple[str, dict[str, Any]]] = {
+    "random": ("random", {}), "grid": ("grid", {}), "bayesian": ("gp", {}), "gp": ("gp", {}),
+    "tpe": ("tpe", {}), "evolution": ("evolution", {}), "cma_es": ("evolution", {}),
+    "pbt": ("pbt", {}), "hyperband": ("random", {}), "asha": ("random", {}),
+    "optuna": ("optuna", {}),
+}
+
+
+class BackendUnavailable(NeuralValidationError):
+    """The requested backend cannot train trials (yet)."""
+
+
+def _metric_value(metric: str, member) -> float:
+    """``val_accuracy`` -> the member's validation accuracy (of its kept weights)."""
+    if metric.startswith("val_"):
+        return float(member.val.get(metric[4:], math.nan))
+    if metric.startswith("test_"):
+        raise NeuralValidationError(f"metric {metric!r}: the test split is never used to choose",
+                                    hint="optimize a val_ metric, e.g. val_accuracy")
+    last = member.history[-1] if member.history else {}
+    return float(last.get(metric, math.nan))
+
+
+def _curve_value(metric: str, rec: Mapping[str, float]) -> float | None:
+    v = rec.get(metric)
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+class HPOptimizer:
+    """Searches a DSL network's hyperparameters (the seed's ``HPOptimizer``).
+
+    Args:
+      strategy: a strategy name of :mod:`search` (``"tpe"``, ``"gp"``, ``"random"``,
+        ``"grid"``, ``"evolution"``, ``"pbt"``, ``"optuna"``, or the seed's names such as
+        ``"BayesianStrategy"``), a :class:`search.Strategy` instance, or None to use the
+        network's ``search_method`` (default ``"tpe"``).
+      n_trials: how many configurations to train in all.
+      timeout: seconds; the engine stops starting rounds after it (a round in progress
+        finishes) and says so.
+      early_stopping: successive halving inside each population (members below the
+        ``1/eta`` best at each rung stop training).
+      parallel_trials: population size (members trained together); default
+        ``population`` or ``min(n_trials, 16)``.
+      storage: SQLAlchemy URL (``"sqlite:///hpo.db"``) or None (in memory).
+      seed: makes the search and the training reproducible.
+      study_name: resumes that study when it exists in ``storage``.
+      population: same as ``parallel_trials``.
+      epochs: overrides the network's epochs for every trial.
+      data_dir: where dataset files are.
+      mode: population execution mode (``"auto"``, ``"vmap"``, ``"patches"``, ``"sequential"``).
+      on_round: called after each round with ``(round index, list of trial records)``.
+    """
+
+    def __init__(self, strategy: Any = None, n_trials: int = 20, timeout: float | None = None,
+                 early_stopping: bool = False, parallel_trials: int | None = None,
+                 storage: str | None = None, seed: int = 0, study_name: str | None = None,
+                 population: int | None = None, epochs: int | None = None,
+                 data_dir: str | None = None, mode: str = "auto",
+                 on_round: Callable[[int, list[dict]], None] | None = None) -> None:
+        if not isinstance(n_trials, int) or n_trials < 1:
+            raise ValueError(f"n_trials must be a whole number >= 1, got {n_trials!r}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        self.strategy = strategy
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.early_stopping = early_stopping
+        self.population = population or parallel_trials
+        self.storage = storage
+        self.seed = seed
+        self.study_name = study_name
+        self.epochs = epochs
+        self.data_dir = data_dir
+        self.mode = mode
+        self.on_round = on_round
+        self.study = None
+        self.trials: list[dict[str, Any]] = []
+        self.best_params: dict[str, Any] = {}
+        self.best_value: float | None = None
+        self.network = None
+        self.interrupted = False
+        self.timed_out = False
+
+    # -------------------------------------------------------------------------------------
+
+    def _strategy_name(self, net) -> Any:
+        s = self.strategy
+        if s is None:
+            method = net.train.search_method if isinstance(net.train.search_method, str) else None
+            return SEARCH_METHODS.get(method or "tpe", ("tpe", {}))[0]
+        if isinstance(s, str):
+            return SEARCH_METHODS.get(s.lower(), (s, {}))[0]
+        return s
+
+    def optimize(self, neural_code: str, dataset_name: str = "digits", backend: str = "jax",
+                 search_space: Mapping[str, Any] | None = None, metric: str = "val_accuracy",
+                 direction: str = "maximize") -> dict[str, Any]:
+        """Runs the search; returns the best parameters keyed by path (SPEC §4).
+
+        Raises:
+          NeuralSyntaxError / NeuralValidationError: bad DSL or search space.
+          BackendUnavailable: a backend other than ``"jax"``.
+          DatasetError: unknown dataset or missing files (with what to put where).
+        """
+        import search
+        from neural_jax.data import load as load_dataset
+        from neural_jax.dsl.api import parse
+        from neural_jax.ir.checker import check
+        from neural_jax.ir.lift import lift
+        from neural_jax.ir.space import bind_search_space, to_space_dict
+        from neural_jax.train.population import train_population
+
+        if backend.lower() != "jax":
+            raise BackendUnavailable(
+                f"backend {backend!r} cannot train trials yet: only 'jax' does",
+                hint="use backend='jax'; the PyTorch and TensorFlow bridges export the result")
+        if direction not in ("maximize", "minimize"):
+            raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        net0 = parse(neural_code)
+        params = bind_search_space(net0, search_space)
+        if not params:
+            raise NeuralValidationError(
+                f"network '{net0.name}' has nothing to search",
+                hint="mark values with HPO(...) or pass search_space={...}")
+        net = lift(net0, params)
+        check(net)
+        self.network = net
+        dataset = load_dataset(dataset_name, **({"data_dir": self.data_dir} if self.data_dir else {}))
+        space = to_space_dict(params)
+        self.study = search.create_study(
+            name=self.study_name, storage=self.storage, space=space,
+            strategy=self._strategy_name(net), direction=direction, seed=self.seed)
+        scheduler = search.SuccessiveHalving(min_resource=1, eta=2) if self.early_stopping else None
+        pop = max(1, self.population or min(self.n_trials, 16))
+        overrides = {"epochs": self.epochs} if self.epochs else None
+        done = sum(1 for t in self.study.trials if t.state.is_finished)
+        start = time.perf_counter()
+        rnd = 0
+        try:
+            while done < self.n_trials:
+                if self.timeout is not None and time.perf_counter() - start >= self.timeout:
+                    self.timed_out = True
+                    break
+                try:
+                    trials = self.study.ask(min(pop, self.n_trials - done))
+                except search.SearchExhausted:
+                    break
+                self._running = trials
+                configs = [{**t.params, "seed": self.seed + t.number} for t in trials]
+                results = train_population(net, dataset, configs, scheduler=scheduler,
+                                           mode=self.mode, overrides=overrides)
+                records = [self._tell(t, r, metric) for t, r in zip(trials, results)]
+                self._running = []
+                self.trials.extend(records)
+                done += len(trials)
+                if self.on_round is not None:
+                    self.on_round(rnd, records)
+                rnd += 1
+        except KeyboardInterrupt:
+            self.interrupted = True
+            for t in getattr(self, "_running", []):
+                try:
+                    self.study.tell(t, state="failed")
+                except search.SearchError:
+                    pass
+            warnings.warn(NeuralWarning(
+                f"interrupted: {len(self.trials)} finished trials are kept in the study "
+                f"{self.study.name!r}; run again with study_name= to resume"), stacklevel=2)
+        if self.timed_out:
+            warnings.warn(NeuralWarning(
+                f"timeout of {self.timeout:g}s reached after {len(self.trials)} trials "
+                f"(of {self.n_trials}); returning the best so far"), stacklevel=2)
+        complete = [t for t in self.study.trials if t.state == search.TrialState.COMPLETE]
+        if not complete:
+            warnings.warn(NeuralWarning("no trial completed; nothing to return"), stacklevel=2)
+            return {}
+        self.best_params = dict(self.study.best_params)
+        self.best_value = float(self.study.best_value)
+        return dict(self.best_params)
+
+    def _tell(self, trial, member, metric: str) -> dict[str, Any]:
+        for rec in member.history:
+            v = _curve_value(metric, rec)
+            if v is not None:
+                trial.report(int(rec.get("epoch", 0)), v)
+        rec = {"number": trial.number, "params": dict(trial.params), "history": member.history,
+               "val": member.val, "test": member.test}
+        if member.failed:
+            self.study.tell(trial, state="failed")
+            rec.update(state="failed", value=None, message=member.message)
+        elif member.stopped_by == "scheduler":
+            self.study.tell(trial, state="pruned")
+            rec.update(state="pruned", value=_metric_value(metric, member))
+        else:
+            value = _metric_value(metric, member)
+            self.study.tell(trial, value)
+            rec.update(state="complete" if math.isfinite(value) else "failed", value=value)
+        return rec
+
+
+def optimize_and_return(neural_code: str, n_trials: int = 20, dataset_name: str = "digits",
+                        backend: str = "jax", search_space: Mapping[str, Any] | None = None,
+                        **kwargs: Any) -> dict[str, Any]:
+    """The seed's one-call API: runs :class:`HPOptimizer` and returns the best parameters."""
+    return HPOptimizer(n_trials=n_trials, **kwargs).optimize(
+        neural_code, dataset_name=dataset_name, backend=backend, search_space=search_space)
