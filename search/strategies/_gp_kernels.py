@@ -98,11 +98,12 @@ def _gram(theta: Theta, X: jax.Array, mask: jax.Array, kind: jax.Array) -> jax.A
 
 
 def _log_prior(theta: Theta, kind: jax.Array) -> jax.Array:
-    # Lengthscales: LogNormal(sqrt(2) + log(d)/2, sqrt(3)) (Hvarfner et al. 2024, "Vanilla
-    # Bayesian Optimization Performs Great in High Dimensions", eq. 6), suited to a unit box.
+    # Lengthscales: a penalty symmetric in log(lambda), lambda = 1 / ls^2, that favours
+    # lengthscales near the box size and rules out both extremes:
+    # log p = -0.1 (lambda + 1 / lambda) (the shape Optuna's GPSampler also uses).
     active = kind != PAD
-    loc = math.sqrt(2.0) + 0.5 * jnp.log(jnp.maximum(jnp.sum(active), 1))
-    lp_ls = -0.5 * jnp.sum(jnp.where(active, (theta.log_ls - loc) / math.sqrt(3.0), 0.0) ** 2)
+    lam = jnp.exp(-2.0 * theta.log_ls)
+    lp_ls = -0.1 * jnp.sum(jnp.where(active, lam + 1.0 / lam, 0.0))
     # Signal variance ~ Gamma(2, 1) and noise ~ Gamma(1.1, 30) on standardised outputs
     # (the latter favours near-interpolation of deterministic objectives). Densities are
     # taken w.r.t. the log parameter, hence the extra "+ log v" Jacobian term.

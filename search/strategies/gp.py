@@ -308,7 +308,9 @@ class GPBayesian(Strategy):
             cur = np.floor(pts[:, j] * k).astype(np.int64)
             if k <= _SWEEP_ALL_LEVELS:
                 alts = [np.full(len(pts), lv) for lv in range(k)]
-            else:
+            elif self._cat[j]:  # unordered: a few random other levels
+                alts = [self.rng.integers(k, size=len(pts)) for _ in range(4)]
+            else:  # ordered: the neighbouring levels
                 alts = [np.clip(cur + s, 0, k - 1) for s in (-2, -1, 1, 2)]
             for lv in alts:
                 q = pts.copy()

@@ -1,0 +1,1 @@
+"""The seed's code-generation module names."""

@@ -1,0 +1,1 @@
+"""The seed's HPO module names."""

@@ -1,0 +1,7 @@
+"""Analysis records computed from trials (rendering lives in :mod:`search.visualization`)."""
+
+from search.analysis.history import OptimizationHistory, optimization_history, trial_rows
+from search.analysis.importance import ParamImportance, param_importance
+
+__all__ = ["OptimizationHistory", "ParamImportance", "optimization_history",
+           "param_importance", "trial_rows"]
