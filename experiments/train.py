@@ -1,0 +1,18 @@
+"""python -m experiments.train --config=configs/digits_mlp.py [--config.search.epochs=5]"""
+
+from absl import app
+from ml_collections import config_flags
+
+from neural_jax.experiment import run_train
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "a configs/*.py file", lock_config=True)
+
+
+def main(argv):
+    del argv
+    out = run_train(_CONFIG.value)
+    print(f"validation {out['val']}  test {out['test']}")
+
+
+if __name__ == "__main__":
+    app.run(main)
