@@ -20,9 +20,11 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["PBT", "exploit", "explore"]
+__all__ = ["PBT", "apply_pbt", "exploit", "explore"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +72,7 @@ def exploit(scores: np.ndarray, quantile: float, rng: np.random.Generator
     """
     scores = np.where(np.isfinite(scores), scores, np.inf)
     p = len(scores)
-    n = max(1, int(math.ceil(quantile * p)))
+    n = max(1, math.ceil(quantile * p))
     if p < 2:
         return np.zeros(0, int), np.zeros(0, int)
     n = min(n, p // 2)
@@ -104,3 +106,52 @@ def explore(values: Mapping[str, np.ndarray], losers: np.ndarray, factors: Seque
             v = np.clip(v, -np.inf if lo is None else lo, np.inf if hi is None else hi)
         out[name] = v
     return out
+
+
+_COPIED = ("params", "state", "opt", "hp", "best_params", "best_state", "best_score")
+
+
+def apply_pbt(pop: dict, ids: np.ndarray, scores: np.ndarray, pbt: PBT, rng: np.random.Generator,
+              names: Sequence[str], bounds: Mapping[str, tuple[float | None, float | None]]) -> dict:
+    """One exploit/explore step on a population store (member axis first).
+
+    Args:
+      pop: the members (see :mod:`neural_jax.train.population_program`), host or device arrays.
+      ids: positions in ``pop`` of the active members, ``scores`` theirs (minimised).
+      pbt: the settings.
+      rng: the generator.
+      names: hyperparameters to perturb (``"optimizer.<name>"`` or a model path).
+      bounds: their clip intervals.
+
+    Returns:
+      The new store, with ``"_events"``: ``[(position, {"from": position, "hyperparams"})]``.
+    """
+    from neural_jax.train.optimizers import hyperparams_of, set_hyperparams
+    from neural_jax.train.population_program import to_host, tree_put, tree_take
+
+    losers, donors = exploit(scores, pbt.quantile, rng)
+    pop = dict(pop)
+    if len(losers) == 0:
+        pop["_events"] = []
+        return pop
+    li, di = ids[losers], ids[donors]
+    host = isinstance(jax.tree_util.tree_leaves(pop["params"])[0], np.ndarray)
+    for k in _COPIED:
+        pop[k] = tree_put(pop[k], li, tree_take(pop[k], di), len(li))
+    hyper = hyperparams_of(pop["opt"])
+    values = {n: (np.asarray(hyper[n.split(".", 1)[1]]) if n.startswith("optimizer.")
+                  else np.asarray(pop["hp"][n])) for n in names}
+    new = explore(values, li, pbt.factors, bounds, rng)
+    opt_new = {n.split(".", 1)[1]: jnp.asarray(v, jnp.float32) for n, v in new.items()
+               if n.startswith("optimizer.")}
+    if opt_new:
+        pop["opt"] = set_hyperparams(pop["opt"], **opt_new)
+    for n, v in new.items():
+        if not n.startswith("optimizer."):
+            pop["hp"] = {**pop["hp"], n: jnp.asarray(v, jnp.float32)}
+    if host:
+        pop = to_host(pop)
+    pop["_events"] = [(int(loser), {"from": int(donor), "hyperparams": {n: float(new[n][loser])
+                                                                       for n in names}})
+                      for loser, donor in zip(li, di)]
+    return pop

@@ -28,8 +28,8 @@ At every epoch boundary, on the host:
   perturbs its hyperparameters (:mod:`neural_jax.train.pbt`), without recompiling.
 
 Execution modes (``mode``): ``"vmap"``, ``"patches"`` (convolutions as patches x batched
-matmul) and ``"sequential"`` (``lax.map`` over members: the one-after-another baseline
-compiled once); ``"auto"`` applies :func:`choose_mode`.
+matmul), ``"sequential"`` (``lax.map`` over members: the one-after-another baseline
+compiled once) and ``"sequential_patches"``; ``"auto"`` applies :func:`choose_mode`.
 """
 
 from __future__ import annotations
@@ -50,14 +50,19 @@ from neural_jax.ir.nodes import Network
 from neural_jax.ir.space import search_space
 from neural_jax.train.bucket import Bucket, PopulationConfigError, bucket_configs
 from neural_jax.train.memory import MemoryPlan, estimate_member_bytes, plan_chunks
-from neural_jax.train.optimizers import hyperparams_of, set_hyperparams
-from neural_jax.train.pbt import PBT, exploit, explore
-from neural_jax.train.population_program import MODES, Program, eval_batches
+from neural_jax.train.optimizers import hyperparams_of
+from neural_jax.train.pbt import PBT, apply_pbt
+from neural_jax.train.population_program import (
+    MODES,
+    Program,
+    choose_mode,
+    eval_batches,
+    to_host,
+    tree_put,
+    tree_take,
+)
 
-__all__ = ["MemberResult", "PopulationResult", "choose_mode", "train_population", "PBT"]
-
-_CONV = {"Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D"}
-
+__all__ = ["PBT", "MemberResult", "PopulationResult", "choose_mode", "train_population"]
 
 @dataclasses.dataclass
 class MemberResult:
@@ -101,50 +106,6 @@ class PopulationResult(list):
     ``member_epochs``, ``compute_member_epochs``, ``epoch_seconds``, ``samples_per_second``)."""
 
     stats: list[dict[str, Any]]
-
-
-def choose_mode(net: Network, configs: Sequence[Mapping[str, Any]] | None = None,
-                platform: str | None = None) -> str:
-    """The execution mode ``"auto"`` uses.
-
-    Rule (from benchmarks/population.py, see benchmarks/RESULTS.md): on accelerators
-    ``"vmap"``; on CPU ``"patches"`` when the network has an ungrouped convolution (the
-    grouped convolution vmap makes is several times slower there than a batched matmul),
-    else ``"vmap"``.
-    """
-    platform = platform or jax.default_backend()
-    if platform != "cpu":
-        return "vmap"
-
-    def has_conv(items) -> bool:
-        for it in items:
-            for opt in getattr(it, "values", None) or (it,):
-                if getattr(opt, "type", None) in _CONV - {"DepthwiseConv2D", "SeparableConv2D",
-                                                          "Conv2DTranspose"}:
-                    return True
-                if getattr(opt, "block", None) and has_conv(opt.block):
-                    return True
-        return False
-
-    return "patches" if has_conv(net.layers) else "vmap"
-
-
-def _tree_take(tree, idx):
-    return jax.tree.map(lambda a: a[idx], tree)
-
-
-def _tree_put(tree, idx, sub, n):
-    """``tree[idx] = sub[:n]`` on every leaf (host numpy or device arrays)."""
-    def put(a, s):
-        if isinstance(a, np.ndarray):
-            a[idx] = np.asarray(s)[:n]
-            return a
-        return a.at[idx].set(s[:n])
-    return jax.tree.map(put, tree, sub)
-
-
-def _to_host(tree):
-    return jax.tree.map(lambda a: np.array(a), jax.device_get(tree))
 
 
 def _record(out: Mapping[str, np.ndarray], row: int, epoch: int) -> dict[str, float]:
@@ -218,9 +179,9 @@ class _BucketRun:
         for start in range(0, n, size):
             ids = np.arange(start, min(n, start + size))
             idx = self._padded(ids, size)
-            args = jax.device_put((keys[idx], _tree_take(hp, idx), _tree_take(opt_vals, idx)), self.msh)
+            args = jax.device_put((keys[idx], tree_take(hp, idx), tree_take(opt_vals, idx)), self.msh)
             out = self.prog.init(args[0], args[1], self.x0, args[2])
-            parts.append(_tree_take(out, np.arange(len(ids))))
+            parts.append(tree_take(out, np.arange(len(ids))))
         if len(parts) == 1:
             return parts[0]
         return jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *parts)
@@ -246,32 +207,6 @@ class _BucketRun:
                 names.append(n)
         return names or [n for n in opt if n in ("optimizer.learning_rate",)]
 
-    def _pbt_step(self, pop, ids, scores, epoch, rng, names, bounds, results):
-        losers, donors = exploit(scores, self.pbt.quantile, rng)
-        if len(losers) == 0:
-            return pop
-        li, di = ids[losers], ids[donors]
-        host = isinstance(jax.tree_util.tree_leaves(pop)[0], np.ndarray)
-        for k in ("params", "state", "opt", "hp", "best_params", "best_state", "best_score"):
-            pop[k] = _tree_put(pop[k], li, _tree_take(pop[k], di), len(li))
-        hyper = hyperparams_of(pop["opt"])
-        values = {n: (np.asarray(hyper[n.split(".", 1)[1]]) if n.startswith("optimizer.")
-                      else np.asarray(pop["hp"][n])) for n in names}
-        new = explore(values, li, self.pbt.factors, bounds, rng)
-        opt_new = {n.split(".", 1)[1]: jnp.asarray(v, jnp.float32) for n, v in new.items()
-                   if n.startswith("optimizer.")}
-        if opt_new:
-            pop["opt"] = set_hyperparams(pop["opt"], **opt_new)
-        for n, v in new.items():
-            if not n.startswith("optimizer."):
-                pop["hp"] = {**pop["hp"], n: jnp.asarray(v, jnp.float32)}
-        if host:
-            pop = _to_host(pop)
-        for loser, donor in zip(li, di):
-            results[loser]["lineage"].append({"epoch": epoch, "from": int(self.b.indices[donor]),
-                                              "hyperparams": {n: float(new[n][loser]) for n in names}})
-        return pop
-
     # --- the loop ---------------------------------------------------------------------------
 
     def run(self) -> tuple[list[dict], dict]:
@@ -281,9 +216,9 @@ class _BucketRun:
         mon = spec.monitor if self.split is not None or not spec.monitor.startswith("val_") else "loss"
         pop = self._init()
         if self.plan.n_chunks > 1:
-            pop = _to_host(pop)
-        res = [dict(history=[], failed=False, message="", stopped_epoch=None, stopped_by="",
-                    best_epoch=0, lineage=[], bad=0) for _ in range(n)]
+            pop = to_host(pop)
+        res = [{"history": [], "failed": False, "message": "", "stopped_epoch": None,
+                "stopped_by": "", "best_epoch": 0, "lineage": [], "bad": 0} for _ in range(n)]
         active = np.ones(n, bool)
         rng = np.random.default_rng(self.pbt.seed if self.pbt else 0)
         names = self._pbt_names() if self.pbt else []
@@ -303,7 +238,7 @@ class _BucketRun:
             chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
             single = len(chunks) == 1
             if cur is not None and not (single and np.array_equal(cur_ids, ids)):
-                pop = _tree_put(pop, cur_ids, cur, len(cur_ids))
+                pop = tree_put(pop, cur_ids, cur, len(cur_ids))
                 cur, cur_ids = None, None
             t0 = time.perf_counter()
             outs = []
@@ -311,14 +246,14 @@ class _BucketRun:
                 if cur is not None:
                     sub = cur
                 else:
-                    sub = jax.device_put(_tree_take(pop, self._padded(ch, size)), self.msh)
+                    sub = jax.device_put(tree_take(pop, self._padded(ch, size)), self.msh)
                 mask = jax.device_put(np.arange(size) < len(ch), self.msh)
                 new, out = prog.epoch(sub, mask, self.x, self.y, self.val)
                 outs.append((ch, jax.device_get(out)))
                 if single:
                     cur, cur_ids = new, ids
                 else:
-                    pop = _tree_put(pop, ch, _to_host(new), len(ch))
+                    pop = tree_put(pop, ch, to_host(new), len(ch))
             dt = time.perf_counter() - t0
             stats["epoch_seconds"].append(dt)
             stats["sizes"].append(size)
@@ -360,12 +295,15 @@ class _BucketRun:
                 pids = np.flatnonzero(active)
                 if len(pids) >= 2:
                     if cur is not None:
-                        pop = _tree_put(pop, cur_ids, cur, len(cur_ids))
+                        pop = tree_put(pop, cur_ids, cur, len(cur_ids))
                         cur, cur_ids = None, None
                     sc = np.array([scores[m] for m in pids])
-                    pop = self._pbt_step(pop, pids, sc, epoch, rng, names, bounds, res)
+                    pop = apply_pbt(pop, pids, sc, self.pbt, rng, names, bounds)
+                    for loser, ev in pop.pop("_events"):
+                        res[loser]["lineage"].append({"epoch": epoch, "from": int(b.indices[ev["from"]]),
+                                                      "hyperparams": ev["hyperparams"]})
         if cur is not None:
-            pop = _tree_put(pop, cur_ids, cur, len(cur_ids))
+            pop = tree_put(pop, cur_ids, cur, len(cur_ids))
         stats["samples_per_second"] = steady_samples / steady_t if steady_t > 0 else float("nan")
         self._finish(pop, res)
         stats["traces"] = dict(prog.traces)
@@ -380,8 +318,8 @@ class _BucketRun:
         for i in range(0, len(ids), size):
             ch = ids[i:i + size]
             idx = self._padded(ch, size)
-            sub = jax.device_put((_tree_take(pop["best_params"], idx), _tree_take(pop["best_state"], idx),
-                                  _tree_take(pop["hp"], idx)), self.msh)
+            sub = jax.device_put((tree_take(pop["best_params"], idx), tree_take(pop["best_state"], idx),
+                                  tree_take(pop["hp"], idx)), self.msh)
             m = jax.device_get(self.prog.evaluate(*sub, *data))
             for row, mid in enumerate(ch):
                 out[mid] = {k: float(v[row]) for k, v in m.items()}
@@ -400,8 +338,8 @@ class _BucketRun:
             r["val"], r["test"] = val.get(i, {}), test.get(i, {})
             r["hyperparams"] = {k: float(v[i]) for k, v in hyper.items()}
             if self.keep:
-                r["variables"] = _to_host({"params": _tree_take(pop["best_params"], i),
-                                           **_tree_take(pop["best_state"], i)})
+                r["variables"] = to_host({"params": tree_take(pop["best_params"], i),
+                                           **tree_take(pop["best_state"], i)})
 
 
 def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[str, Any]], *,
@@ -415,7 +353,9 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
     Args:
       net: the network.
       dataset: the data (validation carved from its training split, as the Trainer does,
-        with the network's ``train.seed``; the test split is only reported).
+        with the network's ``train.seed`` for every member, so all members are selected
+        on the same examples; a member's own ``"seed"`` sets its initial weights, data
+        order and dropout; the test split is only reported).
       configs: one ``{hpo_path: value}`` dict per member, optionally with ``"seed"``.
       scheduler: a :class:`search.schedulers.Scheduler` judged at every epoch boundary.
       pbt: :class:`PBT` settings, or None.

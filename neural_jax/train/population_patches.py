@@ -1,4 +1,4 @@
-"""Convolution as patches x matmul, for populations on backends where vmapped conv is slow.
+"""Convolution as patches x matmul (and tiling pools as reshapes), for CPU populations.
 
 Under ``jax.vmap`` over members, a convolution whose input *and* kernel carry the member
 axis becomes one grouped convolution (``feature_group_count = P``), which XLA's CPU
@@ -14,7 +14,11 @@ are the same parameters as the convolution's and give the same outputs (to round
 
 :func:`conv_as_patches` swaps the convolution the JAX backend's conv layers call
 (``neural_jax.jax.layers_conv.conv_nd``) while a function is being traced; grouped
-convolutions (depthwise / separable) keep the original op. It is a trace-time switch
+convolutions (depthwise / separable) keep the original op. It also computes max/average
+pooling whose windows tile the input (stride = window, ``"valid"``) as a reshape and a
+reduction (:func:`pool_reshape`): same values, and a backward pass without XLA's slow CPU
+``select_and_scatter`` (gradients at exactly tied maxima are shared rather than given to
+the first one; after a ReLU such ties are zeros, whose gradient is zero either way). It is a trace-time switch
 because the backend has no execution option for it yet; a ``conv_impl`` argument of
 ``build_model`` would replace it.
 """
@@ -30,7 +34,7 @@ from collections.abc import Callable, Iterator
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["conv_as_patches", "conv_patches", "patched"]
+__all__ = ["conv_as_patches", "conv_patches", "patched", "pool_reshape"]
 
 _LOCK = threading.RLock()
 
@@ -75,6 +79,50 @@ def conv_patches(x, kernel, strides, padding, dilation, groups: int = 1):
     return jnp.einsum("...k,kc->...c", patches, w)
 
 
+def pool_reshape(x, window, strides, padding, kind: str):
+    """Max/average pooling whose windows tile the input, as a reshape and a reduction.
+
+    Used when ``strides == window`` and the padding is ``"VALID"``: the backward pass is
+    then an elementwise mask instead of XLA's ``select_and_scatter``, which is slow on CPU.
+    Trailing rows/columns that no window covers are dropped, as ``"VALID"`` does.
+    """
+    n = len(window)
+    spatial = x.shape[1:-1]
+    outs = [s // w for s, w in zip(spatial, window)]
+    x = x[(slice(None), *[slice(0, o * w) for o, w in zip(outs, window)], slice(None))]
+    shape = [x.shape[0]]
+    for o, w in zip(outs, window):
+        shape += [o, w]
+    x = x.reshape(shape + [x.shape[-1]])
+    axes = tuple(2 + 2 * i for i in range(n))
+    return jnp.max(x, axes) if kind == "max" else jnp.mean(x, axes)
+
+
+class _PoolingNn:
+    """Stands in for ``flax.linen`` inside the conv module while patches are active."""
+
+    def __init__(self, real) -> None:
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def _pool(self, kind, x, window, strides=None, padding="VALID", **kw):
+        window = tuple(window)
+        strides = tuple(strides) if strides is not None else window
+        if strides == window and str(padding).upper() == "VALID":
+            return pool_reshape(x, window, strides, padding, kind)
+        real = self._real.max_pool if kind == "max" else self._real.avg_pool
+        return real(x, window, strides, padding, **kw)
+
+    def max_pool(self, x, window_shape, strides=None, padding="VALID"):
+        return self._pool("max", x, window_shape, strides, padding)
+
+    def avg_pool(self, x, window_shape, strides=None, padding="VALID", count_include_pad=True):
+        return self._pool("average", x, window_shape, strides, padding,
+                          count_include_pad=count_include_pad)
+
+
 def _original():
     from neural_jax.jax import layers_conv
 
@@ -90,11 +138,14 @@ def conv_as_patches() -> Iterator[None]:
     from neural_jax.jax import layers_conv
 
     with _LOCK:
+        real_nn = layers_conv.nn
         layers_conv.conv_nd = conv_patches
+        layers_conv.nn = _PoolingNn(real_nn)
         try:
             yield
         finally:
             layers_conv.conv_nd = _ORIGINAL
+            layers_conv.nn = real_nn
 
 
 def patched(fn: Callable) -> Callable:

@@ -18,7 +18,10 @@ population runs it as
 * ``"patches"``: the same, with convolutions traced as patches x matmul
   (:mod:`neural_jax.train.population_patches`);
 * ``"sequential"``: ``lax.map`` over members inside one program: the member-at-a-time
-  baseline, compiled once.
+  baseline, compiled once;
+* ``"sequential_patches"``: ``lax.map`` over members with convolutions as patches x
+  matmul: one member's activations at a time stay in cache, which on CPU beats both
+  vmapped forms for convolutional networks (benchmarks/RESULTS.md).
 
 After the epoch a member whose training loss is not finite, or that is inactive (stopped,
 failed, or padding), keeps its previous state: ``where(ok, new, old)`` on every leaf. The
@@ -29,6 +32,7 @@ traced once per member count (``Program.traces`` counts it).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -37,6 +41,7 @@ import numpy as np
 import optax
 from jax import lax
 
+from neural_jax.ir.nodes import Network
 from neural_jax.train.bucket import Bucket
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import mean_from_stats
@@ -44,9 +49,57 @@ from neural_jax.train.optimizers import build_optimizer, set_hyperparams
 from neural_jax.train.population_patches import patched
 from neural_jax.train.trainer import _metric_fns
 
-__all__ = ["MODES", "Program", "eval_batches"]
+__all__ = ["MODES", "Program", "choose_mode", "eval_batches", "to_host", "tree_put", "tree_take"]
 
-MODES = ("vmap", "patches", "sequential")
+MODES = ("vmap", "patches", "sequential", "sequential_patches")
+_CONV = {"Conv1D", "Conv2D", "Conv3D"}  # ungrouped convolutions that patches replace
+
+
+def choose_mode(net: Network, configs: Sequence[Mapping[str, Any]] | None = None,
+                platform: str | None = None) -> str:
+    """The execution mode ``"auto"`` uses.
+
+    Rule (from benchmarks/population.py, see benchmarks/RESULTS.md): on accelerators
+    ``"vmap"``; on CPU ``"sequential_patches"`` when the network has an ungrouped
+    convolution (the grouped convolution vmap makes of it is several times slower there,
+    and one member's activations at a time stay in cache), else ``"vmap"``.
+    """
+    platform = platform or jax.default_backend()
+    if platform != "cpu":
+        return "vmap"
+
+    def has_conv(items) -> bool:
+        for it in items:
+            for opt in getattr(it, "values", None) or (it,):
+                if getattr(opt, "type", None) in _CONV:
+                    return True
+                if getattr(opt, "block", None) and has_conv(opt.block):
+                    return True
+        return False
+
+    return "sequential_patches" if has_conv(net.layers) else "vmap"
+
+
+def tree_take(tree, idx):
+    """``tree[idx]`` on every leaf."""
+    return jax.tree.map(lambda a: a[idx], tree)
+
+
+def tree_put(tree, idx, sub, n):
+    """``tree[idx] = sub[:n]`` on every leaf (host numpy or device arrays)."""
+    def put(a, s):
+        if isinstance(a, np.ndarray):
+            a[idx] = np.asarray(s)[:n]
+            return a
+        return a.at[idx].set(s[:n])
+    return jax.tree.map(put, tree, sub)
+
+
+def to_host(tree):
+    """Writable host copies of every leaf."""
+    return jax.tree.map(lambda a: np.array(a), jax.device_get(tree))
+
+
 
 
 def eval_batches(x: np.ndarray, y: np.ndarray, batch_size: int):
@@ -96,7 +149,7 @@ class Program:
         self.metrics = _metric_fns(spec, self.loss, model.final_activation)
         self.tx = build_optimizer(spec.optimizer, spec.optimizer_args)
         self.sign = -1.0 if "acc" in spec.monitor else 1.0
-        wrap = patched if self.mode == "patches" else (lambda f: f)
+        wrap = patched if self.mode.endswith("patches") else (lambda f: f)
         self.init = jax.jit(self._init_impl)
         self.epoch = jax.jit(wrap(self._epoch_impl))
         self.evaluate = jax.jit(wrap(self._evaluate_impl))
@@ -165,7 +218,7 @@ class Program:
 
     def _over_members(self, fn, members, *shared):
         """``fn(member, *shared)`` for every member, by the program's mode."""
-        if self.mode != "sequential":
+        if not self.mode.startswith("sequential"):
             return jax.vmap(lambda m: fn(m, *shared))(members)
         d = self.devices
         if d == 1:

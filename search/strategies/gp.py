@@ -212,11 +212,18 @@ class GPBayesian(Strategy):
     def _theta_starts(self) -> list[np.ndarray]:
         D = self._D
         default = np.concatenate([np.full(D, math.log(0.5 * math.sqrt(self.d))), [0.0, math.log(1e-4)]])
-        if self._theta is not None and self._n_fits % 10:
-            return [self._theta]
-        # Random restarts guard against a warm start stuck in a poor mode; the warm start
-        # tracks the optimum between them.
-        starts = [default] if self._theta is None else [self._theta, default]
+        if self._theta is None:
+            starts = [default]
+        else:
+            # The marginal likelihood often has a "noisy" and a "near-interpolating" mode;
+            # the warm start sticks to the one it is in, so the other is always tried too.
+            quiet = self._theta.copy()
+            quiet[-1] = math.log(1e-6)
+            starts = [self._theta, quiet]
+            if self._n_fits % 5:
+                return starts
+            starts.append(default)
+        # Random restarts guard against a warm start stuck in a poor mode.
         for _ in range(self.fit_restarts):
             ls = self.rng.uniform(math.log(0.05), math.log(2.0), D)
             rest = [self.rng.uniform(-1.0, 1.0), self.rng.uniform(math.log(1e-6), math.log(1e-2))]
@@ -295,6 +302,10 @@ class GPBayesian(Strategy):
         centres = top[self.rng.integers(len(top), size=self.n_local)]
         scale = np.exp(self.rng.uniform(math.log(1e-3), math.log(0.2), (self.n_local, 1)))
         local = centres + scale * self.rng.standard_normal((self.n_local, d))
+        # Reflect rather than clip at the box: clipping would pile half the perturbations of
+        # a boundary incumbent onto the boundary itself and trap the search there.
+        local = np.abs(local)
+        local = np.where(local > 1.0, np.maximum(2.0 - local, 0.0), local)
         # Categorical coordinates of local candidates keep the incumbent's level mostly.
         flip = self.rng.random((self.n_local, d)) < 0.2
         local = np.where(self._cat & flip, self.rng.random((self.n_local, d)), local)

@@ -257,9 +257,20 @@ class PBT(Strategy):
                 : max(1, math.ceil(self.quantile * self._p))
             ]
             hx = np.asarray(self.history_x)
+            seen: set[tuple] = set()
             for i in range(n):
                 src = int(top[self.rng.integers(len(top))])
                 out[i], resampled = self.explore(hx[src])
+                # a batch holds distinct points: explore again, then resample, on a repeat
+                for attempt in range(16):
+                    key = tuple(np.round(out[i], 12))
+                    if key not in seen:
+                        break
+                    if attempt < 8:
+                        out[i], resampled = self.explore(hx[src])
+                    else:
+                        out[i], resampled = self._sample_prior(1)[0], list(range(self.d))
+                seen.add(tuple(np.round(out[i], 12)))
                 self.lineage.append(
                     {
                         "kind": "ask",

@@ -1,0 +1,210 @@
+"""Population training speed and quality: our population trainer vs one-config-at-a-time PyTorch.
+
+Prints ONE table from one run:
+
+* throughput (training samples/s summed over members, compile excluded: the first epoch
+  of every compiled size is not counted) of ``train_population`` for an MLP
+  784-256-256-10, population 32, batch 64, and the seed MNIST CNN (Conv2D 32 3x3,
+  MaxPool 2, Dense 128, Output 10), population 8, batch 64, both on the real MNIST t10k
+  split (8,000 train / 2,000 test, 20% of train held out for validation); next to the same
+  configurations (Adam, learning rates spread over log-space) trained one after another in
+  plain PyTorch (``torch.set_num_threads(<cores>)``), one epoch each, same data, batch
+  and optimizer. Every CNN execution mode is also timed on a subset of the data.
+* successive halving (eta 2, rungs at epochs 1, 2, 4) vs full training of the same
+  32-member population (digits MLP with searched learning rate, dropout and activation):
+  best validation accuracy and member-epochs.
+* PBT (interval 2 epochs, quantile 0.25) vs the best fixed learning rate of the same
+  initial population (digits MLP, SGD, 8 learning rates over log-space).
+
+    python benchmarks/population.py [--repeats 3] [--mnist-dir ../shared/data/mnist]
+
+Throughput rows report the median over ``--repeats`` runs (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MLP = """network MLP { input: (784,) layers: Dense(256, activation="relu")
+  Dense(256, activation="relu") Output(10, activation="softmax")
+  optimizer: Adam(learning_rate=HPO(log_range(1e-4, 1e-2)))
+  train { batch_size: 64, validation_split: 0.2, seed: 0, epochs: 3 } }"""
+CNN = """network MNIST { input: (28, 28, 1) layers: Conv2D(32, kernel_size=3, activation="relu")
+  MaxPooling2D(pool_size=2) Flatten() Dense(128, activation="relu") Output(10, activation="softmax")
+  optimizer: Adam(learning_rate=HPO(log_range(1e-4, 1e-2)))
+  train { batch_size: 64, validation_split: 0.2, seed: 0, epochs: 2 } }"""
+DIGITS = """network DigitsMLP { input: (8, 8, 1) layers: Flatten()
+  Dense(64, activation=HPO(choice("relu", "tanh", "gelu"))) Dropout(HPO(range(0.0, 0.5)))
+  Output(10, activation="softmax")
+  optimizer: Adam(learning_rate=HPO(log_range(1e-4, 1e-1)))
+  train { batch_size: 32, validation_split: 0.2, seed: 0, epochs: 8 } }"""
+PBT_NET = """network DigitsSGD { input: (8, 8, 1) layers: Flatten() Dense(64, activation="relu")
+  Output(10, activation="softmax")
+  optimizer: SGD(learning_rate=HPO(log_range(1e-4, 1.0)))
+  train { batch_size: 32, validation_split: 0.2, seed: 0, epochs: 8 } }"""
+
+
+def lrs(n: int) -> list[float]:
+    return [float(v) for v in np.geomspace(1e-4, 1e-2, n)]
+
+
+def ours(text: str, ds, n: int, mode: str = "auto", epochs: int | None = None):
+    from neural_jax import parse
+    from neural_jax.train.population import train_population
+
+    cfgs = [{"optimizer.learning_rate": lr, "seed": i} for i, lr in enumerate(lrs(n))]
+    over = {"epochs": epochs} if epochs else None
+    r = train_population(parse(text), ds, cfgs, mode=mode, overrides=over)
+    st = r.stats[0]
+    return st["samples_per_second"], st["mode"], max(m.val["accuracy"] for m in r if not m.failed)
+
+
+def torch_seq(kind: str, ds, n: int) -> float:
+    """Samples/s of the ``n`` configurations trained one after another, one epoch each."""
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    x = ds.x_train.astype("float32")
+    x = x / 255.0 if x.max() > 1.5 else x
+    y = ds.y_train.astype("int64")
+    n_tr = len(x) - int(len(x) * 0.2)
+    if kind == "mlp":
+        xt = torch.from_numpy(x[:n_tr].reshape(n_tr, -1))
+    else:
+        xt = torch.from_numpy(np.ascontiguousarray(x[:n_tr].reshape(n_tr, 28, 28, 1).transpose(0, 3, 1, 2)))
+    yt = torch.from_numpy(y[:n_tr])
+    total, samples = 0.0, 0
+    for i, lr in enumerate(lrs(n)):
+        torch.manual_seed(i)
+        if kind == "mlp":
+            model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                                  nn.Linear(256, 10))
+        else:
+            model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                  nn.Linear(13 * 13 * 32, 128), nn.ReLU(), nn.Linear(128, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        lossf = nn.CrossEntropyLoss()
+        t0 = time.perf_counter()
+        perm = torch.randperm(n_tr)
+        for s in range(0, n_tr // 64 * 64, 64):
+            b = perm[s:s + 64]
+            opt.zero_grad()
+            lossf(model(xt[b]), yt[b]).backward()
+            opt.step()
+        total += time.perf_counter() - t0
+        samples += n_tr // 64 * 64
+    return samples / total
+
+
+def successive_halving(ds):
+    from neural_jax import parse
+    from neural_jax.train.population import train_population
+    from search.schedulers import SuccessiveHalving
+
+    net = parse(DIGITS)
+    rng = np.random.default_rng(0)
+    cfgs = [{"optimizer.learning_rate": float(np.exp(rng.uniform(np.log(1e-4), np.log(1e-1)))),
+             "layers[2].rate": float(rng.uniform(0, 0.5)),
+             "layers[1].activation": ["relu", "tanh", "gelu"][int(rng.integers(3))], "seed": i}
+            for i in range(32)]
+    out = {}
+    for name, sched in (("full", None), ("sh", SuccessiveHalving(min_resource=1, eta=2))):
+        t0 = time.perf_counter()
+        r = train_population(net, ds, cfgs, scheduler=sched)
+        dt = time.perf_counter() - t0
+        out[name] = (max(m.val["accuracy"] for m in r if not m.failed), r.stats[0]["member_epochs"],
+                     r.stats[0]["compute_member_epochs"], sum(r.stats[0]["epoch_seconds"]), dt,
+                     r.stats[0]["traces"]["epoch"])
+    return out
+
+
+def pbt(ds):
+    from neural_jax import parse
+    from neural_jax.train.population import PBT, train_population
+
+    net = parse(PBT_NET)
+    cfgs = [{"optimizer.learning_rate": float(v), "seed": i}
+            for i, v in enumerate(np.geomspace(1e-4, 1.0, 8))]
+    fixed = train_population(net, ds, cfgs)
+    p = train_population(net, ds, cfgs, pbt=PBT(interval=2, quantile=0.25, seed=0))
+    best = lambda r, k: (max if k == "accuracy" else min)(
+        m.val[k] for m in r if not m.failed)
+    return {k: (best(fixed, k), best(p, k)) for k in ("accuracy", "loss")}, p.stats[0]["traces"]["epoch"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--mnist-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
+    args = ap.parse_args()
+    import jax
+
+    from neural_jax.data import load
+
+    mnist = load("mnist_t10k", data_dir=args.mnist_dir)
+    digits = load("digits")
+    rows = []
+
+    def paired(text, kind, n):
+        """Ours and torch alternated per repeat, so both see the same machine load."""
+        mine, theirs, mode = [], [], ""
+        for _ in range(args.repeats):
+            sps, mode, _ = ours(text, mnist, n)
+            mine.append(sps)
+            theirs.append(torch_seq(kind, mnist, n))
+        ratios = [a / b for a, b in zip(mine, theirs)]
+        return statistics.median(mine), statistics.median(theirs), statistics.median(ratios), mode
+
+    a, b, ratio, mode = paired(MLP, "mlp", 32)
+    rows.append(("MLP 784-256-256-10, pop 32, batch 64", f"{a:,.0f} ({mode})", f"{b:,.0f}",
+                 f"{ratio:.2f}x", ">= 1.5x"))
+    a, t_cnn, ratio, mode = paired(CNN, "cnn", 8)
+    rows.append(("seed CNN, pop 8, batch 64", f"{a:,.0f} ({mode})", f"{t_cnn:,.0f}",
+                 f"{ratio:.2f}x", ">= 1.0x"))
+    from neural_jax.data import from_arrays
+
+    sub = from_arrays(mnist.x_train[:2000], mnist.y_train[:2000], mnist.x_test[:10], mnist.y_test[:10],
+                      name="mnist_subset")
+    for mode in ("vmap", "patches", "sequential", "sequential_patches"):
+        s = ours(CNN, sub, 8, mode=mode)[0]
+        rows.append((f"  seed CNN pop 8, mode {mode} (2k-example subset, 1 run)", f"{s:,.0f}",
+                     f"{t_cnn:,.0f}", f"{s / t_cnn:.2f}x", ""))
+    sh = successive_halving(digits)
+    f, s = sh["full"], sh["sh"]
+    rows.append(("SH (eta 2) vs full, digits MLP pop 32, 8 epochs: best val acc",
+                 f"{100 * s[0]:.2f}% SH", f"{100 * f[0]:.2f}% full", f"{100 * (s[0] - f[0]):+.2f} pts",
+                 "within 0.5 pts"))
+    rows.append(("  member-epochs (compute incl. padding), train seconds",
+                 f"{s[1]} ({s[2]}), {s[3]:.1f}s", f"{f[1]} ({f[2]}), {f[3]:.1f}s",
+                 f"{100 * s[1] / f[1]:.0f}% / {100 * s[3] / f[3]:.0f}% time", "<= 50%"))
+    (acc, loss), pbt_traces = pbt(digits)
+    rows.append(("PBT vs best fixed lr, digits SGD pop 8, 8 epochs: best val acc",
+                 f"{100 * acc[1]:.2f}% PBT", f"{100 * acc[0]:.2f}% fixed",
+                 f"{100 * (acc[1] - acc[0]):+.2f} pts", "PBT better"))
+    rows.append(("  best val loss (lower is better)", f"{loss[1]:.4f} PBT", f"{loss[0]:.4f} fixed",
+                 f"{loss[1] - loss[0]:+.4f}", f"epoch traces {pbt_traces}"))
+    import torch
+
+    print(f"machine: {os.cpu_count()} CPU cores, jax {jax.__version__} ({jax.default_backend()}), "
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads), repeats {args.repeats} "
+          f"(median; ratio = median of per-repeat ratios), load average at end "
+          f"{os.getloadavg()[0]:.1f}")
+    print("| benchmark | ours | reference | ratio | target |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()
