@@ -232,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the exit status."""
+    import logging
+
+    # JAX reports at INFO that it found no TPU on every start; not news on a command line
+    logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
