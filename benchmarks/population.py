@@ -119,7 +119,8 @@ def successive_halving(ds):
              "layers[1].activation": ["relu", "tanh", "gelu"][int(rng.integers(3))], "seed": i}
             for i in range(32)]
     out = {}
-    for name, sched in (("full", None), ("sh", SuccessiveHalving(min_resource=1, eta=2))):
+    for name, sched in (("full", None), ("sh", SuccessiveHalving(min_resource=1, eta=2)),
+                        ("sh2", SuccessiveHalving(min_resource=2, eta=2))):
         t0 = time.perf_counter()
         r = train_population(net, ds, cfgs, scheduler=sched)
         dt = time.perf_counter() - t0
@@ -154,7 +155,11 @@ def main() -> None:
 
     mnist = load("mnist_t10k", data_dir=args.mnist_dir)
     digits = load("digits")
-    rows = []
+    rows: list[tuple[str, ...]] = []
+
+    def add(row: tuple[str, ...]) -> None:
+        rows.append(row)
+        print("partial:", " | ".join(row), file=sys.stderr, flush=True)
 
     def paired(text, kind, n):
         """Ours and torch alternated per repeat, so both see the same machine load."""
@@ -167,10 +172,10 @@ def main() -> None:
         return statistics.median(mine), statistics.median(theirs), statistics.median(ratios), mode
 
     a, b, ratio, mode = paired(MLP, "mlp", 32)
-    rows.append(("MLP 784-256-256-10, pop 32, batch 64", f"{a:,.0f} ({mode})", f"{b:,.0f}",
+    add(("MLP 784-256-256-10, pop 32, batch 64", f"{a:,.0f} ({mode})", f"{b:,.0f}",
                  f"{ratio:.2f}x", ">= 1.5x"))
     a, t_cnn, ratio, mode = paired(CNN, "cnn", 8)
-    rows.append(("seed CNN, pop 8, batch 64", f"{a:,.0f} ({mode})", f"{t_cnn:,.0f}",
+    add(("seed CNN, pop 8, batch 64", f"{a:,.0f} ({mode})", f"{t_cnn:,.0f}",
                  f"{ratio:.2f}x", ">= 1.0x"))
     from neural_jax.data import from_arrays
 
@@ -178,21 +183,24 @@ def main() -> None:
                       name="mnist_subset")
     for mode in ("vmap", "patches", "sequential", "sequential_patches"):
         s = ours(CNN, sub, 8, mode=mode)[0]
-        rows.append((f"  seed CNN pop 8, mode {mode} (2k-example subset, 1 run)", f"{s:,.0f}",
+        add((f"  seed CNN pop 8, mode {mode} (2k-example subset, 1 run)", f"{s:,.0f}",
                      f"{t_cnn:,.0f}", f"{s / t_cnn:.2f}x", ""))
     sh = successive_halving(digits)
-    f, s = sh["full"], sh["sh"]
-    rows.append(("SH (eta 2) vs full, digits MLP pop 32, 8 epochs: best val acc",
-                 f"{100 * s[0]:.2f}% SH", f"{100 * f[0]:.2f}% full", f"{100 * (s[0] - f[0]):+.2f} pts",
-                 "within 0.5 pts"))
-    rows.append(("  member-epochs (compute incl. padding), train seconds",
-                 f"{s[1]} ({s[2]}), {s[3]:.1f}s", f"{f[1]} ({f[2]}), {f[3]:.1f}s",
-                 f"{100 * s[1] / f[1]:.0f}% / {100 * s[3] / f[3]:.0f}% time", "<= 50%"))
-    (acc, loss), pbt_traces = pbt(digits)
-    rows.append(("PBT vs best fixed lr, digits SGD pop 8, 8 epochs: best val acc",
+    f = sh["full"]
+    for key, label in (("sh", "rungs 1, 2, 4"), ("sh2", "rungs 2, 4")):
+        s = sh[key]
+        add((f"SH (eta 2, {label}) vs full, digits MLP pop 32, 8 epochs: best val acc",
+             f"{100 * s[0]:.2f}% SH", f"{100 * f[0]:.2f}% full", f"{100 * (s[0] - f[0]):+.2f} pts",
+             "within 0.5 pts"))
+        add(("  member-epochs (computed incl. masked/padding), train seconds, epoch traces",
+             f"{s[1]} ({s[2]}), {s[3]:.1f}s, {s[5]}", f"{f[1]} ({f[2]}), {f[3]:.1f}s, {f[5]}",
+             f"{100 * s[1] / f[1]:.0f}% / {100 * s[3] / f[3]:.0f}% time", "<= 50%"))
+    pbt_best, pbt_traces = pbt(digits)
+    acc, loss = pbt_best["accuracy"], pbt_best["loss"]
+    add(("PBT vs best fixed lr, digits SGD pop 8, 8 epochs: best val acc",
                  f"{100 * acc[1]:.2f}% PBT", f"{100 * acc[0]:.2f}% fixed",
                  f"{100 * (acc[1] - acc[0]):+.2f} pts", "PBT better"))
-    rows.append(("  best val loss (lower is better)", f"{loss[1]:.4f} PBT", f"{loss[0]:.4f} fixed",
+    add(("  best val loss (lower is better)", f"{loss[1]:.4f} PBT", f"{loss[0]:.4f} fixed",
                  f"{loss[1] - loss[0]:+.4f}", f"epoch traces {pbt_traces}"))
     import torch
 
@@ -204,6 +212,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

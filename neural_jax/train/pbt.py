@@ -100,7 +100,7 @@ def explore(values: Mapping[str, np.ndarray], losers: np.ndarray, factors: Seque
     for name, v in values.items():
         v = np.array(v, dtype=np.float64, copy=True)
         f = rng.choice(np.asarray(factors, float), size=len(losers))
-        v[losers] = v[losers] * f
+        v[losers] = v[losers] * f.reshape((-1,) + (1,) * (v.ndim - 1))
         lo, hi = bounds.get(name, (None, None))
         if lo is not None or hi is not None:
             v = np.clip(v, -np.inf if lo is None else lo, np.inf if hi is None else hi)

@@ -23,7 +23,8 @@ At every epoch boundary, on the host:
   brackets, median stopping; called through its vectorised ``decide`` with the member's
   index as trial id and the monitored value, minimised) stop members;
 * the surviving members are gathered into a smaller array (padded to the device count),
-  so stopped and failed members stop costing compute; every distinct size is traced once;
+  so stopped and failed members stop costing compute; every distinct size is traced once
+  (``compact="auto"`` does it only when the saved epochs outweigh a new compilation);
 * with ``pbt``, every ``pbt.interval`` epochs the worst quantile copies a top member and
   perturbs its hyperparameters (:mod:`neural_jax.train.pbt`), without recompiling.
 
@@ -122,11 +123,12 @@ class _BucketRun:
     """Trains one bucket; fills ``results`` (see :func:`train_population`)."""
 
     def __init__(self, net, data, bucket: Bucket, bucket_index: int, mode: str,
-                 memory_budget, scheduler, pbt: PBT | None, on_epoch, keep_variables) -> None:
+                 memory_budget, scheduler, pbt: PBT | None, on_epoch, keep_variables,
+                 compact: bool | str = "auto") -> None:
         from neural_jax.ir.checker import infer_shapes
         from neural_jax.jax import build_model
 
-        self.net, self.b, self.bi = net, bucket, bucket_index
+        self.net, self.b, self.bi, self.compact = net, bucket, bucket_index, compact
         self.scheduler, self.pbt, self.on_epoch, self.keep = scheduler, pbt, on_epoch, keep_variables
         spec = bucket.spec
         self.ds, split = data(spec.validation_split, spec.seed)
@@ -186,6 +188,21 @@ class _BucketRun:
             return parts[0]
         return jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *parts)
 
+    def _worth(self, old: int, new: int, remaining: int, first_dt, steady_dt) -> bool:
+        """Whether compacting ``old`` -> ``new`` members (a new compiled size) pays off.
+
+        ``compact="auto"``: yes when the time saved over the remaining epochs,
+        ``remaining * t_epoch * (1 - new / old)``, exceeds the compile time, estimated as
+        the first epoch at ``old`` minus a steady one (half the first epoch before a steady
+        one is measured).
+        """
+        if self.compact is not True and self.compact is not False:
+            first = first_dt.get(old, 0.0)
+            steady = steady_dt.get(old, first / 2)
+            compile_s = max(first - steady, 0.0)
+            return remaining * steady * (1 - new / old) > compile_s
+        return bool(self.compact)
+
     def _pbt_names(self) -> list[str]:
         opt = [f"optimizer.{k}" for k in self.b.opt_values[0]]
         dyn = [p for p, d in self.model.dynamic.items() if d.kind == "float"]
@@ -200,7 +217,7 @@ class _BucketRun:
         names = [n for n in opt + dyn if n in searched]
         for n in opt:
             k = n.split(".", 1)[1]
-            if n not in names and len({v[k] for v in self.b.opt_values}) > 1:
+            if n not in names and len({np.asarray(v[k]).tobytes() for v in self.b.opt_values}) > 1:
                 names.append(n)
         for n in dyn:
             if n not in names and len({float(c.get(n, 0.0)) for c in self.b.configs}) > 1:
@@ -229,15 +246,25 @@ class _BucketRun:
         stats = {"mode": prog.mode, "members": n, "plan": self.plan, "sizes": [],
                  "member_epochs": 0, "compute_member_epochs": 0, "epoch_seconds": []}
         seen_sizes: set[int] = set()
+        first_dt: dict[int, float] = {}
+        steady_dt: dict[int, float] = {}
+        cur_size = 0
+        stats["kept_size"] = 0
         steady_t, steady_samples = 0.0, 0
         for epoch in range(1, spec.epochs + 1):
             ids = np.flatnonzero(active)
             if len(ids) == 0:
                 break
+            was_active = active.copy()
             size = self._pad(len(ids))
-            chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
+            run_ids = ids
+            if cur is not None and size < cur_size and size not in seen_sizes and not self._worth(
+                    cur_size, size, spec.epochs - epoch + 1, first_dt, steady_dt):
+                run_ids, size = cur_ids, cur_size  # stopped members stay, masked
+                stats["kept_size"] += 1
+            chunks = [run_ids[i:i + size] for i in range(0, len(run_ids), size)]
             single = len(chunks) == 1
-            if cur is not None and not (single and np.array_equal(cur_ids, ids)):
+            if cur is not None and not (single and np.array_equal(cur_ids, run_ids)):
                 pop = tree_put(pop, cur_ids, cur, len(cur_ids))
                 cur, cur_ids = None, None
             t0 = time.perf_counter()
@@ -247,11 +274,12 @@ class _BucketRun:
                     sub = cur
                 else:
                     sub = jax.device_put(tree_take(pop, self._padded(ch, size)), self.msh)
-                mask = jax.device_put(np.arange(size) < len(ch), self.msh)
-                new, out = prog.epoch(sub, mask, self.x, self.y, self.val)
+                mask = np.zeros(size, bool)
+                mask[: len(ch)] = active[ch]
+                new, out = prog.epoch(sub, jax.device_put(mask, self.msh), self.x, self.y, self.val)
                 outs.append((ch, jax.device_get(out)))
                 if single:
-                    cur, cur_ids = new, ids
+                    cur, cur_ids, cur_size = new, run_ids, size
                 else:
                     pop = tree_put(pop, ch, to_host(new), len(ch))
             dt = time.perf_counter() - t0
@@ -262,10 +290,15 @@ class _BucketRun:
             if size in seen_sizes:
                 steady_t += dt
                 steady_samples += len(ids) * prog.n_steps * spec.batch_size
+                steady_dt[size] = dt
+            else:
+                first_dt[size] = dt
             seen_sizes.add(size)
             records, scores = {}, {}
             for ch, out in outs:
                 for row, m in enumerate(ch):
+                    if not was_active[m]:
+                        continue
                     r = res[m]
                     rec = _record(out, row, epoch)
                     rec["seconds"] = dt
@@ -347,7 +380,8 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
                      memory_budget: int | None = None,
                      on_epoch: Callable[[int, dict[int, dict]], None] | None = None,
                      overrides: Mapping[str, Any] | None = None,
-                     keep_variables: bool = False) -> PopulationResult:
+                     keep_variables: bool = False,
+                     compact: bool | str = "auto") -> PopulationResult:
     """Trains every configuration of ``net`` on ``dataset`` as a population.
 
     Args:
@@ -365,6 +399,10 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
         every bucket.
       overrides: training overrides for every member (``epochs``, ``batch_size``...).
       keep_variables: return each member's kept weights.
+      compact: when members stop or fail, gather the survivors into a smaller compiled
+        size: True always, False never (stopped members stay in the array, masked), or
+        ``"auto"``: when the time it saves over the remaining epochs exceeds the
+        measured compile time of a new size (a size compiled before is always reused).
 
     Returns:
       A :class:`PopulationResult`: one :class:`MemberResult` per configuration, in order.
@@ -384,8 +422,10 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
             splits[vs, seed] = fitted.split_validation(vs, seed=seed) if vs > 0 else None
         return fitted, splits[vs, seed]
 
-    runs = [_BucketRun(net, data, b, i, mode, memory_budget, scheduler, pbt, on_epoch, keep_variables)
-            for i, b in enumerate(buckets)]
+    if compact not in (True, False, "auto"):
+        raise PopulationConfigError(f"compact must be True, False or 'auto', got {compact!r}")
+    runs = [_BucketRun(net, data, b, i, mode, memory_budget, scheduler, pbt, on_epoch,
+                       keep_variables, compact) for i, b in enumerate(buckets)]
     out: list[MemberResult | None] = [None] * len(configs)
     stats = []
     for i, run in enumerate(runs):

@@ -109,7 +109,7 @@ def test_members_train_exactly_like_single_runs_and_compile_once(digits):
 
 def test_divergent_member_is_frozen_and_reported(digits):
     configs = [{"optimizer.learning_rate": lr} for lr in (0.05, 1e30, 0.1)]
-    r = train_population(parse(SGD), digits, configs, mode="vmap")
+    r = train_population(parse(SGD), digits, configs, mode="vmap", compact=True)
     assert r[1].failed and "epoch 1" in r[1].message and len(r[1].history) == 1
     assert r[1].val == {} and r[1].test == {}
     for m in (r[0], r[2]):
@@ -195,7 +195,8 @@ def test_successive_halving_compacts_the_population(digits):
     configs = [{"optimizer.learning_rate": float(lr), "seed": i}
                for i, lr in enumerate(np.geomspace(1e-3, 0.5, 8))]
     full = train_population(net, digits, configs)
-    sh = train_population(net, digits, configs, scheduler=SuccessiveHalving(min_resource=1, eta=2))
+    sh = train_population(net, digits, configs, scheduler=SuccessiveHalving(min_resource=1, eta=2),
+                          compact=True)
     st = sh.stats[0]
     assert st["sizes"] == [8, 4, 2, 2]
     assert st["traces"]["epoch"] == 3  # one per distinct size
@@ -206,6 +207,10 @@ def test_successive_halving_compacts_the_population(digits):
     best_full = max(m.val["accuracy"] for m in full)
     best_sh = max(m.val["accuracy"] for m in sh)
     assert best_sh >= best_full - 0.01
+    # on a task this small a new compilation costs more than the epochs it would save
+    auto = train_population(net, digits, configs, scheduler=SuccessiveHalving(min_resource=1, eta=2))
+    assert auto.stats[0]["kept_size"] > 0 and auto.stats[0]["traces"]["epoch"] < 3
+    assert [m.stopped_epoch for m in auto] == [m.stopped_epoch for m in sh]
 
 
 def test_hyperband_brackets_and_patience(digits):
