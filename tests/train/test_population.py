@@ -213,6 +213,7 @@ def test_successive_halving_compacts_the_population(digits):
     assert [m.stopped_epoch for m in auto] == [m.stopped_epoch for m in sh]
 
 
+@pytest.mark.slow
 def test_hyperband_brackets_and_patience(digits):
     from search.schedulers import Hyperband
 
