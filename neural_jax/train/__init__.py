@@ -32,6 +32,9 @@ from neural_jax.train.optimizers import (
     optimizer_structure,
     set_hyperparams,
 )
+from neural_jax.train.bucket import Bucket, PopulationConfigError, bucket_configs
+from neural_jax.train.pbt import PBT
+from neural_jax.train.population import MemberResult, PopulationResult, train_population
 from neural_jax.train.schedules import (
     SCHEDULES,
     get_schedule,
@@ -41,6 +44,13 @@ from neural_jax.train.schedules import (
 )
 
 __all__ = [
+    "Bucket",
+    "MemberResult",
+    "PBT",
+    "PopulationConfigError",
+    "PopulationResult",
+    "bucket_configs",
+    "train_population",
     "LOGIT_ACTIVATIONS",
     "LOSSES",
     "METRICS",

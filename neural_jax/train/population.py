@@ -35,6 +35,7 @@ compiled once) and ``"sequential_patches"``; ``"auto"`` applies :func:`choose_mo
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import time
@@ -144,7 +145,8 @@ class _BucketRun:
         self.D = len(devs)
         mesh = Mesh(np.array(devs), ("pop",))
         self.msh, self.rep = NamedSharding(mesh, PartitionSpec("pop")), NamedSharding(mesh, PartitionSpec())
-        self.prog = Program(bucket, len(x_tr), mode, self.D, split is not None).bind(self.model)
+        self.prog = _program(net, bucket, self.model, len(x_tr), mode, self.D, split is not None)
+        self.traces0 = dict(self.prog.traces)
         self.x = jax.device_put(jnp.asarray(x_tr), self.rep)
         self.y = jax.device_put(jnp.asarray(y_tr), self.rep)
         self.val = (jax.device_put(eval_batches(split.x_val, split.y_val, spec.batch_size), self.rep)
@@ -339,7 +341,7 @@ class _BucketRun:
             pop = tree_put(pop, cur_ids, cur, len(cur_ids))
         stats["samples_per_second"] = steady_samples / steady_t if steady_t > 0 else float("nan")
         self._finish(pop, res)
-        stats["traces"] = dict(prog.traces)
+        stats["traces"] = {k: v - self.traces0.get(k, 0) for k, v in prog.traces.items()}
         return res, stats
 
     def _evaluate(self, pop, ids, x, y) -> dict[int, dict[str, float]]:
@@ -373,6 +375,34 @@ class _BucketRun:
             if self.keep:
                 r["variables"] = to_host({"params": tree_take(pop["best_params"], i),
                                            **tree_take(pop["best_state"], i)})
+
+
+_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
+_PROGRAMS_MAX = 16
+
+
+def _program(net: Network, bucket: Bucket, model, n_train: int, mode: str, devices: int,
+             has_val: bool) -> Program:
+    """The bucket's compiled program, reused across calls (e.g. the rounds of a search).
+
+    A program depends only on the network, the bucket's structural key and the data and
+    device layout; every per-member value is an input. Reusing it across calls means a
+    search compiles each structure once, not once per round.
+    """
+    key = (net, bucket.key, n_train, mode, devices, has_val)
+    try:
+        prog = _PROGRAMS.pop(key)
+    except (KeyError, TypeError):
+        prog = None
+    if prog is None:
+        prog = Program(bucket, n_train, mode, devices, has_val).bind(model)
+    try:
+        _PROGRAMS[key] = prog
+        while len(_PROGRAMS) > _PROGRAMS_MAX:
+            _PROGRAMS.popitem(last=False)
+    except TypeError:  # an unhashable key: no reuse
+        pass
+    return prog
 
 
 def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[str, Any]], *,
