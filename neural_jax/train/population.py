@@ -167,7 +167,14 @@ class _BucketRun:
     # --- helpers --------------------------------------------------------------------------
 
     def _pad(self, n: int) -> int:
-        return min(self.plan.chunk, math.ceil(n / self.D) * self.D)
+        """Compiled member count for ``n`` members: a multiple of the device count rounded
+        up to a size of :func:`_nice` (at most a third of the members are padding), so that
+        rounds of a search with slightly different bucket sizes reuse compiled programs."""
+        exact = math.ceil(n / self.D) * self.D
+        if self.plan.n_chunks > 1 or exact > self.plan.chunk:
+            return min(self.plan.chunk, exact)
+        nice = _nice(math.ceil(n / self.D)) * self.D
+        return nice if nice * self.plan.member_bytes <= self.plan.budget else exact
 
     def _padded(self, ids: np.ndarray, size: int) -> np.ndarray:
         return np.concatenate([ids, np.full(size - len(ids), ids[0], ids.dtype)])
@@ -375,6 +382,15 @@ class _BucketRun:
             if self.keep:
                 r["variables"] = to_host({"params": tree_take(pop["best_params"], i),
                                            **tree_take(pop["best_state"], i)})
+
+
+def _nice(n: int) -> int:
+    """The smallest of 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, ... that is >= n."""
+    size = 1
+    while size < n:
+        size = size + size // 2 if size >= 2 and (size & (size - 1)) == 0 else (
+            size * 4 // 3 if size > 2 else size + 1)
+    return size
 
 
 _PROGRAMS: collections.OrderedDict = collections.OrderedDict()
