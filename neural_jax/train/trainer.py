@@ -109,8 +109,15 @@ class Trainer:
         self.metrics = _metric_fns(self.spec, self.loss, self.model.final_activation)
         self.tx = build_optimizer(self.spec.optimizer, self.spec.optimizer_args)
         self.compilations = {"train_epoch": 0, "evaluate": 0}
-        self._train_epoch = jax.jit(self._train_epoch_impl, static_argnums=(5,))
-        self._evaluate = jax.jit(self._evaluate_impl)
+        # On CPU, convolutions run as patches x matmul (XLA's CPU convolution is slow; see
+        # neural_jax.train.population_patches); the same rule the population trainer uses.
+        from neural_jax.train.population_patches import patched
+        from neural_jax.train.population_program import choose_mode
+
+        self.conv_as_patches = choose_mode(net).endswith("patches")
+        wrap = patched if self.conv_as_patches else (lambda f: f)
+        self._train_epoch = jax.jit(wrap(self._train_epoch_impl), static_argnums=(5,))
+        self._evaluate = jax.jit(wrap(self._evaluate_impl))
 
     def _choice_index(self, path: str, value: str) -> int:
         from neural_jax.ir.space import search_space
