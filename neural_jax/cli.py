@@ -248,6 +248,19 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"error: cannot read {e.filename}: {e.strerror}", file=sys.stderr)
         return 1
+    except json.JSONDecodeError as e:
+        print(f"error: --params / --space is not valid JSON: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - only errors of ours are shown without a traceback
+        # errors a user causes (unknown strategy, storage that cannot be opened, a value out
+        # of range, a dataset problem) are typed and say what to do: show the message only
+        if isinstance(e, ValueError) or type(e).__module__.startswith(("neural_jax", "search")):
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

@@ -53,3 +53,19 @@ def test_console_script_runs_in_a_fresh_process():
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "Bidirectional" in r.stdout
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["hpo", str(EX / "digits_search.neural"), "--strategy", "tpee", "--n-trials", "1"],
+     "did you mean 'tpe'"),
+    (["hpo", str(EX / "digits_search.neural"), "--space", "{bad"], "not valid JSON"),
+    (["run", str(EX / "digits_search.neural"), "--params", '{"x":'], "not valid JSON"),
+    (["hpo", str(EX / "digits_search.neural"), "--storage", "sqlite:////no/such/dir/x.db",
+      "--n-trials", "1"], "cannot open storage"),
+    (["hpo", str(EX / "digits_search.neural"), "--backend", "tensorflow", "--n-trials", "1"],
+     "'tensorflow' cannot train trials yet"),
+])
+def test_user_errors_are_messages_not_tracebacks(argv, msg, capsys):
+    assert main(argv) in (1, 2)
+    err = capsys.readouterr().err
+    assert msg.lower() in err.lower() and "Traceback" not in err
