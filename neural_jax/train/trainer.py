@@ -99,11 +99,7 @@ class Trainer:
         self.config = {**default_config(net), **dict(config or {})}
         self.spec = training_spec(net, self.config, overrides)
         self.model = build_model(net, self.config)
-        self.hparams = {p: jnp.asarray(self.config[p]) for p in self.model.dynamic_paths
-                        if p in self.config and not isinstance(self.config[p], str)}
-        for p in self.model.dynamic_paths:
-            if p in self.config and isinstance(self.config[p], str):
-                self.hparams[p] = jnp.asarray(self._choice_index(p, self.config[p]))
+        self.hparams = self.model.hparams(self.config)  # per-call values, strings as indices
         self.loss = get_loss(self.spec.loss, final_activation=self.model.final_activation,
                              **self.spec.loss_params)
         self.metrics = _metric_fns(self.spec, self.loss, self.model.final_activation)
@@ -118,14 +114,6 @@ class Trainer:
         wrap = patched if self.conv_as_patches else (lambda f: f)
         self._train_epoch = jax.jit(wrap(self._train_epoch_impl), static_argnums=(5,))
         self._evaluate = jax.jit(wrap(self._evaluate_impl))
-
-    def _choice_index(self, path: str, value: str) -> int:
-        from neural_jax.ir.space import search_space
-
-        for p in search_space(self.net):
-            if p.name == path:
-                return list(p.choices).index(value)
-        return 0
 
     # --- compiled pieces ------------------------------------------------------------------
 
