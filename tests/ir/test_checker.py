@@ -9,6 +9,7 @@ import pytest
 from neural_jax import NeuralValidationError, check, parse
 from neural_jax.ir import LAYERS, infer_shapes
 from neural_jax.ir.checker import configurations
+from layer_samples import sample_call, sample_inputs
 
 
 def shapes(text: str, config=None):
@@ -68,22 +69,10 @@ def test_shape_rules(inp, layer, out):
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_every_layer_runs_its_rule_on_a_legal_input(name):
     """Conformance over the whole registry: a legal call gives a shape of positive dims."""
-    spec = LAYERS[name]
-    sample_inputs = {1: "(16,)", 2: "(16, 8)", 3: "(16, 16, 8)", 4: "(8, 8, 8, 4)"}
-    required = {"units": "4", "rate": "0.1", "filters": "4", "kernel_size": "3",
-                "target_shape": "(-1,)", "function": "'relu'", "input_dim": "10",
-                "output_dim": "4", "num_heads": "2", "key_dim": "4", "ff_dim": "8",
-                "max_len": "64", "stddev": "0.1", "layer": "LSTM(4)" if name == "Bidirectional"
-                else "Dense(3)", "groups": "4"}
-    args = ", ".join(f"{p.name}={required[p.name]}" for p in spec.params
-                     if p.required or p.name == "groups")
-    block = " { Dense(8) }" if spec.block == "required" else ""
     tried = []
-    for rank, inp in sample_inputs.items():
-        if name == "Embedding" and rank != 1:
-            continue
+    for inp in sample_inputs(name):
         try:
-            out = one(inp, f"{name}({args}){block}")
+            out = one(inp, sample_call(name))
         except NeuralValidationError as e:
             tried.append(str(e))
             continue

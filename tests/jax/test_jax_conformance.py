@@ -8,31 +8,19 @@ import warnings
 import jax.numpy as jnp
 import pytest
 from jax_helpers import abstract_run, final_shape, net_of, run_eval
+from layer_samples import sample_call, sample_inputs
 
 from neural_jax import NeuralValidationError, parse_all
 from neural_jax.ir import LAYERS
 from neural_jax.jax import RULES
 
 EXAMPLES = sorted((pathlib.Path(__file__).resolve().parents[2] / "examples").glob("*.neural"))
-SAMPLE_INPUTS = {1: "(16,)", 2: "(16, 8)", 3: "(16, 16, 8)", 4: "(8, 8, 8, 4)"}
-REQUIRED = {"units": "4", "rate": "0.1", "filters": "4", "kernel_size": "3",
-            "target_shape": "(-1,)", "function": "'relu'", "input_dim": "10",
-            "output_dim": "4", "num_heads": "2", "key_dim": "4", "ff_dim": "8",
-            "max_len": "64", "stddev": "0.1", "groups": "4"}
-
 
 def legal_call(name: str) -> list[tuple[str, str]]:
     """(input shape, layer text) pairs the checker accepts for layer ``name``."""
-    spec = LAYERS[name]
-    req = dict(REQUIRED, layer="LSTM(4)" if name == "Bidirectional" else "Dense(3)")
-    args = ", ".join(f"{p.name}={req[p.name]}" for p in spec.params
-                     if p.required or p.name == "groups")
-    block = " { Dense(8) }" if spec.block == "required" else ""
     out = []
-    for rank, inp in SAMPLE_INPUTS.items():
-        if name == "Embedding" and rank != 1:
-            continue
-        text = f"{name}({args}){block}"
+    text = sample_call(name)
+    for inp in sample_inputs(name):
         try:
             final_shape(net_of(inp, text))
         except NeuralValidationError:

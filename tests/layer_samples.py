@@ -1,0 +1,28 @@
+"""Legal sample calls of every registered layer, shared by the checker and backend tests."""
+
+from __future__ import annotations
+
+from neural_jax.ir import LAYERS
+
+#: input shapes tried, by rank (batch excluded)
+SAMPLE_INPUTS = {1: "(16,)", 2: "(16, 8)", 3: "(16, 16, 8)", 4: "(8, 8, 8, 4)"}
+#: a legal value for each required argument (and GroupNormalization's groups)
+REQUIRED = {"units": "4", "rate": "0.1", "filters": "4", "kernel_size": "3",
+            "target_shape": "(-1,)", "function": "'relu'", "input_dim": "10",
+            "output_dim": "4", "num_heads": "2", "key_dim": "4", "ff_dim": "8",
+            "max_len": "64", "stddev": "0.1", "groups": "4"}
+
+
+def sample_call(name: str) -> str:
+    """``Name(required args)`` (with a block where one is required) for layer ``name``."""
+    spec = LAYERS[name]
+    req = dict(REQUIRED, layer="LSTM(4)" if name == "Bidirectional" else "Dense(3)")
+    args = ", ".join(f"{p.name}={req[p.name]}" for p in spec.params
+                     if p.required or p.name == "groups")
+    block = " { Dense(8) }" if spec.block == "required" else ""
+    return f"{name}({args}){block}"
+
+
+def sample_inputs(name: str) -> list[str]:
+    """The input shapes worth trying for layer ``name``."""
+    return [inp for rank, inp in SAMPLE_INPUTS.items() if name != "Embedding" or rank == 1]
