@@ -20,5 +20,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.study = ""                               # a name resumes that study
     c.output_dir = ""
     c.params = ml_collections.ConfigDict()     # HPO values for experiments.train
-    c.logging = ml_collections.ConfigDict(dict(wandb=False, project="neural_jax"))
+    # W&B: one run per trial grouped by study; mode "offline" writes ./wandb without a server
+    c.logging = ml_collections.ConfigDict(dict(wandb=False, project="neural_jax", entity="",
+                                               mode="", tags=(), dir=""))
     return c

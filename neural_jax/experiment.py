@@ -26,12 +26,19 @@ def run_hpo(cfg) -> dict[str, Any]:
 
     s = cfg.search
     code = pathlib.Path(cfg.network).read_text(encoding="utf-8")
+    tracker = _wandb_tracker(cfg)
+
+    def on_round(r: int, recs: list[dict]) -> None:
+        print(f"round {r + 1}: {len(recs)} trials", flush=True)
+        if tracker is not None:
+            tracker.on_round(r, recs)
+
     opt = HPOptimizer(
         strategy=s.strategy or None, n_trials=int(s.n_trials), timeout=s.timeout or None,
         early_stopping=bool(s.early_stopping), population=int(s.population) or None,
         storage=cfg.storage or None, seed=int(s.seed), study_name=cfg.study or None,
         epochs=int(s.epochs) or None, data_dir=cfg.get("data_dir") or None,
-        on_round=lambda r, recs: print(f"round {r + 1}: {len(recs)} trials", flush=True))
+        on_round=on_round)
     best = opt.optimize(code, dataset_name=cfg.dataset, search_space=dict(cfg.get("space", {}) or {}) or None,
                         metric=s.metric, direction=s.direction)
     out = {"best_params": best, "best_value": opt.best_value, "trials": len(opt.trials)}
@@ -39,7 +46,8 @@ def run_hpo(cfg) -> dict[str, Any]:
         folder = pathlib.Path(cfg.output_dir)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "best.json").write_text(json.dumps(out, indent=2, default=str))
-    _log_wandb(cfg, opt)
+    if tracker is not None:
+        tracker.finish(opt)
     return out
 
 
@@ -56,16 +64,22 @@ def run_train(cfg) -> dict[str, Any]:
     return {"val": r.val, "test": r.test, "failed": r.failed, "message": r.message}
 
 
-def _log_wandb(cfg, opt) -> None:
-    """Logs every trial to a Weights & Biases run when ``cfg.logging.wandb`` is set."""
-    if not cfg.get("logging") or not cfg.logging.get("wandb"):
-        return
-    import wandb
+def _wandb_tracker(cfg):
+    """A :class:`neural_jax.tracking.WandbTracker` when ``cfg.logging.wandb`` is set, else None.
 
-    run = wandb.init(project=cfg.logging.project, config={"network": cfg.network,
-                                                          "dataset": cfg.dataset, **cfg.search})
-    for t in opt.trials:
-        run.log({"trial": t["number"], "value": t["value"], **{f"param/{k}": v for k, v in
-                                                               t["params"].items()}})
-    run.summary["best_value"] = opt.best_value
-    run.finish()
+    Every trial becomes a W&B run in the group ``cfg.study`` (or network-dataset-strategy),
+    logged when its round ends; ``cfg.logging.mode="offline"`` writes without a server.
+    """
+    log = cfg.get("logging")
+    if not log or not log.get("wandb"):
+        return None
+    from neural_jax.tracking import WandbTracker
+
+    network = pathlib.Path(cfg.network).stem
+    group = cfg.get("study") or f"{network}-{cfg.dataset}-{cfg.search.strategy or 'default'}"
+    return WandbTracker(
+        log.get("project") or "neural_jax", group=group, entity=log.get("entity") or None,
+        mode=log.get("mode") or None, tags=list(log.get("tags", ()) or ()),
+        config={"network": cfg.network, "dataset": cfg.dataset,
+                **{f"search.{k}": v for k, v in cfg.search.items()}},
+        directory=log.get("dir") or None)

@@ -1,0 +1,236 @@
+"""The torch rule table: one rule per layer kind of SPEC §2, and the structure layers.
+
+``RULES`` maps each canonical layer name of :data:`neural_jax.ir.registry.LAYERS` to a rule
+``rule(plan, shape) -> BridgeLayer``: ``plan`` is a constant
+:class:`~neural_jax.ir.plan.LayerPlan` (see :func:`neural_jax.ir.plan.constant_plan`) and
+``shape`` the layer's input shape without the batch axis (torch needs the input features
+when it creates a tensor; Flax learns them from the first call). :class:`Sequence` runs a
+list of plans and threads the shapes through the registry's shape rules, the same rules
+the checker uses.
+
+The structure layers mirror :mod:`neural_jax.jax.rules`: ResidualConnection is
+``block(x) + shortcut(x)`` with the identity shortcut when the shapes agree, else a 1x1
+projection with a bias (a Dense for flat input, a 1x1 convolution with stride
+``ceil(n_in / n_out)`` per spatial axis otherwise; ``projection_weight`` in torch layout).
+TimeDistributed folds the time axis into the batch around its wrapped ``layer``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+
+from bridges.errors import unsupported
+from bridges.torch.layers_attention import (
+    MultiHeadAttentionLayer,
+    PositionalEmbeddingLayer,
+    TransformerEncoderLayer,
+)
+from bridges.torch.layers_conv import ConvLayer, GlobalPoolLayer, PoolLayer, SeparableConvLayer
+from bridges.torch.layers_core import (
+    ActivationLayer,
+    DenseLayer,
+    DropoutLayer,
+    EmbeddingLayer,
+    FlattenLayer,
+    GaussianNoiseLayer,
+    ReshapeLayer,
+    SpatialDropoutLayer,
+)
+from bridges.torch.layers_norm import BatchNormLayer, GroupNormLayer, LayerNormLayer
+from bridges.torch.layers_recurrent import RECURRENT, BidirectionalLayer, RNNLayer
+from bridges.torch.ops import channels_first, channels_last
+from bridges.torch.slots import CONV, IDENTITY, TRANSPOSE, BridgeLayer, glorot, zeros
+from neural_jax.ir.plan import LayerPlan
+from neural_jax.ir.registry import LAYERS
+from neural_jax.ir.shapes import RuleContext, ShapeError
+
+__all__ = ["BACKEND", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer",
+           "check_recurrent", "make_layer", "output_shape"]
+
+BACKEND = "pytorch"
+Tensor = torch.Tensor
+Shape = tuple
+#: ``(plan, input shape) -> module``
+Rule = Callable[[LayerPlan, Shape], BridgeLayer]
+
+
+def _rule(cls: type[BridgeLayer], **fields) -> Rule:
+    def rule(plan: LayerPlan, shape: Shape) -> BridgeLayer:
+        return cls(plan, shape, **fields)
+
+    rule.__doc__ = f"Builds a {cls.__name__} for a plan and an input shape."
+    return rule
+
+
+def output_shape(plan: LayerPlan, shape: Shape) -> Shape:
+    """The layer's output shape by the registry's shape rule (nested blocks included).
+
+    Raises:
+      BackendError: the rule rejects the shape (the checker normally catches this first).
+    """
+    spec = LAYERS[plan.type]
+    ctx = RuleContext(name=plan.type)
+    if plan.block is not None:
+        ctx.block = lambda s: _sequence_shape(plan.block, s)
+    if plan.inner is not None:
+        ctx.inner = lambda s: output_shape(plan.inner, s)
+    try:
+        return tuple(spec.shape(tuple(shape), dict(plan.args), ctx))
+    except ShapeError as e:
+        raise unsupported(plan, BACKEND, e.message, e.hint) from None
+
+
+def _sequence_shape(plans: Iterable[LayerPlan], shape: Shape) -> Shape:
+    for p in plans:
+        shape = output_shape(p, shape)
+    return shape
+
+
+def make_layer(plan: LayerPlan, shape: Shape) -> BridgeLayer:
+    """The torch module of one layer plan for input ``shape`` (no batch axis).
+
+    Raises:
+      BackendError: the layer kind has no rule in this backend.
+    """
+    rule = RULES.get(plan.type)
+    if rule is None:
+        raise unsupported(plan, BACKEND, "this layer has no rule in the PyTorch backend")
+    return rule(plan, shape)
+
+
+def check_recurrent(plan: LayerPlan) -> LayerPlan:
+    """The wrapped plan of a Bidirectional; raises unless it is LSTM, GRU or SimpleRNN."""
+    inner = plan.inner
+    if inner is None or inner.type not in RECURRENT:
+        raise unsupported(plan, BACKEND, "Bidirectional wraps LSTM, GRU or SimpleRNN only",
+                          "wrap a recurrent layer")
+    return inner
+
+
+class Sequence(BridgeLayer):
+    """Runs layer plans one after another; children are named as the Flax modules."""
+
+    def __init__(self, plans: Iterable[LayerPlan], shape: Shape) -> None:
+        super().__init__()
+        self.names: list[str] = []
+        for p in plans:
+            self.add_module(p.name, make_layer(p, shape))
+            self.names.append(p.name)
+            shape = output_shape(p, shape)
+        self.output_shape = shape
+
+    def forward(self, x: Tensor) -> Tensor:
+        for name in self.names:
+            x = self._modules[name](x)
+        return x
+
+
+class ResidualLayer(BridgeLayer):
+    """``ResidualConnection() { block }``: ``block(x) + x``, projecting ``x`` when needed."""
+
+    def __init__(self, plan: LayerPlan, shape: Shape) -> None:
+        super().__init__()
+        self.plan = plan
+        self.block = Sequence(plan.block or (), shape)
+        out = self.block.output_shape
+        self.project = tuple(out) != tuple(shape)
+        if not self.project:
+            return
+        if len(out) != len(shape):
+            raise unsupported(plan, BACKEND, f"the block changes the rank {shape} -> {out}",
+                              "a residual block must keep the rank")
+        cin, cout = shape[-1], out[-1]
+        if len(shape) == 1:
+            self.add_slot("projection_kernel", "projection_weight", (cin, cout), TRANSPOSE,
+                          glorot)
+        else:
+            keras = (1,) * (len(shape) - 1) + (cin, cout)
+            self.add_slot("projection_kernel", "projection_weight", keras, CONV, glorot)
+        self.add_slot("projection_bias", "projection_bias", (cout,), IDENTITY, zeros)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.block(x)
+        if not self.project and y.shape == x.shape:
+            return y + x
+        if not self.project:
+            raise unsupported(self.plan, BACKEND, f"the block maps {tuple(x.shape)} to "
+                              f"{tuple(y.shape)}, but the input shape known when the module "
+                              "was built needed no projection",
+                              "give the network's input: every dimension")
+        if x.ndim == 2:
+            shortcut = F.linear(x, self.projection_weight)
+        else:
+            strides = tuple(math.ceil(a / b) for a, b in zip(x.shape[1:-1], y.shape[1:-1]))
+            conv = {3: F.conv1d, 4: F.conv2d, 5: F.conv3d}[x.ndim]
+            shortcut = channels_last(conv(channels_first(x), self.projection_weight,
+                                          None, strides))
+        shortcut = shortcut + self.projection_bias
+        if shortcut.shape != y.shape:
+            raise unsupported(self.plan, BACKEND,
+                              f"no 1x1 projection maps {tuple(x.shape)} to {tuple(y.shape)}",
+                              "keep the spatial size or downsample by an integer stride")
+        return y + shortcut
+
+
+class TimeDistributedLayer(BridgeLayer):
+    """``TimeDistributed(layer)``: the wrapped ``layer`` applied to every time step."""
+
+    def __init__(self, plan: LayerPlan, shape: Shape) -> None:
+        super().__init__()
+        if plan.inner is None:
+            raise unsupported(plan, BACKEND, "TimeDistributed needs a wrapped layer",
+                              "write TimeDistributed(Dense(...))")
+        self.layer = make_layer(plan.inner, tuple(shape[1:]))
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, t = x.shape[:2]
+        y = self.layer(x.reshape((b * t,) + tuple(x.shape[2:])))
+        return y.reshape((b, t) + tuple(y.shape[1:]))
+
+
+RULES: dict[str, Rule] = {
+    # core
+    "Dense": _rule(DenseLayer),
+    "Output": _rule(DenseLayer),
+    "Dropout": _rule(DropoutLayer),
+    "Flatten": _rule(FlattenLayer),
+    "Reshape": _rule(ReshapeLayer),
+    "Activation": _rule(ActivationLayer),
+    "Embedding": _rule(EmbeddingLayer),
+    # convolution
+    "Conv1D": _rule(ConvLayer, n=1),
+    "Conv2D": _rule(ConvLayer, n=2),
+    "Conv3D": _rule(ConvLayer, n=3),
+    "Conv2DTranspose": _rule(ConvLayer, n=2, mode="transpose"),
+    "SeparableConv2D": _rule(SeparableConvLayer),
+    "DepthwiseConv2D": _rule(ConvLayer, n=2, mode="depthwise"),
+    # pooling
+    **{f"{kind.title()}Pooling{n}D": _rule(PoolLayer, n=n, kind=kind)
+       for kind in ("max", "average") for n in (1, 2, 3)},
+    **{f"Global{kind.title()}Pooling{n}D": _rule(GlobalPoolLayer, n=n, kind=kind)
+       for kind in ("max", "average") for n in (1, 2, 3)},
+    # normalisation
+    "BatchNormalization": _rule(BatchNormLayer),
+    "LayerNormalization": _rule(LayerNormLayer),
+    "GroupNormalization": _rule(GroupNormLayer),
+    # recurrent
+    "LSTM": _rule(RNNLayer),
+    "GRU": _rule(RNNLayer),
+    "SimpleRNN": _rule(RNNLayer),
+    "Bidirectional": _rule(BidirectionalLayer),
+    # attention
+    "MultiHeadAttention": _rule(MultiHeadAttentionLayer),
+    "TransformerEncoder": _rule(TransformerEncoderLayer),
+    "PositionalEmbedding": _rule(PositionalEmbeddingLayer),
+    # structure
+    "ResidualConnection": _rule(ResidualLayer),
+    "TimeDistributed": _rule(TimeDistributedLayer),
+    # noise
+    "GaussianNoise": _rule(GaussianNoiseLayer),
+    "SpatialDropout1D": _rule(SpatialDropoutLayer),
+    "SpatialDropout2D": _rule(SpatialDropoutLayer),
+}
