@@ -138,3 +138,6 @@ class WandbTracker:
                 run.summary[f"best/{k}"] = _json_value(v)
         finally:
             run.finish()
+            # finish() may return before the last records are written; tearing the W&B
+            # service down flushes them, so the files are complete when the search returns.
+            self._wandb.teardown()

@@ -1,21 +1,22 @@
 """Gaussian-process Bayesian optimisation, written in JAX.
 
 Notation: ``d`` encoded coordinates in ``[0, 1]``; ``X`` ``(n, d)`` told points, ``y`` ``(n,)``
-their (minimised) values, standardised before fitting; pending points (asked, not yet told)
-enter the model as *kriging-believer* fantasies, i.e. observations equal to the posterior mean
-(Ginsbourger et al. 2010, "Kriging is well-suited to parallelize optimization", sec. 3.2).
-This leaves the mean unchanged and collapses the variance near pending points, so their
-neighbourhood loses expected improvement and a batch spreads out.
+their (minimised) values; *pending* points are asked and not yet told (the earlier members
+of the current batch included).
 
 One ``ask``:
   1. until ``n_init`` points are told or pending, return a scrambled Sobol design;
-  2. fit the Matern-5/2 ARD hyperparameters by maximum a posteriori with L-BFGS-B on a jitted
-     objective and gradient (see :mod:`._gp_kernels`), warm-started from the previous fit;
-  3. maximise log EI (Ament et al. 2023, eq. 9): score random and incumbent-local candidates,
-     run vmapped gradient ascent from the best ones, snap coordinates that have levels to bin
-     centres and sweep each such coordinate over its levels;
-  4. take the best point that duplicates no told or pending point, add it as a fantasy and
-     repeat for the rest of the batch.
+  2. standardise ``y`` and fit the Matern-5/2 ARD hyperparameters by maximum a posteriori
+     (priors and bounds in :mod:`._gp_kernels`) with L-BFGS-B on a jitted objective and
+     gradient, warm-started from the previous fit;
+  3. maximise log EI averaged over fantasies of the pending points (Snoek et al. 2012,
+     eq. 7; :mod:`._gp_acq`): score random candidates and candidates around the best told
+     points, start L-BFGS-B from the best candidate, the best told point and a roulette
+     draw of the rest (probability ``proportional to EI``, as Optuna's ``optim_mixed``
+     does), snap coordinates that have levels to bin centres and sweep each such
+     coordinate over its levels;
+  4. take the best point that duplicates no told or pending point; it becomes pending,
+     and the next member of the batch is chosen with it among the fantasised points.
 
 Observations are padded to a power-of-two bucket with a mask, so ``jit`` compiles once per
 bucket (32, 64, 128, ...) instead of once per observation count.
@@ -33,6 +34,7 @@ import numpy as np
 from scipy import optimize
 from scipy.stats import qmc
 
+from search.strategies import _gp_acq as A
 from search.strategies import _gp_kernels as K
 from search.strategies._parego import scalarize
 from search.strategies.base import Dimension, Strategy
@@ -55,9 +57,10 @@ class GPBayesian(Strategy):
       seed: seed of every random choice (initial design, candidates, restarts).
       n_init: size of the initial Sobol design; default ``min(10, 2 d + 1)``.
       n_candidates: random candidates scored per acquisition optimisation.
-      n_local: candidates drawn around the best told points (exploitation starts).
-      n_starts: best candidates refined by gradient ascent.
-      acq_steps: Adam steps of that ascent.
+      n_local: candidates drawn around the best told points.
+      n_starts: candidates refined by L-BFGS-B.
+      acq_maxiter: L-BFGS-B iterations of that refinement.
+      n_fantasies: quasi-random fantasies of the pending points (batches only).
       fit_maxiter: L-BFGS-B iterations per start of the hyperparameter fit.
       fit_restarts: random restarts of the fit (besides the warm and default starts).
     """
@@ -69,21 +72,25 @@ class GPBayesian(Strategy):
         seed: int | None = None,
         *,
         n_init: int | None = None,
-        n_candidates: int = 1024,
-        n_local: int = 256,
-        n_starts: int = 16,
-        acq_steps: int = 60,
-        fit_maxiter: int = 100,
+        n_candidates: int = 2048,
+        n_local: int = 512,
+        n_starts: int = 10,
+        acq_maxiter: int = 200,
+        n_fantasies: int = 128,
+        fit_maxiter: int = 200,
         fit_restarts: int = 2,
     ) -> None:
         super().__init__(seed)
         if n_init is not None and n_init < 1:
             raise ValueError(f"n_init must be >= 1, got {n_init}")
+        if n_starts < 1 or n_fantasies < 1:
+            raise ValueError("n_starts and n_fantasies must be >= 1")
         self.n_init = n_init
         self.n_candidates = n_candidates
         self.n_local = n_local
         self.n_starts = n_starts
-        self.acq_steps = acq_steps
+        self.acq_maxiter = acq_maxiter
+        self.n_fantasies = n_fantasies
         self.fit_maxiter = fit_maxiter
         self.fit_restarts = fit_restarts
         self._reset()
@@ -142,9 +149,8 @@ class GPBayesian(Strategy):
                     x = self._initial_point()
                 else:
                     if model is None:
-                        model = self._fit(extra=n - i)
+                        model = self._fit()
                     x = self._propose(model)
-                    model = self._fantasize(model, x)
                 out[i] = x
                 self._pending = np.concatenate([self._pending, x[None]])[-_MAX_PENDING:]
         return out
@@ -178,9 +184,9 @@ class GPBayesian(Strategy):
         snapped = (np.minimum(np.floor(x * k), k - 1) + 0.5) / k
         return np.where(lv > 0, snapped, x)
 
-    def _same(self, A: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Rows of ``A`` that decode to the same configuration as ``x``."""
-        return np.all(np.abs(A - x) < _DUP_TOL, axis=1)
+    def _same(self, A_: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Rows of ``A_`` that decode to the same configuration as ``x``."""
+        return np.all(np.abs(A_ - x) < _DUP_TOL, axis=1)
 
     def _is_dup(self, x: np.ndarray) -> bool:
         return bool(self._same(self._X, x).any() or self._same(self._pending, x).any())
@@ -209,16 +215,17 @@ class GPBayesian(Strategy):
     def _pad(self, x: np.ndarray) -> np.ndarray:
         return np.pad(x, ((0, 0), (0, self._D - self.d)))
 
+    # ------------------------------------------------------------------ model
     def _theta_starts(self) -> list[np.ndarray]:
         D = self._D
-        default = np.concatenate([np.full(D, math.log(0.5 * math.sqrt(self.d))), [0.0, math.log(1e-4)]])
+        default = np.concatenate([np.full(D, math.log(0.5 * math.sqrt(self.d))), [0.0, math.log(1e-3)]])
         if self._theta is None:
             starts = [default]
         else:
             # The marginal likelihood often has a "noisy" and a "near-interpolating" mode;
             # the warm start sticks to the one it is in, so the other is always tried too.
             quiet = self._theta.copy()
-            quiet[-1] = math.log(1e-6)
+            quiet[-1] = math.log(1e-5)
             starts = [self._theta, quiet]
             if self._n_fits % 5:
                 return starts
@@ -254,10 +261,10 @@ class GPBayesian(Strategy):
             self._theta = np.clip(self._theta_starts()[0], lo, hi)
         return K.unflatten(self._theta, self._D)
 
-    def _fit(self, extra: int) -> dict[str, Any]:
-        """Fits the GP to told data and adds pending points as fantasies."""
+    def _fit(self) -> dict[str, Any]:
+        """Fits the GP to the told points; fixes the fantasy base samples of this ask."""
         n = len(self._y)
-        N = _bucket(n + len(self._pending) + extra)
+        N = _bucket(n)
         X = np.zeros((N, self._D))
         X[:n, : self.d] = self._X
         y = np.zeros(N)
@@ -265,36 +272,25 @@ class GPBayesian(Strategy):
         mask = np.zeros(N)
         mask[:n] = 1.0
         theta = self._fit_theta(X, y, mask)
-        model = {"X": X, "y": y, "mask": mask, "n": n, "theta": theta, "best": float(y[:n].min())}
-        model["post"] = K.factor(theta, X, y, mask, self._kind)
-        if len(self._pending):
-            p = min(len(self._pending), N - n)
-            P = np.zeros((N, self._D))  # padded to N rows: one compiled shape
-            P[:p, : self.d] = self._pending[-p:]
-            mu, _ = K.predict_jit(P, theta, X, mask, self._kind, model["post"])
-            X[n : n + p] = P[:p]
-            y[n : n + p] = np.asarray(mu)[:p]
-            mask[n : n + p] = K.FANTASY
-            model["n"] = n + p
-            model["best"] = min(model["best"], float(y[n : n + p].min()))
-            model["post"] = K.factor(theta, X, y, mask, self._kind)
-        return model
+        post = K.factor(theta, X, y, mask, self._kind)
+        return {
+            "X": X, "mask": mask, "theta": theta, "post": post, "best": float(y[:n].min()),
+            "seed": int(self.rng.integers(2**31)),
+        }
 
-    def _fantasize(self, model: dict[str, Any], x: np.ndarray) -> dict[str, Any]:
-        i = model["n"]
-        if i >= len(model["mask"]):
-            return model
-        theta, post = model["theta"], model["post"]
-        xp = self._pad(x[None])
-        mu, _ = K.predict_jit(xp, theta, model["X"], model["mask"], self._kind, post)
-        model["X"][i] = xp[0]
-        model["y"][i] = float(mu[0])
-        model["mask"][i] = K.FANTASY
-        model["n"] = i + 1
-        model["best"] = min(model["best"], model["y"][i])
-        model["post"] = K.factor(theta, model["X"], model["y"], model["mask"], self._kind)
-        return model
+    def _fantasies(self, model: dict[str, Any]) -> A.Fantasies:
+        p = len(self._pending)
+        P = _bucket(p, 8)
+        R = np.zeros((P, self._D))
+        R[:p, : self.d] = self._pending
+        rmask = np.zeros(P)
+        rmask[:p] = 1.0
+        # Without pending points one fantasy with z = 0 is exact (plain log EI).
+        Z = A.base_samples(self.n_fantasies, P, model["seed"]) if p else np.zeros((1, P))
+        args = (model["theta"], model["X"], model["mask"], self._kind, model["post"])
+        return A.fantasies(*args, R, rmask, Z, model["best"])
 
+    # ------------------------------------------------------------------ acquisition
     def _candidates(self) -> np.ndarray:
         d = self.d
         rand = self.rng.random((self.n_candidates, d))
@@ -309,7 +305,19 @@ class GPBayesian(Strategy):
         # Categorical coordinates of local candidates keep the incumbent's level mostly.
         flip = self.rng.random((self.n_local, d)) < 0.2
         local = np.where(self._cat & flip, self.rng.random((self.n_local, d)), local)
-        return self._snap(np.concatenate([rand, local]))
+        return self._snap(np.concatenate([rand, local, self._X[self._order[:1]]]))
+
+    def _starts(self, cands: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        """Best candidate, best told point, then a roulette draw ``p ~ exp(v - max v)``."""
+        vals = np.where(np.isfinite(vals), vals, -np.inf)
+        top = int(np.argmax(vals))
+        chosen = [top, len(cands) - 1]  # the last candidate is the best told point
+        prob = np.exp(vals - vals[top])
+        prob[chosen] = 0.0
+        k = min(self.n_starts - len(chosen), int(np.count_nonzero(prob > 0)))
+        if k > 0:
+            chosen += list(self.rng.choice(len(cands), size=k, replace=False, p=prob / prob.sum()))
+        return cands[np.unique(chosen)]
 
     def _sweep(self, pts: np.ndarray) -> np.ndarray:
         """Neighbours of ``pts`` along each coordinate with levels (all levels if few)."""
@@ -329,25 +337,36 @@ class GPBayesian(Strategy):
                 out.append(q)
         return np.concatenate(out)
 
+    def _evaluate(self, args: tuple, pts: np.ndarray) -> np.ndarray:
+        m = len(pts)
+        padded = np.concatenate([pts, np.repeat(pts[:1], _bucket(m, 64) - m, axis=0)])
+        return np.asarray(A.evaluate(self._pad(padded), *args))[:m]
+
     def _propose(self, model: dict[str, Any]) -> np.ndarray:
-        args = (model["theta"], model["X"], model["mask"], self._kind, model["post"], model["best"])
+        fant = self._fantasies(model)
+        args = (model["theta"], model["X"], model["mask"], self._kind, model["post"], fant)
         cands = self._candidates()
-        pts, vals = K.optimize_acq(
-            self._pad(cands), *args, n_starts=min(self.n_starts, len(cands)), steps=self.acq_steps
-        )
-        pts, vals = np.asarray(pts)[:, : self.d], np.asarray(vals)
+        cvals = self._evaluate(args, cands)
+        starts = self._starts(cands, cvals)
+        B = len(starts)
+        Bp = _bucket(B, 16)  # a fixed number of starts: one compiled gradient program
+
+        def fun(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            xp = np.concatenate([x, np.repeat(x[:1], Bp - B, axis=0)])
+            v, g = A.value_and_grad(xp, *args)
+            return np.asarray(v)[:B], np.asarray(g)[:B]
+
+        free = self._kind == K.CONT  # ordinal levels move too, then snap and sweep
+        scale = np.exp(np.asarray(model["theta"].log_ls))
+        pts, vals = A.maximize(fun, self._pad(starts), free, scale, self.acq_maxiter)
+        pts = pts[:, : self.d]
         if np.any(self._levels):
             pts = self._sweep(self._snap(pts))
-            m = len(pts)
-            padded = np.concatenate([pts, np.repeat(pts[:1], _bucket(m, 64) - m, axis=0)])
-            vals = np.asarray(K.evaluate(self._pad(padded), *args))[:m]
+            vals = self._evaluate(args, pts)
+        pts = np.concatenate([pts, cands])
+        vals = np.concatenate([vals, cvals])
         vals = np.where(np.isfinite(vals), vals, -np.inf)
         for idx in np.argsort(-vals, kind="stable"):
             if not self._is_dup(pts[idx]):
                 return pts[idx]
-        # every refined point repeats a known one: fall back to the best fresh candidate
-        cvals = np.asarray(K.evaluate(self._pad(cands), *args))
-        for idx in np.argsort(-np.where(np.isfinite(cvals), cvals, -np.inf), kind="stable"):
-            if not self._is_dup(cands[idx]):
-                return cands[idx]
         return self._random_point()

@@ -1,0 +1,110 @@
+"""``generate_code(network, backend, config)``: a standalone training script for a network.
+
+The script imports only the chosen framework and numpy. It fixes every HPO parameter to the
+configuration given (e.g. the best parameters of a search); missing values take the value a
+single run uses (:func:`neural_jax.train.spec.default_config`: the first option of a choice,
+the middle of a range), exactly as ``neural_jax.train.Trainer`` resolves them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from bridges.errors import BackendError
+from neural_jax.dsl.errors import NeuralWarning
+from neural_jax.ir.nodes import Network
+
+__all__ = ["BACKENDS", "generate_code", "normalize_backend"]
+
+#: canonical backend name -> accepted aliases
+BACKENDS: dict[str, tuple[str, ...]] = {
+    "tensorflow": ("tensorflow", "tf", "keras"),
+    "pytorch": ("pytorch", "torch"),
+    "jax": ("jax", "flax"),
+}
+_ALIASES = {a: name for name, aliases in BACKENDS.items() for a in aliases}
+
+
+def normalize_backend(backend: str) -> str:
+    """The canonical backend name for ``backend`` (case-insensitive, aliases accepted).
+
+    Raises:
+      BackendError: an unknown backend; the message lists the valid ones.
+    """
+    key = backend.strip().lower() if isinstance(backend, str) else backend
+    if key not in _ALIASES:
+        valid = "; ".join(f"{n} (or {', '.join(a[1:])})" for n, a in BACKENDS.items())
+        raise BackendError(f"unknown code generation backend {backend!r}; valid backends: "
+                           f"{valid}", hint="pass backend='tensorflow', 'pytorch' or 'jax'")
+    return _ALIASES[key]
+
+
+def _network(network: Any) -> Network:
+    if isinstance(network, Network):
+        return network
+    if isinstance(network, (str, bytes)):
+        from neural_jax.dsl.api import parse
+
+        return parse(network)
+    raise TypeError(f"generate_code takes a Network (neural_jax.parse(text)) or DSL text, "
+                    f"not {type(network).__name__}")
+
+
+def _check_config(net: Network, config: Mapping[str, Any]) -> None:
+    from neural_jax.ir.space import search_space
+
+    paths = {p.name for p in search_space(net)}
+    unknown = sorted(k for k in config if k not in paths)
+    if unknown:
+        known = ", ".join(sorted(paths)) or "none"
+        warnings.warn(f"generate_code: {', '.join(unknown)} name no HPO parameter of network "
+                      f"'{net.name}' and are ignored (its parameters: {known})",
+                      NeuralWarning, stacklevel=3)
+
+
+def generate_code(network: Network | str, backend: str = "tensorflow",
+                  config: Mapping[str, Any] | None = None) -> str:
+    """Writes a readable, standalone training script for ``network``.
+
+    The script has a header naming the network, backend and configuration; the DSL's
+    settings as constants; a ``load_data()`` hook that makes small random data of the
+    network's input shape (replace it with real data); the model written layer by layer; the
+    DSL's loss, optimizer (with its schedule), epochs, batch size, validation and early
+    stopping; and ``main(epochs=None, n_train=None, batch_size=None) -> list[float]``, which
+    returns the training loss of each epoch, with a command line
+    (``python script.py --epochs 3``). Each epoch prints one line such as
+    ``epoch 1 loss 2.3012 val_loss 2.2000 val_accuracy 0.1200``.
+
+    Args:
+      network: an IR network (``neural_jax.parse(text)``) or DSL text (its first network).
+      backend: ``"tensorflow"`` (aliases ``"tf"``, ``"keras"``), ``"pytorch"``
+        (``"torch"``) or ``"jax"`` (``"flax"``).
+      config: ``{hpo_path: value}`` fixing HPO parameters (e.g. a search's best
+        parameters); missing ones take the single-run defaults.
+
+    Returns:
+      The script's source text.
+
+    Raises:
+      NeuralSyntaxError, NeuralValidationError: the DSL text is wrong, or the configuration
+        gives a layer an input it cannot take.
+      BackendError: an unknown backend, or a layer the backend cannot express exactly (the
+        message names the layer, its path and the backend).
+    """
+    name = normalize_backend(backend)
+    net = _network(network)
+    config = dict(config or {})
+    _check_config(net, config)
+
+    from bridges.codegen.context import build_context
+
+    ctx = build_context(net, name, config)
+    if name == "tensorflow":
+        from bridges.codegen.train_keras import script
+    elif name == "pytorch":
+        from bridges.codegen.train_torch import script
+    else:
+        from bridges.codegen.train_flax import script
+    return script(ctx)

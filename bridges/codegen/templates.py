@@ -1,0 +1,217 @@
+"""The parts of a generated script that every backend shares, and a small call formatter.
+
+A script reads top to bottom as: a header comment (network, backend, configuration), the
+imports, the settings taken from the DSL as constants, the data hook ``load_data()``, the
+model, the training code and ``main()`` with a command line. Only the model and training
+parts differ between backends; this module writes the rest. The data hook is plain numpy,
+so it is the same text in every backend.
+
+:class:`Call` renders a call on one line when it fits in :data:`WIDTH` columns and breaks
+it like hand-written code otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridges.codegen.context import Context, lit
+
+__all__ = ["Call", "WIDTH", "constants", "data_hook", "epoch_line", "header", "indent",
+           "join_sections", "main_block"]
+
+#: the column limit generated code is wrapped at
+WIDTH = 99
+
+_FRAMEWORKS = {"tensorflow": "TensorFlow/Keras", "pytorch": "PyTorch", "jax": "JAX/Flax"}
+
+
+@dataclass
+class Call:
+    """A call expression ``fn(*args, **kwargs)`` whose arguments may be calls themselves.
+
+    Arguments are source strings or :class:`Call` objects; a keyword whose value is None is
+    left out.
+    """
+
+    fn: str
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def _items(self) -> list[tuple[str, Any]]:
+        out = [("", a) for a in self.args]
+        out += [(f"{k}=", v) for k, v in self.kwargs.items() if v is not None]
+        return out
+
+    def flat(self) -> str:
+        """The call on one line."""
+        parts = [k + (v.flat() if isinstance(v, Call) else str(v)) for k, v in self._items()]
+        return f"{self.fn}({', '.join(parts)})"
+
+    def render(self, col: int = 0, prefix: str = "", suffix: str = "") -> str:
+        """The call as source; continuation lines are indented relative to the first line.
+
+        Args:
+          col: the column the first line will start at (for the width limit only).
+          prefix: text before the call on its first line (``x = ``).
+          suffix: text after the closing parenthesis (``(x)``).
+        """
+        line = prefix + self.flat() + suffix
+        if col + len(line) <= WIDTH:
+            return line
+        items = []
+        for k, v in self._items():
+            if isinstance(v, Call):
+                items.append(v.render(col + 4, prefix=k).replace("\n", "\n    "))
+            else:
+                items.append(k + str(v))
+        joined = ", ".join(items)
+        if "\n" not in joined and col + 4 + len(joined) + 1 + len(suffix) <= WIDTH:
+            return f"{prefix}{self.fn}(\n    {joined}){suffix}"
+        body = ",\n".join("    " + it for it in items)
+        return f"{prefix}{self.fn}(\n{body},\n){suffix}"
+
+
+def indent(text: str, n: int) -> str:
+    """Indents every non-empty line of ``text`` by ``n`` spaces."""
+    pad = " " * n
+    return "\n".join(pad + ln if ln.strip() else "" for ln in text.split("\n"))
+
+
+def header(ctx: Context) -> str:
+    """The opening comment: network, backend and the configuration used."""
+    framework = _FRAMEWORKS[ctx.backend]
+    lines = [f"# {ctx.net.name}: a {framework} training script generated from a Neural DSL "
+             "network.", "#", f"# Backend: {ctx.backend}"]
+    if ctx.config:
+        lines.append("# Configuration (the value chosen for each HPO parameter):")
+        for k in sorted(ctx.config):
+            lines.append(f"#   {k} = {lit(ctx.config[k])}")
+    else:
+        lines.append("# Configuration: the network has no HPO parameters.")
+    deps = {"tensorflow": "keras (TensorFlow)", "pytorch": "torch",
+            "jax": "jax, flax and optax"}[ctx.backend]
+    lines += ["#",
+              f"# It needs only {deps} and numpy. Replace load_data() with your own data,",
+              "# edit anything else freely, and run it with `python <this file> --epochs N`."]
+    return "\n".join(lines)
+
+
+def constants(ctx: Context) -> str:
+    """The DSL's settings as module constants."""
+    s = ctx.spec
+    lines = ["# Settings from the DSL.",
+             f"INPUT_SHAPE = {lit(ctx.data_shape)}  # one example, channel-last, no batch axis",
+             f"OUTPUT_SHAPE = {lit(tuple(ctx.output_shape))}"]
+    if ctx.vocab_size is not None:
+        lines.append(f"VOCAB_SIZE = {ctx.vocab_size}  # inputs are token ids in [0, VOCAB_SIZE)")
+    lines += [f"EPOCHS = {s.epochs}",
+              f"BATCH_SIZE = {s.batch_size}",
+              f"VALIDATION_SPLIT = {lit(float(s.validation_split))}"]
+    if s.patience is not None:
+        lines.append(f"PATIENCE = {s.patience}  # early stopping: epochs without improvement "
+                     "of MONITOR")
+        lines.append(f"MONITOR = {lit(s.monitor)}")
+    lines += [f"SEED = {s.seed}",
+              "N_TRAIN = 512  # training examples made by the default load_data()"]
+    return "\n".join(lines)
+
+
+def _labels(ctx: Context) -> list[str]:
+    loss = ctx.task.loss
+    if loss == "sparse_categorical_crossentropy":
+        return ["y = scores.argmax(axis=-1).astype(np.int64)  # class ids"]
+    if loss == "categorical_crossentropy":
+        return ["y = np.eye(OUTPUT_SHAPE[-1], dtype=np.float32)[scores.argmax(axis=-1)]"
+                "  # one-hot"]
+    if loss == "binary_crossentropy":
+        return ["y = (scores > 0).astype(np.float32)  # 0/1 targets"]
+    return ["y = (scores / scores.std()).astype(np.float32)  # regression targets"]
+
+
+def data_hook(ctx: Context) -> str:
+    """``load_data()``: random data of the input shape with targets from a random teacher."""
+    if ctx.vocab_size is not None:
+        make = ["x = rng.integers(0, VOCAB_SIZE, size=(n,) + INPUT_SHAPE)",
+                "teacher = rng.normal(size=(VOCAB_SIZE, int(np.prod(OUTPUT_SHAPE))))",
+                "scores = teacher[x].mean(axis=1).reshape((n,) + OUTPUT_SHAPE)"]
+        what = "token ids"
+    else:
+        make = ["x = rng.normal(size=(n,) + INPUT_SHAPE).astype(np.float32)",
+                "teacher = rng.normal(size=(x[0].size, int(np.prod(OUTPUT_SHAPE))))",
+                "scores = (x.reshape(n, -1) @ teacher).reshape((n,) + OUTPUT_SHAPE)"]
+        what = "inputs"
+    body = [
+        '"""Returns ``(x_train, y_train, x_val, y_val)``.',
+        "",
+        "This is the data hook: replace its body with your own data. By default it makes",
+        f"small random {what} of the network's input shape, with targets from a fixed random",
+        "linear teacher so that there is something to learn. Inputs are channel-last,",
+        "``(examples,) + INPUT_SHAPE``, as in the DSL.",
+        '"""',
+        "rng = np.random.default_rng(seed)",
+        "n_val = round(n_train * VALIDATION_SPLIT / (1.0 - VALIDATION_SPLIT))",
+        "n = n_train + n_val",
+        *make,
+        *_labels(ctx),
+        "return x[:n_train], y[:n_train], x[n_train:], y[n_train:]",
+    ]
+    sig = "def load_data(n_train: int = N_TRAIN, seed: int = SEED) -> tuple[np.ndarray, ...]:"
+    return sig + "\n" + indent("\n".join(body), 4)
+
+
+def main_block(ctx: Context, seed_lines: list[str]) -> str:
+    """``main()`` and the command line."""
+    framework = _FRAMEWORKS[ctx.backend]
+    body = [
+        '"""Trains the network on ``load_data()``; returns the training loss of each epoch."""',
+        *seed_lines,
+        "data = load_data(N_TRAIN if n_train is None else n_train)",
+        "model = build_model()",
+        "return train(model, data, EPOCHS if epochs is None else epochs,",
+        "             BATCH_SIZE if batch_size is None else batch_size)",
+    ]
+    main = ("def main(epochs: int | None = None, n_train: int | None = None,\n"
+            "         batch_size: int | None = None) -> list[float]:\n"
+            + indent("\n".join(body), 4))
+    cli = "\n".join([
+        'if __name__ == "__main__":',
+        f'    parser = argparse.ArgumentParser(description="Train {ctx.net.name} ({framework}).")',
+        '    parser.add_argument("--epochs", type=int, default=None, help=f"default {EPOCHS}")',
+        '    parser.add_argument("--n-train", type=int, default=None,',
+        '                        help="number of examples load_data() makes")',
+        '    parser.add_argument("--batch-size", type=int, default=None,',
+        '                        help=f"default {BATCH_SIZE}")',
+        "    args = parser.parse_args()",
+        "    main(args.epochs, args.n_train, args.batch_size)",
+    ])
+    return main + "\n\n\n" + cli
+
+
+def epoch_line(loss: str, val: str) -> list[str]:
+    """Source that prints ``epoch 1 loss 2.3012 val_loss 2.2000 val_accuracy 0.1200``.
+
+    Args:
+      loss: an expression for the epoch's training loss.
+      val: an expression for the dict of validation values (may be empty).
+    """
+    return [f'line = f"epoch {{epoch}} loss {{{loss}:.4f}}"',
+            f'line += "".join(f" {{k}} {{v:.4f}}" for k, v in {val}.items())',
+            "print(line, flush=True)"]
+
+
+def fmt_float(v: float) -> str:
+    """A float literal (integers keep a trailing ``.0``)."""
+    v = float(v)
+    return repr(v) if math.isfinite(v) else f'float("{v}")'
+
+
+def join_sections(parts: list[str]) -> str:
+    """Sections separated like hand-written modules: two blank lines around definitions."""
+    out = parts[0]
+    for prev, part in zip(parts, parts[1:]):
+        defn = part.startswith(("def ", "class ", "if __name__", "@"))
+        prev_defn = prev.startswith(("def ", "class ", "@"))
+        out += ("\n\n\n" if defn or prev_defn else "\n\n") + part
+    return out + "\n"

@@ -1,0 +1,62 @@
+"""Imports Keras 3 on the TensorFlow backend, or fails with a message that says what to do.
+
+Keras 3 picks its backend once per process, from ``KERAS_BACKEND`` when ``keras`` is first
+imported. The bridge sets ``KERAS_BACKEND=tensorflow`` when the variable is unset and Keras
+is not imported yet; when Keras already runs on another backend (or the variable names
+one), it raises :class:`~bridges.errors.BackendError` instead of building models that would
+not be TensorFlow models.
+
+Every module of the bridge gets ``tf`` and ``keras`` from :func:`load`; nothing else in the
+project imports them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import ModuleType
+
+from bridges.errors import BackendError
+
+__all__ = ["BACKEND", "load"]
+
+#: the backend name used in every message of this bridge
+BACKEND = "tensorflow"
+
+_HINT = ("set KERAS_BACKEND=tensorflow in the environment before anything imports keras "
+         "(Keras 3 chooses its backend once per process)")
+
+
+def _check_env() -> None:
+    wanted = os.environ.get("KERAS_BACKEND")
+    if "keras" not in sys.modules:
+        if wanted is None:
+            os.environ["KERAS_BACKEND"] = BACKEND
+        elif wanted.strip().lower() != BACKEND:
+            raise BackendError(
+                f"KERAS_BACKEND is {wanted!r}; the TensorFlow bridge needs Keras on the "
+                f"tensorflow backend (backend: {BACKEND})", hint=_HINT)
+
+
+def load() -> tuple[ModuleType, ModuleType]:
+    """``(tensorflow, keras)``, with Keras verified to run on TensorFlow.
+
+    Raises:
+      BackendError: TensorFlow or Keras 3 is not installed, or Keras runs on another
+        backend.
+    """
+    _check_env()
+    try:
+        import tensorflow as tf
+        import keras
+    except ImportError as e:  # pragma: no cover - depends on the installation
+        raise BackendError(f"TensorFlow/Keras 3 is not installed ({e}) (backend: {BACKEND})",
+                           hint="pip install 'neural-jax[tensorflow]'") from None
+    running = keras.backend.backend()
+    if running != BACKEND:
+        raise BackendError(f"Keras runs on the {running!r} backend, not on TensorFlow "
+                           f"(backend: {BACKEND})", hint=_HINT)
+    if not hasattr(keras, "ops"):  # pragma: no cover - Keras 2
+        raise BackendError(f"Keras {keras.__version__} is not Keras 3 (backend: {BACKEND})",
+                           hint="install keras>=3")
+    return tf, keras

@@ -1,0 +1,469 @@
+"""Keras layers for what Keras lacks or computes differently from the Flax rules.
+
+Every class here subclasses :class:`NeuralLayer`, which names its weights and sublayers as
+the Flax module of :mod:`neural_jax.jax` does (``jax_params`` / ``jax_children``), so weights
+travel between the backends by path (see :mod:`bridges.tensorflow.weights`).
+
+* :class:`Sequence`: a list of layers (a residual block, a transformer's feed-forward block).
+* :class:`Residual`: ``block(x) + x``, or ``block(x) + x W + b`` with the 1x1 projection
+  shortcut of :mod:`neural_jax.jax.rules` (Keras has no residual layer).
+* :class:`TimeDistributed`: folds time into the batch, as the Flax rule does. Keras'
+  ``TimeDistributed`` loops over steps, which gives a BatchNormalization inside it other
+  batch statistics in training.
+* :class:`SelfAttention` / :class:`MultiHeadSelfAttention`: Keras' MultiHeadAttention math
+  with the flat ``query_kernel (F, H, K)`` ... ``output_bias (F,)`` weights of the Flax
+  module. :class:`TransformerEncoder` is the post-norm KerasHub block of
+  :mod:`neural_jax.jax.layers_attention`; :class:`PositionalEmbedding` adds a learned table.
+* :class:`StridedDilatedConv` and :class:`StridedDilatedConvTranspose`: convolutions with
+  both ``strides > 1`` and ``dilation_rate > 1``, which Keras refuses and ``lax`` computes.
+  Notation: kernel ``k``, stride ``s``, dilation ``d``, ``k' = d (k - 1) + 1``. The first
+  pads as TensorFlow's ``"same"`` (total ``max((ceil(n/s) - 1) s + k' - n, 0)``, the extra
+  element at the end) or ``"causal"`` (``k' - 1`` in front), convolves with stride 1 and
+  keeps every ``s``-th output; the second inserts ``s - 1`` zeros between inputs, pads as
+  ``lax.conv_transpose`` does and convolves with the flipped kernel. Both are exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence as Seq
+
+import numpy as np
+
+from bridges.errors import BackendError
+from bridges.tensorflow._keras import BACKEND, load
+
+tf, keras = load()
+
+__all__ = [
+    "MultiHeadSelfAttention",
+    "NeuralLayer",
+    "PositionalEmbedding",
+    "Residual",
+    "SelfAttention",
+    "Sequence",
+    "StridedDilatedConv",
+    "StridedDilatedConvTranspose",
+    "TimeDistributed",
+    "TransformerEncoder",
+    "output_shape",
+]
+
+
+def output_shape(layer, shape: tuple) -> tuple:
+    """``layer``'s output shape (batch axis included) for an input of ``shape``."""
+    return tuple(layer.compute_output_shape(tuple(shape)))
+
+
+def _build(layer, shape: tuple) -> tuple:
+    """Builds ``layer`` for ``shape`` unless built; returns its output shape."""
+    if not layer.built:
+        layer.build(tuple(shape))
+    return output_shape(layer, shape)
+
+
+class NeuralLayer(keras.layers.Layer):
+    """A layer whose weights and sublayers carry the Flax module's names.
+
+    Subclasses list their own weights in ``_param_names`` (attribute names equal to the
+    Flax parameter names) and override :meth:`jax_children` when they hold sublayers.
+    """
+
+    _param_names: tuple[str, ...] = ()
+
+    def jax_params(self) -> dict:
+        """Own weights by Flax parameter name."""
+        return {n: getattr(self, n) for n in self._param_names if hasattr(self, n)}
+
+    def jax_children(self) -> dict:
+        """Sublayers by Flax submodule name."""
+        return {}
+
+
+class Sequence(NeuralLayer):
+    """Runs layers one after another; the Flax ``Sequence`` of a block."""
+
+    def __init__(self, layers: Seq, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.items = list(layers)
+
+    def build(self, input_shape) -> None:
+        shape = tuple(input_shape)
+        for layer in self.items:
+            shape = _build(layer, shape)
+
+    def call(self, x, training=None):
+        for layer in self.items:
+            x = layer(x, training=training)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.items:
+            shape = output_shape(layer, shape)
+        return shape
+
+    def jax_children(self) -> dict:
+        return {layer.name: layer for layer in self.items}
+
+
+class Residual(NeuralLayer):
+    """``ResidualConnection() { block }``: ``block(x) + x``, projecting ``x`` when needed."""
+
+    _param_names = ("projection_kernel", "projection_bias")
+
+    def __init__(self, block: Sequence, where: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.block = block
+        self.where = where  # "ResidualConnection at <path>", for messages
+        self.strides: tuple[int, ...] | None = None
+
+    def _fail(self, message: str, hint: str) -> BackendError:
+        return BackendError(f"{self.where}: {message} (backend: {BACKEND})", hint=hint)
+
+    def build(self, input_shape) -> None:
+        x_shape = tuple(input_shape)
+        y_shape = _build(self.block, x_shape)
+        if y_shape == x_shape:
+            return
+        if len(y_shape) != len(x_shape):
+            raise self._fail(f"the block changes the rank {x_shape} -> {y_shape}",
+                             "a residual block must keep the rank")
+        cin, cout = x_shape[-1], y_shape[-1]
+        if len(x_shape) == 2:
+            self.strides = ()
+            shape = (cin, cout)
+        else:
+            spatial = list(zip(x_shape[1:-1], y_shape[1:-1]))
+            if any(a is None or b is None for a, b in spatial):
+                raise self._fail(f"a projection shortcut for {x_shape} -> {y_shape} needs "
+                                 "known spatial sizes", "give the input shape in full")
+            self.strides = tuple(math.ceil(a / b) for a, b in spatial)
+            if any(-(-a // s) != b for (a, b), s in zip(spatial, self.strides)):
+                raise self._fail(f"no 1x1 projection maps {x_shape} to {y_shape}",
+                                 "keep the spatial size or downsample by an integer stride")
+            shape = (1,) * len(spatial) + (cin, cout)
+        self.projection_kernel = self.add_weight(shape=shape, initializer="glorot_uniform",
+                                                 name="projection_kernel")
+        self.projection_bias = self.add_weight(shape=(cout,), initializer="zeros",
+                                               name="projection_bias")
+
+    def call(self, x, training=None):
+        y = self.block(x, training=training)
+        if self.strides is None:
+            return y + x
+        if not self.strides:
+            shortcut = tf.matmul(x, self.projection_kernel)
+        else:
+            shortcut = tf.nn.convolution(x, self.projection_kernel, strides=self.strides,
+                                         padding="VALID")
+        return y + shortcut + self.projection_bias
+
+    def compute_output_shape(self, input_shape):
+        return output_shape(self.block, input_shape)
+
+    def jax_children(self) -> dict:
+        return {"block": self.block}
+
+
+class TimeDistributed(NeuralLayer):
+    """``TimeDistributed(layer)``: the wrapped layer on ``(batch * time, ...)``."""
+
+    def __init__(self, layer, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape) -> None:
+        _build(self.layer, (None,) + tuple(input_shape[2:]))
+
+    def call(self, x, training=None):
+        dynamic = tf.shape(x)
+        b = x.shape[0] if x.shape[0] is not None else dynamic[0]
+        t = x.shape[1] if x.shape[1] is not None else dynamic[1]
+        inner = [d if d is not None else dynamic[i + 2] for i, d in enumerate(x.shape[2:])]
+        y = self.layer(tf.reshape(x, [-1] + inner), training=training)
+        out = [d if d is not None else tf.shape(y)[i + 1] for i, d in enumerate(y.shape[1:])]
+        return tf.reshape(y, [b, t] + out)
+
+    def compute_output_shape(self, input_shape):
+        inner = output_shape(self.layer, (None,) + tuple(input_shape[2:]))
+        return tuple(input_shape[:2]) + tuple(inner[1:])
+
+    def jax_children(self) -> dict:
+        return {"layer": self.layer}
+
+
+class SelfAttention(NeuralLayer):
+    """Multi-head self-attention (Vaswani et al. 2017, eq. 1); output dim = input's."""
+
+    _param_names = ("query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel",
+                    "value_bias", "output_kernel", "output_bias")
+
+    def __init__(self, num_heads: int, key_dim: int, rate: float = 0.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_heads, self.key_dim = int(num_heads), int(key_dim)
+        self.drop = keras.layers.Dropout(float(rate), name="dropout")
+
+    def build(self, input_shape) -> None:
+        f, h, k = input_shape[-1], self.num_heads, self.key_dim
+        for name in ("query", "key", "value"):
+            setattr(self, f"{name}_kernel", self.add_weight(
+                shape=(f, h, k), initializer="glorot_uniform", name=f"{name}_kernel"))
+            setattr(self, f"{name}_bias", self.add_weight(
+                shape=(h, k), initializer="zeros", name=f"{name}_bias"))
+        self.output_kernel = self.add_weight(shape=(h, k, f), initializer="glorot_uniform",
+                                             name="output_kernel")
+        self.output_bias = self.add_weight(shape=(f,), initializer="zeros", name="output_bias")
+
+    def call(self, x, training=None):
+        q = tf.einsum("btf,fhk->bthk", x, self.query_kernel) + self.query_bias
+        k = tf.einsum("btf,fhk->bthk", x, self.key_kernel) + self.key_bias
+        v = tf.einsum("btf,fhk->bthk", x, self.value_kernel) + self.value_bias
+        scores = tf.einsum("bqhk,bshk->bhqs", q, k) / tf.sqrt(tf.cast(self.key_dim, x.dtype))
+        probs = self.drop(tf.nn.softmax(scores, axis=-1), training=training)
+        ctx = tf.einsum("bhqs,bshk->bqhk", probs, v)
+        return tf.einsum("bqhk,hkf->bqf", ctx, self.output_kernel) + self.output_bias
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+class MultiHeadSelfAttention(NeuralLayer):
+    """``MultiHeadAttention(num_heads, key_dim, dropout)`` applied to ``(x, x, x)``."""
+
+    def __init__(self, num_heads: int, key_dim: int, rate: float = 0.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.attention = SelfAttention(num_heads, key_dim, rate, name="attention")
+
+    def build(self, input_shape) -> None:
+        _build(self.attention, input_shape)
+
+    def call(self, x, training=None):
+        return self.attention(x, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def jax_children(self) -> dict:
+        return {"attention": self.attention}
+
+
+class TransformerEncoder(NeuralLayer):
+    """Post-norm encoder block (KerasHub ``normalize_first=False``, layer-norm eps 1e-5)::
+
+        y = LayerNorm(x + Dropout(MHA(x)))
+        out = LayerNorm(y + Dropout(FFN(y)))     FFN = Dense(F)(act(Dense(ff_dim)(y))) or a block
+    """
+
+    def __init__(self, num_heads: int, ff_dim: int, rate: float, activation: str | None,
+                 block: Sequence | None, where: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_heads, self.ff_dim, self.rate = int(num_heads), int(ff_dim), float(rate)
+        self.activation, self.block, self.where = activation, block, where
+        self.attn_norm = keras.layers.LayerNormalization(
+            epsilon=1e-5, name="self_attention_layer_norm")
+        self.ffn_norm = keras.layers.LayerNormalization(epsilon=1e-5,
+                                                        name="feedforward_layer_norm")
+        self.attn_drop = keras.layers.Dropout(self.rate, name="self_attention_dropout")
+        self.ffn_drop = keras.layers.Dropout(self.rate, name="feedforward_dropout")
+        self.self_attention = None
+        self.dense_in = self.dense_out = None
+
+    def build(self, input_shape) -> None:
+        f = input_shape[-1]
+        if f // self.num_heads < 1:
+            raise BackendError(f"{self.where}: {self.num_heads} heads do not fit {f} features "
+                               f"(head size {f} // {self.num_heads} = 0) (backend: {BACKEND})",
+                               hint=f"use at most {f} heads")
+        self.self_attention = SelfAttention(self.num_heads, f // self.num_heads, self.rate,
+                                            name="self_attention")
+        shape = tuple(input_shape)
+        _build(self.self_attention, shape)
+        _build(self.attn_norm, shape)
+        if self.block is not None:
+            _build(self.block, shape)
+        else:
+            self.dense_in = keras.layers.Dense(self.ff_dim, activation=self.activation,
+                                               name="feedforward_intermediate_dense")
+            self.dense_out = keras.layers.Dense(f, name="feedforward_output_dense")
+            _build(self.dense_out, _build(self.dense_in, shape))
+        _build(self.ffn_norm, shape)
+
+    def call(self, x, training=None):
+        attn = self.self_attention(x, training=training)
+        y = self.attn_norm(x + self.attn_drop(attn, training=training))
+        if self.block is not None:
+            ffn = self.block(y, training=training)
+        else:
+            ffn = self.dense_out(self.dense_in(y))
+        return self.ffn_norm(y + self.ffn_drop(ffn, training=training))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def jax_children(self) -> dict:
+        out = {"self_attention": self.self_attention,
+               "self_attention_layer_norm": self.attn_norm}
+        if self.block is not None:
+            out["block"] = self.block
+        else:
+            out["feedforward_intermediate_dense"] = self.dense_in
+            out["feedforward_output_dense"] = self.dense_out
+        out["feedforward_layer_norm"] = self.ffn_norm
+        return out
+
+
+class PositionalEmbedding(NeuralLayer):
+    """``PositionalEmbedding(max_len)``: adds a learned ``(max_len, F)`` table's first rows."""
+
+    _param_names = ("embeddings",)
+
+    def __init__(self, max_len: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.max_len = int(max_len)
+
+    def build(self, input_shape) -> None:
+        self.embeddings = self.add_weight(shape=(self.max_len, input_shape[-1]),
+                                          initializer="glorot_uniform", name="embeddings")
+
+    def call(self, x, training=None):
+        return x + self.embeddings[: tf.shape(x)[1]]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+def _same_pads(n: int, k: int, s: int) -> tuple[int, int]:
+    total = max((-(-n // s) - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+class StridedDilatedConv(NeuralLayer):
+    """Conv1D/2D/3D with ``strides > 1`` and ``dilation_rate > 1`` (Keras' kernel layout)."""
+
+    _param_names = ("kernel", "bias")
+
+    def __init__(self, rank: int, filters: int, kernel_size: tuple, strides: tuple,
+                 padding: str, dilation_rate: tuple, activation, use_bias: bool,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rank, self.filters = rank, int(filters)
+        self.kernel_size, self.strides = tuple(kernel_size), tuple(strides)
+        self.padding, self.dilation_rate = padding, tuple(dilation_rate)
+        self.activation = keras.activations.get(activation)
+        self.use_bias = bool(use_bias)
+
+    def build(self, input_shape) -> None:
+        self.kernel = self.add_weight(shape=self.kernel_size + (input_shape[-1], self.filters),
+                                      initializer="glorot_uniform", name="kernel")
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
+
+    def _pads(self, spatial) -> list[tuple[int, int]]:
+        pads = []
+        for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate):
+            keff = d * (k - 1) + 1
+            if self.padding == "causal":
+                pads.append((keff - 1, 0))
+            elif self.padding == "same":
+                pads.append(_same_pads(n, keff, s))
+            else:
+                pads.append((0, 0))
+        return pads
+
+    def call(self, x, training=None):
+        pads = self._pads(x.shape[1:-1])
+        x = tf.pad(x, [(0, 0)] + pads + [(0, 0)])
+        y = tf.nn.convolution(x, self.kernel, strides=1, padding="VALID",
+                              dilations=self.dilation_rate)
+        y = y[(slice(None),) + tuple(slice(None, None, s) for s in self.strides)]
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        out = []
+        for n, (a, b), k, s, d in zip(input_shape[1:-1], self._pads(input_shape[1:-1]),
+                                      self.kernel_size, self.strides, self.dilation_rate):
+            out.append((n + a + b - d * (k - 1) - 1) // s + 1)
+        return (input_shape[0],) + tuple(out) + (self.filters,)
+
+
+def _transpose_pads(keff: int, s: int, padding: str) -> tuple[int, int]:
+    """``lax``'s padding of a transposed convolution (``_conv_transpose_padding``)."""
+    if padding == "same":
+        total = keff + s - 2
+        before = keff - 1 if s > keff - 1 else -(-total // 2)
+    else:
+        total = keff + s - 2 + max(keff - s, 0)
+        before = keff - 1
+    return before, total - before
+
+
+class StridedDilatedConvTranspose(NeuralLayer):
+    """Conv2DTranspose with ``strides > 1`` and ``dilation_rate > 1``; kernel ``(*k, out, in)``."""
+
+    _param_names = ("kernel", "bias")
+
+    def __init__(self, filters: int, kernel_size: tuple, strides: tuple, padding: str,
+                 dilation_rate: tuple, activation, use_bias: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.kernel_size, self.strides = tuple(kernel_size), tuple(strides)
+        self.padding, self.dilation_rate = padding, tuple(dilation_rate)
+        self.activation = keras.activations.get(activation)
+        self.use_bias = bool(use_bias)
+
+    def build(self, input_shape) -> None:
+        self.kernel = self.add_weight(shape=self.kernel_size + (self.filters, input_shape[-1]),
+                                      initializer="glorot_uniform", name="kernel")
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
+
+    def call(self, x, training=None):
+        n = len(self.kernel_size)
+        for axis, s in enumerate(self.strides, start=1):
+            if s == 1:
+                continue
+            # insert s - 1 zeros after every element along `axis`, then drop the trailing ones
+            size = x.shape[axis]
+            x = tf.expand_dims(x, axis + 1)
+            pad = [(0, 0)] * len(x.shape)
+            pad[axis + 1] = (0, s - 1)
+            x = tf.pad(x, pad)
+            shape = [-1] + [d if d is not None else tf.shape(x)[i]
+                            for i, d in enumerate(x.shape) if i > 0]
+            shape[axis:axis + 2] = [size * s]
+            x = tf.reshape(x, shape)
+            x = x[(slice(None),) * axis + (slice(0, (size - 1) * s + 1),)]
+        pads = [_transpose_pads(d * (k - 1) + 1, s, self.padding)
+                for k, s, d in zip(self.kernel_size, self.strides, self.dilation_rate)]
+        x = tf.pad(x, [(0, 0)] + pads + [(0, 0)])
+        kernel = tf.reverse(self.kernel, axis=list(range(n)))  # (*k, out, in), flipped
+        kernel = tf.transpose(kernel, list(range(n)) + [n + 1, n])  # (*k, in, out)
+        y = tf.nn.convolution(x, kernel, strides=1, padding="VALID",
+                              dilations=self.dilation_rate)
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        out = []
+        for n, k, s, d in zip(input_shape[1:-1], self.kernel_size, self.strides,
+                              self.dilation_rate):
+            keff = d * (k - 1) + 1
+            out.append(None if n is None else
+                       n * s if self.padding == "same" else n * s + max(keff - s, 0))
+        return (input_shape[0],) + tuple(out) + (self.filters,)
+
+
+def glorot_like(jax_shape: tuple) -> keras.initializers.Initializer:
+    """Glorot-uniform with the fans of the Flax shape ``jax_shape`` (for reshaped kernels).
+
+    A depthwise kernel is ``(*k, 1, C m)`` in Flax and ``(*k, C, m)`` in Keras: the same
+    numbers, but Glorot's fans differ, so the Keras layer draws with Flax's fans.
+    """
+    receptive = int(np.prod(jax_shape[:-2]))
+    fan_in, fan_out = jax_shape[-2] * receptive, jax_shape[-1] * receptive
+    return keras.initializers.RandomUniform(-math.sqrt(6.0 / (fan_in + fan_out)),
+                                            math.sqrt(6.0 / (fan_in + fan_out)))

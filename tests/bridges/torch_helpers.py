@@ -1,0 +1,95 @@
+"""Helpers shared by the PyTorch bridge tests: tiny networks, JAX reference runs, tolerances."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import torch
+
+from bridges.torch import build_module, load_jax_variables
+from neural_jax import parse
+from neural_jax.ir import infer_shapes
+from neural_jax.jax import build_model
+
+#: eval-mode agreement, relative to the output's scale (float32 throughout)
+TOL = 1e-5
+
+
+def net_of(input_shape: str, layers: str, extra: str = ""):
+    """A one-network DSL text -> Network."""
+    return parse(f"network T {{ input: {input_shape} layers: {layers} {extra} }}")
+
+
+def final_shape(net, config=None) -> tuple:
+    """The checker's top-level output shape."""
+    rows = [r for r in infer_shapes(net, config) if r[3] == 0]
+    return tuple(rows[-1][2])
+
+
+def sample_input(net, batch: int = 2, seed: int = 0) -> np.ndarray:
+    """A random batch for ``net`` (token ids when the first layer is Embedding)."""
+    shape = (batch,) + tuple(4 if d is None else d for d in net.input_shape)
+    rng = np.random.default_rng(seed)
+    first = net.layers[0]
+    if getattr(first, "type", None) == "Embedding":
+        return rng.integers(0, first.get("input_dim"), shape).astype(np.int32)
+    return rng.normal(size=shape).astype(np.float32)
+
+
+def random_variables(model, x: np.ndarray, seed: int = 0, scale: float = 0.3) -> dict:
+    """Variables of ``model``'s shapes with random values everywhere (biases and moving
+    statistics too, so that every tensor's mapping is exercised); nothing is compiled."""
+    shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.asarray(x))
+    rng = np.random.default_rng(seed + 1)
+
+    def fill(path, s):
+        name = str(path[-1].key)
+        if name == "moving_variance":
+            return np.asarray(rng.uniform(0.5, 1.5, s.shape), np.float32)
+        return np.asarray(scale * rng.normal(size=s.shape), np.float32)
+
+    return {"params": jax.tree_util.tree_map_with_path(fill, shapes["params"]),
+            "batch_stats": jax.tree_util.tree_map_with_path(fill, shapes["batch_stats"])}
+
+
+def parity(net, config=None, *, batch: int = 2, seed: int = 0):
+    """Runs ``net`` in evaluation mode in JAX and in torch from the same variables.
+
+    Returns:
+      ``(jax outputs, torch outputs, torch module, variables, input)`` (outputs as numpy).
+    """
+    model = build_model(net, config)
+    x = sample_input(net, batch, seed)
+    variables = random_variables(model, x, seed)
+    y_jax, _ = model.apply(variables, jnp.asarray(x))
+    module = build_module(net, config)
+    load_jax_variables(module, variables)
+    module.eval()
+    with torch.no_grad():
+        y_torch = module(torch.from_numpy(x))
+    return np.asarray(y_jax), y_torch.numpy(), module, variables, x
+
+
+def assert_close(expected: np.ndarray, got: np.ndarray, tol: float = TOL) -> float:
+    """Asserts agreement to ``tol`` relative to ``max(1, max |expected|)``.
+
+    Returns:
+      The largest absolute difference divided by that scale.
+    """
+    assert expected.shape == got.shape, (expected.shape, got.shape)
+    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
+    err = float(np.max(np.abs(expected - got))) / scale if expected.size else 0.0
+    assert np.all(np.isfinite(got)), "non-finite torch outputs"
+    assert err <= tol, f"max difference {err:.3g} (relative to scale {scale:.3g}) > {tol}"
+    return err
+
+
+def same_tree(a, b) -> bool:
+    """Whether two variable trees have the same structure and bit-identical leaves."""
+    la, ta = jax.tree_util.tree_flatten_with_path(a)
+    lb, tb = jax.tree_util.tree_flatten_with_path(b)
+    if [p for p, _ in la] != [p for p, _ in lb]:
+        return False
+    return all(np.asarray(x).shape == np.asarray(y).shape
+               and np.array_equal(np.asarray(x), np.asarray(y)) for (_, x), (_, y) in zip(la, lb))

@@ -1,0 +1,23 @@
+"""Trial functions for the worker-pool tests (importable by spawned worker processes)."""
+
+from __future__ import annotations
+
+import os
+
+from neural_jax.train.population import MemberResult
+
+
+def fake_trial(net, dataset, config, overrides=None, index=0):
+    """A trial that 'trains' instantly: its value is its learning rate."""
+    lr = float(config.get("lr", 0.0))
+    return MemberResult(index=index, config=dict(config), history=[{"epoch": 1, "val_accuracy": lr}],
+                        val={"accuracy": lr}, test={}, variables={"w": [lr]})
+
+
+def crashing_trial(net, dataset, config, overrides=None, index=0):
+    """Kills its worker process when ``config["crash"]`` is set; raises on ``"raise"``."""
+    if config.get("crash"):
+        os._exit(3)
+    if config.get("raise"):
+        raise RuntimeError("the framework failed")
+    return fake_trial(net, dataset, config, overrides, index)
