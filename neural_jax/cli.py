@@ -3,7 +3,9 @@
 ``neural check FILE`` reads a `.neural` file, prints each network's per-layer shape table
 and its search space, and exits non-zero with the error (line, column, caret, hint) when the
 file is not valid. ``neural run FILE --dataset NAME`` trains one configuration and saves its
-parameters (msgpack) and a JSON metrics record.
+parameters (msgpack) and a JSON metrics record. ``neural hpo FILE --dataset NAME`` searches.
+``neural compile`` and ``neural export`` (in :mod:`neural_jax.cli_bridges`) write standalone
+TensorFlow / PyTorch / JAX scripts and trained weights for those frameworks.
 """
 
 from __future__ import annotations
@@ -157,16 +159,31 @@ def cmd_hpo(args: argparse.Namespace) -> int:
         print(f"round {rnd + 1}: trials {state['done']}/{args.n_trials}  best {args.metric} {best}"
               f"  failed {failed}  pruned {pruned}  elapsed {el:.0f}s  eta {eta:.0f}s", flush=True)
 
+    tracker = None
+    if args.wandb:
+        from neural_jax.tracking import WandbTracker
+
+        tracker = WandbTracker(args.wandb, group=args.study, config={
+            "network": args.file, "dataset": args.dataset, "strategy": args.strategy})
+
+    def report(rnd: int, records: list[dict]) -> None:
+        on_round(rnd, records)
+        if tracker is not None:
+            tracker.on_round(rnd, records)
+
     opt = HPOptimizer(strategy=args.strategy, n_trials=args.n_trials, timeout=args.timeout,
                       early_stopping=args.early_stopping, population=args.population,
+                      parallel_trials=args.parallel_trials,
                       storage=args.storage, seed=args.seed, study_name=args.study,
-                      epochs=args.epochs, data_dir=args.data_dir, on_round=on_round)
+                      epochs=args.epochs, data_dir=args.data_dir, on_round=report)
     try:
         best = opt.optimize(code, dataset_name=args.dataset, backend=args.backend,
                             search_space=space, metric=args.metric, direction=args.direction)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if tracker is not None:
+        tracker.finish(opt)
     rows = sorted((t for t in opt.trials if t.get("value") is not None and t["state"] == "complete"),
                   key=lambda t: t["value"], reverse=args.direction == "maximize")[: args.top]
     if rows:
@@ -222,11 +239,18 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--metric", default="val_accuracy")
     h.add_argument("--direction", default="maximize", choices=["maximize", "minimize"])
     h.add_argument("--space", default=None, help="a search_space dict as JSON")
-    h.add_argument("--backend", default="jax")
+    h.add_argument("--backend", default="jax", help="jax (populations), pytorch or tensorflow")
+    h.add_argument("--parallel-trials", type=int, default=None,
+                   help="pytorch/tensorflow: worker processes training trials side by side")
+    h.add_argument("--wandb", metavar="PROJECT", default=None,
+                   help="log every trial as a W&B run in PROJECT (WANDB_MODE=offline works)")
     h.add_argument("--data-dir", default=None)
     h.add_argument("--top", type=int, default=5, help="rows of the final table")
     h.add_argument("-o", "--output", default=None, help="write the optimized .neural here")
     h.set_defaults(func=cmd_hpo)
+    from neural_jax.cli_bridges import add_commands
+
+    add_commands(sub)
     return p
 
 

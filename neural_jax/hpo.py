@@ -71,6 +71,9 @@ class HPOptimizer:
       early_stopping: successive halving inside each population (members below the
         ``1/eta`` best at each rung stop training).
       parallel_trials: population size (members trained together); default
+        ``population`` or ``min(n_trials, 16)``. For ``backend="pytorch"``/``"tensorflow"``
+        it is the number of worker processes training trials side by side (default 1).
+        Population size is then still the number of trials asked per round, default
         ``population`` or ``min(n_trials, 16)``.
       storage: SQLAlchemy URL (``"sqlite:///hpo.db"``) or None (in memory).
       seed: makes the search and the training reproducible.
@@ -97,6 +100,7 @@ class HPOptimizer:
         self.timeout = timeout
         self.early_stopping = early_stopping
         self.population = population or parallel_trials
+        self.parallel_trials = parallel_trials
         self.storage = storage
         self.seed = seed
         self.study_name = study_name
@@ -130,7 +134,7 @@ class HPOptimizer:
 
         Raises:
           NeuralSyntaxError / NeuralValidationError: bad DSL or search space.
-          BackendUnavailable: a backend other than ``"jax"``.
+          BackendUnavailable: ``"pytorch"``/``"tensorflow"`` without that framework installed.
           DatasetError: unknown dataset or missing files (with what to put where).
         """
         import search
@@ -141,10 +145,7 @@ class HPOptimizer:
         from neural_jax.ir.space import bind_search_space, to_space_dict
         from neural_jax.train.population import train_population
 
-        if backend.lower() != "jax":
-            raise BackendUnavailable(
-                f"backend {backend!r} cannot train trials yet: only 'jax' does",
-                hint="use backend='jax'; the PyTorch and TensorFlow bridges export the result")
+        backend = _backend(backend)
         if direction not in ("maximize", "minimize"):
             raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
         net0 = parse(neural_code)
@@ -178,8 +179,11 @@ class HPOptimizer:
                     break
                 self._running = trials
                 configs = [{**t.params, "seed": self.seed + t.number} for t in trials]
-                results = train_population(net, dataset, configs, scheduler=scheduler,
-                                           mode=self.mode, overrides=overrides)
+                if backend != "jax":
+                    results = self._train_elsewhere(net, dataset, configs, backend, overrides)
+                else:
+                    results = train_population(net, dataset, configs, scheduler=scheduler,
+                                               mode=self.mode, overrides=overrides)
                 records = [self._tell(t, r, metric) for t, r in zip(trials, results)]
                 self._running = []
                 self.trials.extend(records)
@@ -209,6 +213,19 @@ class HPOptimizer:
         self.best_value = float(self.study.best_value)
         return dict(self.best_params)
 
+    def _train_elsewhere(self, net, dataset, configs, backend: str, overrides):
+        """One round of PyTorch or TensorFlow trials (``parallel_trials`` worker processes)."""
+        from bridges.trials import run_trials
+
+        if self.early_stopping and not getattr(self, "_warned_es", False):
+            self._warned_es = True
+            warnings.warn(NeuralWarning(
+                f"early_stopping=True stops members inside JAX populations; {backend} trials "
+                "train their full epochs (the DSL's early_stopping patience still applies)"),
+                stacklevel=3)
+        return run_trials(net, dataset, configs, backend, workers=self.parallel_trials or 1,
+                          overrides=overrides)
+
     def _tell(self, trial, member, metric: str) -> dict[str, Any]:
         for rec in member.history:
             v = _curve_value(metric, rec)
@@ -227,6 +244,22 @@ class HPOptimizer:
             self.study.tell(trial, value)
             rec.update(state="complete" if math.isfinite(value) else "failed", value=value)
         return rec
+
+
+def _backend(backend: str) -> str:
+    """The canonical backend name; BackendUnavailable when its framework is missing."""
+    from bridges.trials import normalize_backend
+
+    name = normalize_backend(backend)
+    if name == "jax":
+        return name
+    module = "torch" if name == "pytorch" else "tensorflow"
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise BackendUnavailable(f"backend {backend!r} needs {module}, which is not installed",
+                                 hint=f'pip install "neural-jax[{module}]", or use backend="jax"')
+    return name
 
 
 def optimize_and_return(neural_code: str, n_trials: int = 20, dataset_name: str = "digits",

@@ -62,8 +62,11 @@ def test_console_script_runs_in_a_fresh_process():
     (["run", str(EX / "digits_search.neural"), "--params", '{"x":'], "not valid JSON"),
     (["hpo", str(EX / "digits_search.neural"), "--storage", "sqlite:////no/such/dir/x.db",
       "--n-trials", "1"], "cannot open storage"),
-    (["hpo", str(EX / "digits_search.neural"), "--backend", "tensorflow", "--n-trials", "1"],
-     "'tensorflow' cannot train trials yet"),
+    (["hpo", str(EX / "digits_search.neural"), "--backend", "mxnet", "--n-trials", "1"],
+     "unknown backend 'mxnet'"),
+    (["compile", str(EX / "digits_search.neural"), "--backend", "jax", "--params", "[1"],
+     "not valid JSON"),
+    (["export", "/no/such/run", "--backend", "pytorch"], "no such file"),
 ])
 def test_user_errors_are_messages_not_tracebacks(argv, msg, capsys):
     assert main(argv) in (1, 2)

@@ -1,0 +1,144 @@
+"""The ``neural compile`` and ``neural export`` commands (through :mod:`bridges`).
+
+``neural compile FILE --backend B [-o OUT]`` writes a standalone training script for the
+network in TensorFlow, PyTorch or JAX; ``--params`` fixes HPO values, and ``--hpo`` searches
+first (the same options as ``neural hpo``) and then writes the optimized ``.neural`` file
+beside the script and the script of the *optimized* model.
+
+``neural export RUN_DIR --backend {pytorch,tensorflow} [-o OUT]`` reads a run folder written
+by ``neural run`` (``network.neural``, ``metrics.json``, ``params.msgpack``) and writes its
+trained weights as a PyTorch ``state_dict`` (``.pt``) or a Keras weights file
+(``.weights.h5``) for the model the bridge builds from the same network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+__all__ = ["add_commands", "cmd_compile", "cmd_export"]
+
+_CODE_BACKENDS = ["jax", "pytorch", "tensorflow"]
+
+
+def _search(args: argparse.Namespace, code: str) -> dict:
+    from neural_jax.hpo import HPOptimizer
+
+    def on_round(rnd: int, records: list[dict]) -> None:
+        vals = [r["value"] for r in records if r.get("value") is not None]
+        best = max(vals) if vals else float("nan")
+        print(f"round {rnd + 1}: {len(records)} trials, best of round {best:.4f}", flush=True)
+
+    opt = HPOptimizer(strategy=args.strategy, n_trials=args.n_trials, population=args.population,
+                      seed=args.seed, epochs=args.epochs, data_dir=args.data_dir,
+                      on_round=on_round)
+    best = opt.optimize(code, dataset_name=args.dataset)
+    if not best:
+        raise SystemExit("error: no trial completed; nothing to compile")
+    print(f"best val_accuracy {opt.best_value:.4f}: {json.dumps(best)}")
+    return best
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    """``neural compile``: see the module docstring."""
+    from bridges.codegen import generate_code
+    from neural_jax.dsl.api import load, parse
+    from neural_jax.dsl.optimized import generate_optimized_dsl
+    from neural_jax.ir.checker import check
+
+    text = pathlib.Path(args.file).read_text(encoding="utf-8")
+    net = load(args.file, args.network)
+    check(net)
+    config = json.loads(args.params) if args.params else {}
+    if args.hpo:
+        best = _search(args, text)
+        optimized = generate_optimized_dsl(text, best)
+        net = parse(optimized)
+        config = {}
+        dsl_out = pathlib.Path(args.output).with_suffix(".neural") if args.output else None
+        if dsl_out is not None:
+            dsl_out.write_text(optimized, encoding="utf-8")
+            print(f"wrote the optimized network to {dsl_out}")
+        else:
+            print(optimized)
+    code = generate_code(net, args.backend, config)
+    if args.output:
+        out = pathlib.Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(code, encoding="utf-8")
+        print(f"wrote the {args.backend} script to {out}")
+    else:
+        sys.stdout.write(code)
+    return 0
+
+
+def _load_run(folder: pathlib.Path):
+    """The network, configuration and trained JAX variables of a ``neural run`` folder."""
+    import jax
+    import numpy as np
+
+    from neural_jax.dsl.api import parse
+    from neural_jax.jax import build_model
+    from neural_jax.train.checkpoint import load_params
+
+    for name in ("network.neural", "metrics.json", "params.msgpack"):
+        if not (folder / name).exists():
+            raise FileNotFoundError(2, "not a run folder of `neural run`", str(folder / name))
+    net = parse((folder / "network.neural").read_text(encoding="utf-8"))
+    record = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    config = record.get("config", {})
+    model = build_model(net, config)
+    x = np.zeros((1,) + tuple(d or 1 for d in net.input_shape), np.float32)
+    if model.plan.layers and model.plan.layers[0].type == "Embedding":
+        x = x.astype(np.int32)
+    template = model.init(jax.random.PRNGKey(0), x)
+    return net, config, load_params(folder, template)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``neural export``: see the module docstring."""
+    folder = pathlib.Path(args.run)
+    net, config, variables = _load_run(folder)
+    if args.backend == "pytorch":
+        from bridges.torch import build_module, load_jax_variables, save_state_dict
+
+        module = build_module(net, config)
+        load_jax_variables(module, variables)
+        out = pathlib.Path(args.output or folder / "model.pt")
+        save_state_dict(module, out)
+    else:
+        from bridges.tensorflow import build_model, load_jax_variables, save_weights
+
+        model = build_model(net, config)
+        load_jax_variables(model, variables)
+        out = pathlib.Path(args.output or folder / "model.weights.h5")
+        save_weights(model, out)
+    print(f"wrote the {args.backend} weights of {net.name} to {out}")
+    return 0
+
+
+def add_commands(sub) -> None:
+    """Adds ``compile`` and ``export`` to the ``neural`` sub-command parser."""
+    c = sub.add_parser("compile", help="write a standalone TensorFlow / PyTorch / JAX script")
+    c.add_argument("file", help="the .neural file")
+    c.add_argument("--backend", required=True, choices=_CODE_BACKENDS)
+    c.add_argument("--network", help="the network of the file")
+    c.add_argument("--params", help="JSON values for HPO parameters")
+    c.add_argument("-o", "--output", help="the script to write (default: standard output)")
+    c.add_argument("--hpo", action="store_true",
+                   help="search first, then write the optimized .neural and its script")
+    c.add_argument("--dataset", default="digits", help="dataset for --hpo")
+    c.add_argument("--strategy", default=None)
+    c.add_argument("--n-trials", type=int, default=16)
+    c.add_argument("--population", type=int, default=None)
+    c.add_argument("--epochs", type=int, default=None)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--data-dir", default=None)
+    c.set_defaults(func=cmd_compile)
+    e = sub.add_parser("export", help="write a run's trained weights for PyTorch or Keras")
+    e.add_argument("run", help="a folder written by `neural run`")
+    e.add_argument("--backend", required=True, choices=["pytorch", "tensorflow"])
+    e.add_argument("-o", "--output", help="the weights file (default: in the run folder)")
+    e.set_defaults(func=cmd_export)
