@@ -103,7 +103,9 @@ class TransformerEncoderLayer(BridgeLayer):
 
     def __init__(self, plan: LayerPlan, shape: Shape) -> None:
         super().__init__()
-        from bridges.torch.rules import Sequence  # the block runner (imports every rule)
+        from bridges.torch.rules import (
+            Sequence,  # the block runner (imports every rule)
+        )
 
         f, heads = shape[-1], plan.arg("num_heads")
         if f // heads < 1:

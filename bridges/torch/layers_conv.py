@@ -26,7 +26,13 @@ import math
 import torch
 import torch.nn.functional as F
 
-from bridges.torch.ops import activate, channels_first, channels_last, pad_amounts, pad_spatial
+from bridges.torch.ops import (
+    activate,
+    channels_first,
+    channels_last,
+    pad_amounts,
+    pad_spatial,
+)
 from bridges.torch.slots import CONV, IDENTITY, BridgeLayer, glorot, zeros
 from neural_jax.ir.plan import LayerPlan
 from neural_jax.ir.shapes import spatial_tuple

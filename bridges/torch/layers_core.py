@@ -110,7 +110,11 @@ class ActivationLayer(BridgeLayer):
 
 
 class EmbeddingLayer(BridgeLayer):
-    """``Embedding(input_dim, output_dim)``: token ids -> vectors (``weight`` as Keras)."""
+    """``Embedding(input_dim, output_dim)``: token ids -> vectors (``weight`` as Keras).
+
+    Ids are read as ``jnp.take`` reads them on the JAX side: ``-n <= id < 0`` counts from
+    the end, and an id outside ``[-n, n)`` gives a row of NaN (torch would raise).
+    """
 
     def __init__(self, plan: LayerPlan, shape: Shape) -> None:
         super().__init__()
@@ -118,4 +122,10 @@ class EmbeddingLayer(BridgeLayer):
                       IDENTITY, uniform(-0.05, 0.05))
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.embedding(x.long(), self.weight)
+        n = self.weight.shape[0]
+        ids = x.long()
+        inside = (ids >= -n) & (ids < n)
+        rows = F.embedding(torch.where(inside, torch.remainder(ids, n), 0), self.weight)
+        if bool(inside.all()):
+            return rows
+        return torch.where(inside[..., None], rows, torch.full_like(rows, float("nan")))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import torch
 
+from bridges.errors import unsupported
 from bridges.torch.ops import activate, dropout
 from bridges.torch.slots import (
     GRU_BIAS,
@@ -35,7 +36,7 @@ from bridges.torch.slots import (
 )
 from neural_jax.ir.plan import LayerPlan
 
-__all__ = ["RECURRENT", "BidirectionalLayer", "RNNLayer"]
+__all__ = ["RECURRENT", "BidirectionalLayer", "RNNLayer", "check_recurrent"]
 
 Tensor = torch.Tensor
 Shape = tuple
@@ -112,20 +113,25 @@ class RNNLayer(BridgeLayer):
         return torch.stack(outputs, dim=1)
 
 
+def check_recurrent(plan: LayerPlan) -> LayerPlan:
+    """The wrapped plan of a Bidirectional; raises unless it is LSTM, GRU or SimpleRNN."""
+    inner = plan.inner
+    if inner is None or inner.type not in RECURRENT:
+        raise unsupported(plan, "pytorch", "Bidirectional wraps LSTM, GRU or SimpleRNN only",
+                          "wrap a recurrent layer")
+    return inner
+
+
 class BidirectionalLayer(BridgeLayer):
     """``Bidirectional(layer, merge_mode)``: ``forward_layer`` and ``backward_layer``."""
 
     def __init__(self, plan: LayerPlan, shape: Shape) -> None:
         super().__init__()
-        from bridges.torch.rules import check_recurrent  # the error text lives with the rules
-
         inner = check_recurrent(plan)
         self.forward_layer = RNNLayer(inner, shape)
         self.backward_layer = RNNLayer(inner, shape, reverse=True)
         self.merge = plan.arg("merge_mode", "concat")
         if self.merge not in ("concat", "sum", "mul", "ave"):
-            from bridges.errors import unsupported
-
             raise unsupported(plan, "pytorch", f"unknown merge_mode {self.merge!r}",
                               "use concat, sum, mul or ave")
 

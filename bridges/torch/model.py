@@ -7,7 +7,8 @@ BatchNorm momentum, a searched activation...) become constants
 :meth:`neural_jax.jax.Model.apply` returns: the Output layer's pre-activation logits when
 its activation is softmax or sigmoid (:attr:`TorchNetwork.final_activation` says which),
 else the outputs. ``module.train()`` / ``module.eval()`` select training behaviour
-(dropout, noise, batch statistics) as ``apply(train=...)`` does.
+(dropout, noise, batch statistics) as ``apply(train=...)`` does; a new module is in
+evaluation mode, like ``apply``'s default ``train=False``.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ class TorchNetwork(Sequence):
                 f"network '{self.network.name}' takes inputs of shape (batch, {dims}), got "
                 f"{tuple(x.shape)} (backend: pytorch)",
                 hint="reshape the data to the network's input: shape")
-        if not self.takes_ids and not torch.is_floating_point(x):
-            x = x.float()
+        if not self.takes_ids and x.dtype != torch.float32:
+            x = x.float()  # as JAX without x64: every non-id input becomes float32
         return x
 
     def forward(self, x: Any) -> Tensor:
@@ -105,7 +106,7 @@ def build_module(net: Network, config: Mapping[str, Any] | None = None) -> Torch
         :func:`neural_jax.jax.build_model`.
 
     Returns:
-      A :class:`TorchNetwork` in training mode (``torch.nn.Module``'s default); its
+      A :class:`TorchNetwork` in evaluation mode (call ``.train()`` to train it); its
       parameters are drawn from torch's global generator with Keras' initialisers.
 
     Raises:
@@ -114,5 +115,5 @@ def build_module(net: Network, config: Mapping[str, Any] | None = None) -> Torch
     """
     full = {**default_config(net), **dict(config or {})}
     rows = infer_shapes(net, full)
-    plan = constant_plan(plan_network(net, full))
-    return TorchNetwork(net, full, plan, _top_level_output(rows))
+    plan = constant_plan(plan_network(net, full, backend="pytorch"))
+    return TorchNetwork(net, full, plan, _top_level_output(rows)).eval()

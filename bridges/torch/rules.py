@@ -29,7 +29,12 @@ from bridges.torch.layers_attention import (
     PositionalEmbeddingLayer,
     TransformerEncoderLayer,
 )
-from bridges.torch.layers_conv import ConvLayer, GlobalPoolLayer, PoolLayer, SeparableConvLayer
+from bridges.torch.layers_conv import (
+    ConvLayer,
+    GlobalPoolLayer,
+    PoolLayer,
+    SeparableConvLayer,
+)
 from bridges.torch.layers_core import (
     ActivationLayer,
     DenseLayer,
@@ -41,7 +46,7 @@ from bridges.torch.layers_core import (
     SpatialDropoutLayer,
 )
 from bridges.torch.layers_norm import BatchNormLayer, GroupNormLayer, LayerNormLayer
-from bridges.torch.layers_recurrent import RECURRENT, BidirectionalLayer, RNNLayer
+from bridges.torch.layers_recurrent import BidirectionalLayer, RNNLayer
 from bridges.torch.ops import channels_first, channels_last
 from bridges.torch.slots import CONV, IDENTITY, TRANSPOSE, BridgeLayer, glorot, zeros
 from neural_jax.ir.plan import LayerPlan
@@ -49,13 +54,20 @@ from neural_jax.ir.registry import LAYERS
 from neural_jax.ir.shapes import RuleContext, ShapeError
 
 __all__ = ["BACKEND", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer",
-           "check_recurrent", "make_layer", "output_shape"]
+           "make_layer", "output_shape"]
 
 BACKEND = "pytorch"
 Tensor = torch.Tensor
 Shape = tuple
 #: ``(plan, input shape) -> module``
 Rule = Callable[[LayerPlan, Shape], BridgeLayer]
+
+
+#: layers whose tensors depend on the input's last axis
+_SIZED = {"Dense", "Output", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "SeparableConv2D",
+          "DepthwiseConv2D", "BatchNormalization", "LayerNormalization", "GroupNormalization",
+          "LSTM", "GRU", "SimpleRNN", "Bidirectional", "MultiHeadAttention",
+          "TransformerEncoder", "PositionalEmbedding"}
 
 
 def _rule(cls: type[BridgeLayer], **fields) -> Rule:
@@ -99,16 +111,12 @@ def make_layer(plan: LayerPlan, shape: Shape) -> BridgeLayer:
     rule = RULES.get(plan.type)
     if rule is None:
         raise unsupported(plan, BACKEND, "this layer has no rule in the PyTorch backend")
+    if plan.type in _SIZED and (not shape or shape[-1] is None):
+        raise unsupported(plan, BACKEND, f"its input's feature axis is unknown ({shape}); "
+                          "torch creates a layer's weights before the first call",
+                          "give the network's input shape every dimension this layer's "
+                          "features depend on")
     return rule(plan, shape)
-
-
-def check_recurrent(plan: LayerPlan) -> LayerPlan:
-    """The wrapped plan of a Bidirectional; raises unless it is LSTM, GRU or SimpleRNN."""
-    inner = plan.inner
-    if inner is None or inner.type not in RECURRENT:
-        raise unsupported(plan, BACKEND, "Bidirectional wraps LSTM, GRU or SimpleRNN only",
-                          "wrap a recurrent layer")
-    return inner
 
 
 class Sequence(BridgeLayer):

@@ -62,10 +62,6 @@ class Layout:
     to_torch: Callable[[Tensor, Shape], Tensor]
     to_keras: Callable[[Tensor, Shape], Tensor]
 
-    def torch_shape(self, keras_shape: Shape) -> Shape:
-        """The torch shape of a tensor whose Keras shape is ``keras_shape``."""
-        return tuple(self.to_torch(torch.empty(keras_shape, device="meta"), keras_shape).shape)
-
 
 def _conv_to_torch(t: Tensor, shape: Shape) -> Tensor:
     n = t.ndim - 2

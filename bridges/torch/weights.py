@@ -11,6 +11,8 @@ module's order: missing or of another shape; then the first unexpected one).
 from __future__ import annotations
 
 import os
+import pickle
+import zipfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -134,7 +136,8 @@ def load_state_dict(module: nn.Module, path: str | os.PathLike) -> nn.Module:
                              hint="check the path; save_state_dict(module, path) writes one")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises several types for a file that is not a checkpoint
+    except (RuntimeError, ValueError, EOFError, OSError, TypeError, AttributeError,
+            pickle.UnpicklingError, zipfile.BadZipFile) as e:  # what torch raises for non-checkpoints
         raise WeightMismatch(f"{path} is not a torch state_dict file: {e} {_BACKEND}",
                              hint="write it with save_state_dict(module, path)") from None
     if not isinstance(state, Mapping):

@@ -127,7 +127,7 @@ def _normalise(v: Any) -> Any:
 
 
 def _dynamic(value: Any, config: Mapping[str, Any], dyn: dict[str, Dyn], net: Network,
-             layer: Layer, name: str) -> Any:
+             layer: Layer, name: str, backend: str = "jax") -> Any:
     """A non-shape-affecting argument: a constant, or a :class:`Dyn` for an HPO value."""
     if not isinstance(value, HPO):
         return _normalise(value)
@@ -140,7 +140,7 @@ def _dynamic(value: Any, config: Mapping[str, Any], dyn: dict[str, Dyn], net: Ne
             index = options.index(_normalise(chosen))
         else:
             raise error(net, layer, f"{chosen!r} is not an option of {value.path}",
-                        f"use one of {', '.join(map(repr, value.values))}")
+                        f"use one of {', '.join(map(repr, value.values))}", backend=backend)
         d = Dyn(value.path, "index", options, index)
     else:
         d = Dyn(value.path, "float", (), float(chosen))
@@ -149,7 +149,8 @@ def _dynamic(value: Any, config: Mapping[str, Any], dyn: dict[str, Dyn], net: Ne
 
 
 class _Planner:
-    def __init__(self, net: Network, config: Mapping[str, Any]) -> None:
+    def __init__(self, net: Network, config: Mapping[str, Any], backend: str = "jax") -> None:
+        self.backend = backend
         self.net = net
         self.config = config
         self.dynamic: dict[str, Dyn] = {}
@@ -162,7 +163,7 @@ class _Planner:
             if not 0 <= index < len(item.values):
                 raise BackendError(
                     f"layer choice {item.path} has {len(item.values)} options, index {index} "
-                    f"was configured (backend: jax)",
+                    f"was configured (backend: {self.backend})",
                     hint=f"use an index in 0..{len(item.values) - 1}")
             return self.layer(item.values[index], name)
         return self.layer(item, name)
@@ -170,7 +171,7 @@ class _Planner:
     def layer(self, layer: Layer, name: str) -> LayerPlan:
         spec = LAYERS.get(layer.type)
         if spec is None:
-            raise error(self.net, layer, "unknown layer kind")
+            raise error(self.net, layer, "unknown layer kind", backend=self.backend)
         args: list[tuple[str, Any]] = []
         inner = None
         for key, value in layer.args.items():
@@ -183,20 +184,21 @@ class _Planner:
                 args.append((key, _normalise(resolve(value, self.config))))
             else:
                 args.append((key, _dynamic(value, self.config, self.dynamic, self.net,
-                                           layer, key)))
+                                           layer, key, self.backend)))
         block = None
         if layer.block is not None:
             block = tuple(self.item(it) for it in layer.block)
         return LayerPlan(layer.type, layer.path, name, tuple(args), block, inner)
 
 
-def plan_network(net: Network, config: Mapping[str, Any]) -> NetworkPlan:
+def plan_network(net: Network, config: Mapping[str, Any], backend: str = "jax") -> NetworkPlan:
     """Resolves ``net`` for ``config``.
 
     Args:
       net: the network.
       config: ``{hpo_path: value}``; shape-affecting paths fix the structure, other paths
         set the defaults of the per-call values.
+      backend: the backend named in errors.
 
     Returns:
       The :class:`NetworkPlan`.
@@ -206,7 +208,7 @@ def plan_network(net: Network, config: Mapping[str, Any]) -> NetworkPlan:
         model returns logits for those, which must be known when it is built), or an
         out-of-range layer-choice index.
     """
-    planner = _Planner(net, config)
+    planner = _Planner(net, config, backend)
     plans = [planner.item(it) for it in net.layers]
     final = None
     if plans and plans[-1].type == "Output":
@@ -215,7 +217,8 @@ def plan_network(net: Network, config: Mapping[str, Any]) -> NetworkPlan:
             if any(o in ("softmax", "sigmoid") for o in act.options):
                 raise error(net, plans[-1], "a searched Output activation that includes "
                             "softmax or sigmoid cannot be compiled once for all its values",
-                            "fix the Output activation, or search an Activation layer before it")
+                            "fix the Output activation, or search an Activation layer before it",
+                            backend=backend)
         elif act in ("softmax", "sigmoid"):
             final = act
             plans[-1] = plans[-1].replace_arg("activation", None)

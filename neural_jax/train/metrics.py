@@ -40,7 +40,7 @@ from neural_jax.train._registry import (
     check_range,
     lookup,
 )
-from neural_jax.train.losses import Loss, _normalize_activation
+from neural_jax.train.losses import Loss, _normalize_activation, _probabilities
 
 __all__ = ["METRICS", "Metric", "get_metric", "mean_from_stats", "metric_names"]
 
@@ -173,6 +173,20 @@ def _top_k_metric(name, params):
     return Metric(name, {"k": k}, lambda z, y: top_k_accuracy(z, y, k=k))
 
 
+def _error_metric(name, params):
+    """``mae`` / ``mse`` on the model's outputs (after a softmax/sigmoid Output activation)."""
+    check_arg_names(params, ("final_activation", "loss"), f"Metric '{name}'")
+    activation = _normalize_activation(params.get("final_activation"))
+
+    def fn(z, y):
+        p = _probabilities(z, activation) if activation else z
+        y = jnp.asarray(y, p.dtype).reshape(p.shape) if jnp.size(y) == p.size else y
+        err = jnp.abs(p - y) if name == "mae" else jnp.square(p - y)
+        return _per_example(err)
+
+    return Metric(name, {"final_activation": activation}, fn)
+
+
 def _loss_metric(name, params):
     check_arg_names(params, ("loss",), f"Metric '{name}'")
     loss = params.get("loss")
@@ -187,6 +201,8 @@ METRICS: dict[str, Callable[[str, dict[str, Any]], Metric]] = {
     "accuracy": _accuracy_metric,
     "top_k_accuracy": _top_k_metric,
     "loss": _loss_metric,
+    "mae": _error_metric,
+    "mse": _error_metric,
 }
 
 # Keras spellings: alias -> (metric, preset parameters).
@@ -197,6 +213,8 @@ _ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
     "binary_accuracy": ("accuracy", {"kind": "binary"}),
     "top_k_categorical_accuracy": ("top_k_accuracy", {}),
     "sparse_top_k_categorical_accuracy": ("top_k_accuracy", {}),
+    "mean_absolute_error": ("mae", {}),
+    "mean_squared_error": ("mse", {}),
 }
 
 
@@ -209,12 +227,13 @@ def get_metric(name: str, **params: Any) -> Metric:
     """Builds a metric by name.
 
     Args:
-      name: ``accuracy``, ``top_k_accuracy`` or ``loss`` (case-insensitive; Keras
+      name: ``accuracy``, ``top_k_accuracy``, ``mae``, ``mse`` or ``loss`` (case-insensitive; Keras
         spellings such as ``sparse_categorical_accuracy`` also work).
       **params: ``accuracy``: ``kind`` ("sparse"/"categorical"/"binary"), ``loss`` (a
         loss name or :class:`~neural_jax.train.losses.Loss`, to pick the kind as
         Keras does), ``threshold`` (0.5), ``final_activation``, ``from_logits``.
-        ``top_k_accuracy``: ``k`` (5). ``loss``: ``loss``, the configured Loss.
+        ``top_k_accuracy``: ``k`` (5). ``mae``/``mse``: ``final_activation`` (applied to
+        logits first). ``loss``: ``loss``, the configured Loss.
 
     Returns:
       A :class:`Metric`.

@@ -76,7 +76,7 @@ def _metric_fns(spec: TrainSpec, loss, final_activation):
             continue
         key = name if name != "top_k_accuracy" else f"top_{params.get('k', 5)}_accuracy"
         extra = {"loss": loss} if name == "accuracy" else {}
-        if name == "accuracy":
+        if name in ("accuracy", "mae", "mse", "mean_absolute_error", "mean_squared_error"):
             extra["final_activation"] = final_activation
         fns[key] = get_metric(name, **params, **extra)
     return fns
@@ -98,22 +98,21 @@ class Trainer:
         self.net = net
         self.config = {**default_config(net), **dict(config or {})}
         self.spec = training_spec(net, self.config, overrides)
-        self.model = build_model(net, self.config)
+        # On CPU, convolutions run as patches x matmul (XLA's CPU convolution is slow; see
+        # neural_jax.jax.layers_conv); the same rule the population trainer uses.
+        from neural_jax.train.population_program import choose_mode
+
+        self.conv_as_patches = choose_mode(net).endswith("patches")
+        self.model = build_model(net, self.config,
+                                 conv_impl="patches" if self.conv_as_patches else "xla")
         self.hparams = self.model.hparams(self.config)  # per-call values, strings as indices
         self.loss = get_loss(self.spec.loss, final_activation=self.model.final_activation,
                              **self.spec.loss_params)
         self.metrics = _metric_fns(self.spec, self.loss, self.model.final_activation)
         self.tx = build_optimizer(self.spec.optimizer, self.spec.optimizer_args)
         self.compilations = {"train_epoch": 0, "evaluate": 0}
-        # On CPU, convolutions run as patches x matmul (XLA's CPU convolution is slow; see
-        # neural_jax.train.population_patches); the same rule the population trainer uses.
-        from neural_jax.train.population_patches import patched
-        from neural_jax.train.population_program import choose_mode
-
-        self.conv_as_patches = choose_mode(net).endswith("patches")
-        wrap = patched if self.conv_as_patches else (lambda f: f)
-        self._train_epoch = jax.jit(wrap(self._train_epoch_impl), static_argnums=(5,))
-        self._evaluate = jax.jit(wrap(self._evaluate_impl))
+        self._train_epoch = jax.jit(self._train_epoch_impl, static_argnums=(5,))
+        self._evaluate = jax.jit(self._evaluate_impl)
 
     # --- compiled pieces ------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ LABELS = np.array([0, 1, 0])  # ranks of the true class: 0, 1, 2
 
 
 def test_registry_covers_the_spec():
-    assert set(METRICS) == {"accuracy", "top_k_accuracy", "loss"}
+    assert set(METRICS) == {"accuracy", "top_k_accuracy", "loss", "mae", "mse"}
 
 
 def test_sparse_and_categorical_accuracy():
@@ -95,3 +95,13 @@ def test_metrics_vmap_over_a_population():
 def test_bad_metric_config_is_a_typed_error(call, match):
     with pytest.raises(TrainConfigError, match=match):
         call()
+
+
+def test_regression_metrics_on_outputs_and_after_sigmoid():
+    z = jnp.array([[1.0], [2.0]])
+    assert get_metric("mae")(z, jnp.array([0.0, 4.0])).tolist() == [1.0, 2.0]
+    assert get_metric("mean_squared_error")(z, jnp.array([[0.0], [4.0]])).tolist() == [1.0, 4.0]
+    p = get_metric("mse", final_activation="sigmoid")(jnp.zeros((2, 1)), jnp.array([1.0, 0.0]))
+    assert p.tolist() == [0.25, 0.25]
+    with pytest.raises(TrainConfigError, match="k"):
+        get_metric("mae", k=3)
