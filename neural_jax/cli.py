@@ -89,10 +89,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from neural_jax.ir.checker import check
     from neural_jax.train.checkpoint import save_run
 
-    if args.backend != "jax":
-        print(f"error: backend {args.backend!r} cannot train yet; use --backend jax",
-              file=sys.stderr)
-        return 2
     net = load(args.file, args.network)
     check(net)
     config = json.loads(args.params) if args.params else {}
@@ -102,6 +98,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if args.backend != "jax":
+        from neural_jax.cli_bridges import run_in_backend
+
+        return run_in_backend(args, net, config, overrides, ds)
     from neural_jax.train.trainer import Trainer
 
     trainer = Trainer(net, config, overrides)

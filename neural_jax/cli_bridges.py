@@ -18,7 +18,7 @@ import json
 import pathlib
 import sys
 
-__all__ = ["add_commands", "cmd_compile", "cmd_export"]
+__all__ = ["add_commands", "cmd_compile", "cmd_export", "run_in_backend"]
 
 _CODE_BACKENDS = ["jax", "pytorch", "tensorflow"]
 
@@ -117,6 +117,67 @@ def cmd_export(args: argparse.Namespace) -> int:
         save_weights(model, out)
     print(f"wrote the {args.backend} weights of {net.name} to {out}")
     return 0
+
+
+def run_in_backend(args: argparse.Namespace, net, config: dict, overrides: dict, ds) -> int:
+    """``neural run --backend pytorch|tensorflow``: trains through the bridge and saves.
+
+    Writes ``metrics.json``, ``network.neural`` and the weights (``model.pt`` /
+    ``model.weights.h5``) into ``--out``.
+    """
+    from neural_jax.dsl.printer import to_dsl
+    from neural_jax.train.checkpoint import _jsonable
+    from neural_jax.train.spec import training_spec
+
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    spec = training_spec(net, config, overrides)
+    print(f"training {net.name} on {ds.name} in {args.backend}: {spec.epochs} epochs, "
+          f"batch {spec.batch_size}, {spec.optimizer}")
+
+    def show(epoch: int, rec: dict) -> None:
+        parts = [f"{k} {v:.4f}" for k, v in rec.items() if k not in ("epoch", "seconds")]
+        print(f"epoch {epoch:>3}/{spec.epochs}  " + "  ".join(parts) +
+              f"  ({rec.get('seconds', 0):.1f}s)", flush=True)
+
+    folder = pathlib.Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    if args.backend == "pytorch":
+        import torch
+
+        from bridges.torch import train_trial
+
+        result = train_trial(net, ds, config, overrides, on_epoch=show)
+        weights = folder / "model.pt"
+        if not result.failed:
+            torch.save(result.variables, weights)
+    else:
+        from bridges.tensorflow import train_trial
+
+        result = train_trial(net, ds, config, overrides, on_epoch=show)
+        weights = folder / "model.weights.h5"
+        if not result.failed:
+            _save_keras_result(net, result, weights)
+    if result.failed:
+        print(f"error: training failed: {result.message}", file=sys.stderr)
+        return 1
+    print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
+    print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
+    record = {"network": net.name, "backend": args.backend, "config": _jsonable(result.config),
+              "spec": _jsonable(spec.__dict__), "history": _jsonable(result.history),
+              "val": result.val, "test": result.test, "best_epoch": result.best_epoch}
+    (folder / "metrics.json").write_text(json.dumps(record, indent=2))
+    (folder / "network.neural").write_text(to_dsl(net))
+    print(f"saved weights and metrics to {folder}")
+    return 0
+
+
+def _save_keras_result(net, result, path: pathlib.Path) -> None:
+    """Writes a TensorFlow trial's kept weights as a Keras weights file."""
+    from bridges.tensorflow import build_model, load_jax_variables, save_weights
+
+    model = build_model(net, result.config)
+    load_jax_variables(model, result.variables)
+    save_weights(model, path)
 
 
 def add_commands(sub) -> None:

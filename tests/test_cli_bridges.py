@@ -1,0 +1,81 @@
+"""`neural run --backend`, `neural export` and `neural compile` end to end."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from neural_jax.cli import main
+
+EX = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+SMALL = """network Small {
+  input: (8, 8, 1)
+  layers:
+    Conv2D(4, kernel_size=3, padding="same", activation="relu")
+    BatchNormalization()
+    Flatten()
+    Dense(HPO(choice(16, 24)), activation="relu")
+    Output(10, activation="softmax")
+  optimizer: Adam(learning_rate=0.01)
+  train { epochs: 2, batch_size: 64, validation_split: 0.2 }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def jax_run(tmp_path_factory):
+    """A `neural run` folder of a small CNN trained 1 epoch on digits."""
+    folder = tmp_path_factory.mktemp("run")
+    src = folder / "small.neural"
+    src.write_text(SMALL)
+    assert main(["run", str(src), "--epochs", "1", "--params", '{"layers[3].units": 24}',
+                 "--out", str(folder / "out")]) == 0
+    return folder / "out"
+
+
+def _jax_outputs(run: pathlib.Path, x: np.ndarray) -> np.ndarray:
+    from neural_jax.cli_bridges import _load_run
+    from neural_jax.jax import build_model
+
+    net, config, variables = _load_run(run)
+    y, _ = build_model(net, config).apply(variables, x)
+    return np.asarray(y)
+
+
+def test_export_pytorch_state_dict_reproduces_the_trained_model(jax_run, capsys):
+    torch = pytest.importorskip("torch")
+    from bridges.torch import build_module, load_state_dict
+    from neural_jax.cli_bridges import _load_run
+
+    assert main(["export", str(jax_run), "--backend", "pytorch"]) == 0
+    assert "model.pt" in capsys.readouterr().out
+    net, config, _ = _load_run(jax_run)
+    assert config["layers[3].units"] == 24
+    module = build_module(net, config)
+    load_state_dict(module, jax_run / "model.pt")
+    x = np.random.default_rng(0).normal(size=(5, 8, 8, 1)).astype(np.float32)
+    with torch.no_grad():
+        got = module(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, _jax_outputs(jax_run, x), rtol=1e-5, atol=1e-5)
+
+
+def test_export_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["export", str(tmp_path), "--backend", "pytorch"]) == 1
+    assert "network.neural" in capsys.readouterr().err
+
+
+def test_run_in_pytorch(tmp_path, capsys):
+    pytest.importorskip("torch")
+    src = tmp_path / "small.neural"
+    src.write_text(SMALL)
+    assert main(["run", str(src), "--backend", "pytorch", "--epochs", "2",
+                 "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "epoch   2/2" in out and "val_accuracy" in out
+    rec = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert rec["backend"] == "pytorch" and rec["val"]["accuracy"] > 0.5
+    assert (tmp_path / "out" / "model.pt").exists()
