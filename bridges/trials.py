@@ -86,10 +86,24 @@ def _init_worker(backend: str, net: Any, dataset: Any, overrides: Any, threads: 
     _WORKER.update(fn=fn or _train_fn(backend), net=net, dataset=dataset, overrides=overrides)
 
 
+def _split_seed(config: Mapping[str, Any], overrides: Mapping[str, Any] | None):
+    """A trial's ``"seed"`` (the engine gives each trial its own) moves into the overrides."""
+    if "seed" not in config:
+        return dict(config), overrides
+    config = dict(config)
+    seed = int(config.pop("seed"))
+    return config, {**dict(overrides or {}), "seed": seed}
+
+
+def _call(fn, net, dataset, config, overrides, index):
+    config, overrides = _split_seed(config, overrides)
+    return fn(net, dataset, config, overrides=overrides, index=index)
+
+
 def _run_one(index: int, config: Mapping[str, Any]):
     w = _WORKER
     try:
-        return w["fn"](w["net"], w["dataset"], config, overrides=w["overrides"], index=index)
+        return _call(w["fn"], w["net"], w["dataset"], config, w["overrides"], index)
     except Exception as e:  # a trial's own error fails that trial, not the study
         return _failed(index, config, f"{type(e).__name__}: {e}")
 
@@ -116,7 +130,8 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
     Args:
       net: the IR network (HPO values bound by each configuration).
       dataset: a :class:`neural_jax.data.Dataset`.
-      configs: one ``{hpo_path: value}`` per trial (``"seed"`` allowed).
+      configs: one ``{hpo_path: value}`` per trial; a ``"seed"`` key seeds that trial
+        (initial weights, data order, dropout), overriding the DSL's seed.
       backend: ``"pytorch"`` or ``"tensorflow"`` (or an alias).
       workers: worker processes; 1 trains in this process.
       overrides: ``epochs``/``batch_size``/... overrides for every trial.
@@ -148,7 +163,7 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
         train = fn or _train_fn(name)
         for i, c in enumerate(configs):
             try:
-                r = train(net, dataset, c, overrides=overrides, index=i)
+                r = _call(train, net, dataset, c, overrides, i)
             except Exception as e:
                 r = _failed(i, c, f"{type(e).__name__}: {e}")
             done(i, r)

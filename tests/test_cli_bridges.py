@@ -79,3 +79,29 @@ def test_run_in_pytorch(tmp_path, capsys):
     rec = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert rec["backend"] == "pytorch" and rec["val"]["accuracy"] > 0.5
     assert (tmp_path / "out" / "model.pt").exists()
+
+
+def test_export_keras_weights_reproduce_the_trained_model(jax_run, capsys):
+    pytest.importorskip("tensorflow")
+    from bridges.tensorflow import build_model, load_weights
+    from neural_jax.cli_bridges import _load_run
+
+    out = jax_run / "exported.weights.h5"
+    assert main(["export", str(jax_run), "--backend", "tensorflow", "-o", str(out)]) == 0
+    net, config, _ = _load_run(jax_run)
+    model = build_model(net, config)
+    load_weights(model, out)
+    x = np.random.default_rng(1).normal(size=(5, 8, 8, 1)).astype(np.float32)
+    got = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(got, _jax_outputs(jax_run, x), rtol=1e-5, atol=1e-5)
+
+
+def test_run_in_tensorflow_saves_loadable_weights(tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    src = tmp_path / "small.neural"
+    src.write_text(SMALL)
+    assert main(["run", str(src), "--backend", "tensorflow", "--epochs", "1",
+                 "--out", str(tmp_path / "out")]) == 0
+    rec = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert rec["backend"] == "tensorflow" and [h["epoch"] for h in rec["history"]] == [1]
+    assert (tmp_path / "out" / "model.weights.h5").stat().st_size > 0

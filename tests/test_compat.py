@@ -1,8 +1,9 @@
 """The seed README's code blocks, through the `neural` compatibility package.
 
 The blocks run as written except for a small n_trials, the bundled `digits` dataset and the
-network's input shape (digits are 8x8), and `backend="jax"`: trials in TensorFlow need the
-bridges, which do not exist yet (the TensorFlow backend raises a clear error today).
+network's input shape (digits are 8x8). The basic block runs with the seed's
+`backend="tensorflow"` (trials trained in Keras through the bridge) and with `"jax"`; the
+advanced block uses `"jax"`, whose populations do the in-population early stopping it asks for.
 """
 
 from __future__ import annotations
@@ -68,13 +69,15 @@ def test_basic_block():
     assert set(best_params) == {"optimizer.learning_rate", "train.batch_size"}
 
 
-def test_basic_block_with_tensorflow_backend_says_what_is_missing():
+def test_basic_block_with_the_seed_tensorflow_backend():
+    pytest.importorskip("tensorflow")
     from neural.hpo.hpo import optimize_and_return
-    from neural_jax.hpo import BackendUnavailable
 
-    with pytest.raises(BackendUnavailable, match="'tensorflow' cannot train trials yet"):
-        optimize_and_return(SEED_CODE, n_trials=1, dataset_name="digits", backend="tensorflow",
-                            search_space=search_space)
+    with pytest.warns(UserWarning, match="dropout_rate"):
+        best_params = optimize_and_return(SEED_CODE, n_trials=2, dataset_name="digits",
+                                          backend="tensorflow", search_space=search_space,
+                                          epochs=1, population=2)
+    assert set(best_params) == {"optimizer.learning_rate", "train.batch_size"}
 
 
 def test_advanced_block(advanced):

@@ -25,8 +25,10 @@ path and the backend.
 
 from __future__ import annotations
 
+from bridges.errors import BackendError, WeightMismatch
 from bridges.tensorflow.layers import RULES, make_layer
 from bridges.tensorflow.model import NetworkInfo, build_model
+from bridges.tensorflow.optim import build_optimizer, build_schedule
 from bridges.tensorflow.train import train_trial
 from bridges.tensorflow.weights import (
     load_jax_variables,
@@ -37,8 +39,12 @@ from bridges.tensorflow.weights import (
 
 __all__ = [
     "RULES",
+    "BackendError",
     "NetworkInfo",
+    "WeightMismatch",
     "build_model",
+    "build_optimizer",
+    "build_schedule",
     "load_jax_variables",
     "load_weights",
     "make_layer",

@@ -47,8 +47,8 @@ def load() -> tuple[ModuleType, ModuleType]:
     """
     _check_env()
     try:
-        import tensorflow as tf
         import keras
+        import tensorflow as tf
     except ImportError as e:  # pragma: no cover - depends on the installation
         raise BackendError(f"TensorFlow/Keras 3 is not installed ({e}) (backend: {BACKEND})",
                            hint="pip install 'neural-jax[tensorflow]'") from None

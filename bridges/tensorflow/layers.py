@@ -12,7 +12,8 @@ included), Conv2DTranspose, SeparableConv2D, DepthwiseConv2D, every pooling laye
 (gates i, f, c, o; forget bias 1), GRU (``reset_after=True``, gates z, r, h), SimpleRNN,
 Bidirectional (every merge mode), GaussianNoise, SpatialDropout1D/2D. Activation names are
 Keras 3's, which :mod:`neural_jax.jax.ops` follows: exact ``gelu``, ``leaky_relu`` slope 0.2,
-``elu`` alpha 1. The layers of :mod:`bridges.tensorflow.custom` cover the rest.
+``elu`` alpha 1. The layers of :mod:`bridges.tensorflow.custom` and
+:mod:`bridges.tensorflow.conv` cover the rest.
 
 Differences the Keras layers would have and how they are avoided:
 
@@ -20,10 +21,11 @@ Differences the Keras layers would have and how they are avoided:
   numbers reshaped; :mod:`bridges.tensorflow.weights` reshapes, and the Keras layer draws
   its initial values with Flax's Glorot fans);
 * Keras refuses ``strides > 1`` together with ``dilation_rate > 1`` for Conv1D/2D/3D and
-  Conv2DTranspose: :class:`~bridges.tensorflow.custom.StridedDilatedConv` and
-  :class:`~bridges.tensorflow.custom.StridedDilatedConvTranspose` compute it;
+  Conv2DTranspose: :class:`~bridges.tensorflow.conv.StridedDilatedConv` and
+  :class:`~bridges.tensorflow.conv.StridedDilatedConvTranspose` compute it;
 * ``TimeDistributed``, ``MultiHeadAttention``, ``TransformerEncoder``,
-  ``PositionalEmbedding`` and ``ResidualConnection`` are custom (see that module).
+  ``PositionalEmbedding`` and ``ResidualConnection`` are custom
+  (:mod:`bridges.tensorflow.custom`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bridges.errors import unsupported
-from bridges.tensorflow import custom
+from bridges.tensorflow import conv, custom
 from bridges.tensorflow._keras import BACKEND, load
 from neural_jax.ir.plan import LayerPlan
 from neural_jax.ir.shapes import spatial_tuple
@@ -122,10 +124,10 @@ def _conv(n: int) -> Rule:
 
     def rule(plan: LayerPlan):
         k, s, d, pad = _spatial(plan, n)
-        common = dict(activation=activation(plan), use_bias=bool(plan.arg("use_bias", True)),
-                      name=plan.name)
+        common = {"activation": activation(plan),
+                  "use_bias": bool(plan.arg("use_bias", True)), "name": plan.name}
         if _strided_and_dilated(s, d):
-            return custom.StridedDilatedConv(n, plan.arg("filters"), k, s, pad, d, **common)
+            return conv.StridedDilatedConv(n, plan.arg("filters"), k, s, pad, d, **common)
         return cls(plan.arg("filters"), k, strides=s, padding=pad, dilation_rate=d, **common)
 
     rule.__doc__ = f"Builds a Conv{n}D."
@@ -134,10 +136,10 @@ def _conv(n: int) -> Rule:
 
 def _conv_transpose(plan: LayerPlan):
     k, s, d, pad = _spatial(plan, 2)
-    common = dict(activation=activation(plan), use_bias=bool(plan.arg("use_bias", True)),
-                  name=plan.name)
+    common = {"activation": activation(plan), "use_bias": bool(plan.arg("use_bias", True)),
+              "name": plan.name}
     if _strided_and_dilated(s, d):
-        return custom.StridedDilatedConvTranspose(plan.arg("filters"), k, s, pad, d, **common)
+        return conv.StridedDilatedConvTranspose(plan.arg("filters"), k, s, pad, d, **common)
     return keras.layers.Conv2DTranspose(plan.arg("filters"), k, strides=s, padding=pad,
                                         dilation_rate=d, **common)
 
@@ -150,7 +152,7 @@ class _DepthwiseInit:
 
     def __call__(self, shape, dtype=None):
         k, c = tuple(shape[:-2]), shape[-2]
-        return custom.glorot_like(k + (1, c * self.multiplier))(shape, dtype=dtype)
+        return conv.glorot_like(k + (1, c * self.multiplier))(shape, dtype=dtype)
 
 
 def _depthwise(plan: LayerPlan):
@@ -218,11 +220,11 @@ def _group_norm(plan: LayerPlan):
 # --- recurrent --------------------------------------------------------------------------
 
 def _rnn(plan: LayerPlan):
-    common = dict(activation=activation(plan, default="tanh"),
-                  return_sequences=bool(plan.arg("return_sequences", False)),
-                  dropout=float(plan.arg("dropout", 0.0) or 0.0),
-                  recurrent_dropout=float(plan.arg("recurrent_dropout", 0.0) or 0.0),
-                  name=plan.name)
+    common = {"activation": activation(plan, default="tanh"),
+              "return_sequences": bool(plan.arg("return_sequences", False)),
+              "dropout": float(plan.arg("dropout", 0.0) or 0.0),
+              "recurrent_dropout": float(plan.arg("recurrent_dropout", 0.0) or 0.0),
+              "name": plan.name}
     if plan.type == "SimpleRNN":
         return keras.layers.SimpleRNN(plan.arg("units"), **common)
     if plan.type == "LSTM":

@@ -204,6 +204,12 @@ def _top_k(z, y, k=5):
     return _per_example(higher < k)
 
 
+def _error(z, y, name: str, activation: str | None):
+    p = _probabilities(z, activation) if activation else z
+    y = _match_rank(_float_targets(y, p), p)
+    return _per_example(tf.abs(p - y) if name == "mae" else tf.square(p - y))
+
+
 def metric_fn(metric, loss: Fn) -> Fn:
     """``(outputs, targets) -> (B,)`` for a configured :class:`~neural_jax.train.Metric`.
 
@@ -219,7 +225,10 @@ def metric_fn(metric, loss: Fn) -> Fn:
         return lambda z, y: _accuracy(z, y, **params)
     if metric.name == "top_k_accuracy":
         return lambda z, y: _top_k(z, y, k=params.get("k", 5))
+    if metric.name in ("mae", "mse"):
+        return lambda z, y: _error(z, y, metric.name, params.get("final_activation"))
     if metric.name == "loss":
         return loss
     raise BackendError(f"metric {metric.name!r} has no TensorFlow implementation "
-                       f"(backend: {BACKEND})", hint="use accuracy, top_k_accuracy or loss")
+                       f"(backend: {BACKEND})",
+                       hint="use accuracy, top_k_accuracy, mae, mse or loss")

@@ -82,7 +82,7 @@ def build_model(net: Network, config: Mapping[str, Any] | None = None):
     """
     full = {**default_config(net), **dict(config or {})}
     rows = infer_shapes(net, full)
-    plan = constant_plan(plan_network(net, full))
+    plan = constant_plan(plan_network(net, full, backend="tensorflow"))
     top = [r for r in rows if r[3] == 0]
     out_shape = tuple(top[-1][2]) if top else tuple(net.input_shape)
     inputs = keras.Input(shape=tuple(net.input_shape), dtype=input_dtype(net), name="inputs")

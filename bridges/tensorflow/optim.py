@@ -3,8 +3,8 @@ r"""Keras optimizers and learning-rate schedules with the math of :mod:`neural_j
 Notation: :math:`g` gradient, :math:`\theta` parameters, :math:`\eta` learning rate,
 :math:`\lambda` weight decay, :math:`t` the 1-based step, :math:`\beta_1, \beta_2` decays.
 
-The configuration is resolved by the JAX registry (:func:`optimizer_structure`,
-:func:`optimizer_hyperparams`), so names, defaults, ranges and errors are the same. Keras
+The configuration is resolved by the JAX registries (``optimizer_structure``,
+``optimizer_hyperparams``, ``resolve_schedule``), so names, defaults, ranges and errors are the same. Keras
 applies clipping (``clipnorm`` per tensor, ``clipvalue``, ``global_clipnorm``), then the
 decoupled weight decay :math:`\theta \leftarrow \theta - \eta\lambda\theta`, then the update,
 with the learning rate of the current step: that is the optax chain of
@@ -36,10 +36,11 @@ import numpy as np
 from bridges.errors import BackendError
 from bridges.tensorflow._keras import BACKEND, load
 from neural_jax.train.optimizers import optimizer_hyperparams, optimizer_structure
+from neural_jax.train.schedules import InjectableSchedule, resolve_schedule
 
 tf, keras = load()
 
-__all__ = ["OptaxAdam", "OptaxAdamax", "Schedule", "build_optimizer"]
+__all__ = ["OptaxAdam", "OptaxAdamax", "Schedule", "build_optimizer", "build_schedule"]
 
 
 class Schedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -206,21 +207,32 @@ class OptaxAdamax(keras.optimizers.Optimizer):
         return config
 
 
-def _learning_rate(struct: tuple, values: Mapping[str, Any]):
-    lr_key = struct[3]
-    if lr_key == "constant":
-        return float(values["learning_rate"])
-    if not isinstance(lr_key, tuple) or lr_key[0] == "callable":
+def build_schedule(value: Mapping[str, Any]) -> Schedule:
+    """The Keras schedule of a ``{"schedule": name, "args": {...}}`` learning rate.
+
+    Raises:
+      TrainConfigError: what :func:`neural_jax.train.schedules.resolve_schedule` rejects.
+    """
+    if isinstance(value, InjectableSchedule):
+        spec, dynamic, static = value.spec, value.dynamic, value.static
+    else:
+        spec, dynamic, static = resolve_schedule(value.get("schedule"), value.get("args"))
+    args: dict[str, Any] = dict(static)
+    for key, v in dynamic.items():
+        v = np.asarray(v)
+        args[key] = v.tolist() if v.ndim else float(v)
+    return Schedule(spec.name, args)
+
+
+def _learning_rate(args: Mapping[str, Any], values: Mapping[str, Any]):
+    value = args.get("learning_rate")
+    if isinstance(value, (Mapping, InjectableSchedule)):
+        return build_schedule(value)
+    if "learning_rate" not in values:
         raise BackendError(f"a learning rate given as a Python function cannot be used by "
                            f"Keras (backend: {BACKEND})",
                            hint="give a number or a schedule {'schedule': name, 'args': {...}}")
-    name, static = lr_key[0], dict(lr_key[1])
-    args: dict[str, Any] = dict(static)
-    for key, value in values.items():
-        if key.startswith("learning_rate."):
-            v = np.asarray(value)
-            args[key.split(".", 1)[1]] = v.tolist() if v.ndim else float(v)
-    return Schedule(name, args)
+    return float(values["learning_rate"])
 
 
 def build_optimizer(name: str, args: Mapping[str, Any] | None = None):
@@ -238,7 +250,7 @@ def build_optimizer(name: str, args: Mapping[str, Any] | None = None):
     struct = optimizer_structure(name, args)
     values = optimizer_hyperparams(name, args)
     canonical, flags = struct[0], dict(struct[1])
-    lr = _learning_rate(struct, values)
+    lr = _learning_rate(dict(args or {}), values)
     f = {k: float(v) for k, v in values.items() if not k.startswith("learning_rate")}
     common = {k: f[k] for k in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
               if k in f}

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -54,9 +54,9 @@ def _metrics(spec, loss, final_activation) -> dict:
         if name == "loss":
             continue
         key = name if name != "top_k_accuracy" else f"top_{params.get('k', 5)}_accuracy"
-        extra: dict[str, Any] = {}
-        if name == "accuracy":
-            extra = {"loss": loss, "final_activation": final_activation}
+        extra: dict[str, Any] = {"loss": loss} if name == "accuracy" else {}
+        if name in ("accuracy", "mae", "mse", "mean_absolute_error", "mean_squared_error"):
+            extra["final_activation"] = final_activation
         out[key] = get_metric(name, **params, **extra)
     return out
 
@@ -119,7 +119,8 @@ class _Program:
             out = self.eval_batch(xp[part], yp[part], mask[part])
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + v.numpy()
-        return {k: _mean(v) for k, v in sums.items()}
+        # sorted, as the JAX trainer's dicts come out of jit
+        return {k: _mean(sums[k]) for k in sorted(sums)}
 
 
 def _mean(stats) -> float:
@@ -128,7 +129,8 @@ def _mean(stats) -> float:
 
 
 def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None = None,
-                overrides: Mapping[str, Any] | None = None, index: int = 0) -> MemberResult:
+                overrides: Mapping[str, Any] | None = None, index: int = 0, *,
+                on_epoch: Callable[[int, dict], None] | None = None) -> MemberResult:
     """Trains one configuration of ``net`` in Keras (see the module docstring).
 
     Args:
@@ -137,6 +139,7 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
       config: HPO values by path (missing ones: the defaults).
       overrides: ``epochs``, ``batch_size``, ``seed``, ``validation_split``, ``patience``.
       index: the trial's position, stored in the result.
+      on_epoch: called as ``on_epoch(epoch, record)`` after each finished epoch.
 
     Returns:
       A :class:`~neural_jax.train.population.MemberResult` whose ``variables`` is the kept
@@ -168,7 +171,10 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
         raise ValueError(f"batch_size {spec.batch_size} is larger than the {len(x_tr)} "
                          "training examples; use a smaller batch_size")
     dtype = input_dtype(net)
-    cast = (lambda a: np.asarray(a, dtype))  # noqa: E731 - the JAX trainer's input cast
+
+    def cast(a: np.ndarray) -> np.ndarray:  # floats for the network, ids for an Embedding
+        return np.asarray(a, dtype)
+
     program = _Program(model, optimizer, tf_loss, metrics, spec.batch_size)
     x_data, y_data = tf.constant(cast(x_tr)), tf.constant(y_tr)
     rng = np.random.default_rng(spec.seed)
@@ -184,7 +190,7 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
             x_data, y_data, tf.constant(perm.reshape(n_steps, spec.batch_size), tf.int32))
         loss_value = float(loss_value)
         rec: dict[str, float] = {"epoch": epoch, "loss": loss_value}
-        rec.update({k: _mean(v.numpy()) for k, v in stats.items()})
+        rec.update({k: _mean(stats[k].numpy()) for k in sorted(stats)})
         if not math.isfinite(loss_value):
             failed, message = True, f"the training loss became {loss_value} in epoch {epoch}"
             history.append(rec)
@@ -194,6 +200,8 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
                         program.evaluate(cast(split.x_val), split.y_val).items()})
         rec["seconds"] = time.perf_counter() - t0
         history.append(rec)
+        if on_epoch is not None:
+            on_epoch(epoch, rec)
         score = sign * rec.get(spec.monitor, rec["loss"])
         if score < best:
             best, best_epoch, best_weights, bad = score, epoch, model.get_weights(), 0

@@ -21,8 +21,10 @@ is missing, unexpected or of another shape.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,12 +62,17 @@ class WeightEntry:
 
     def to_jax(self) -> np.ndarray:
         """The variable's value in the JAX layout."""
-        return np.asarray(self.variable.numpy()).reshape(self.jax_shape)
+        return _numpy(self.variable).reshape(self.jax_shape)
 
     def assign_jax(self, value: np.ndarray) -> None:
         """Sets the variable from a value in the JAX layout."""
         shape = tuple(self.variable.shape)
         self.variable.assign(np.asarray(value, self.variable.dtype).reshape(shape))
+
+
+def _numpy(var) -> np.ndarray:
+    """A variable's value as a numpy array (through TensorFlow, without numpy's ``__array__``)."""
+    return np.asarray(tf.convert_to_tensor(var.value).numpy())
 
 
 def _depthwise(layer, var) -> bool:
@@ -172,7 +179,16 @@ def save_weights(model, path: str | os.PathLike) -> None:
     if not path.endswith(".weights.h5"):
         raise BackendError(f"weight file {path!r} must end in .weights.h5 (backend: {BACKEND})",
                            hint="name it like model.weights.h5")
-    model.save_weights(path)
+    _keras_save(model, path)
+
+
+def _keras_save(model, path: str) -> None:
+    # Keras' writer converts tensors with np.array(copy=False), which numpy 2 warns about
+    # for TensorFlow tensors; the file is right, the warning is not ours to act on.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="__array__ implementation doesn't accept",
+                                category=DeprecationWarning)
+        model.save_weights(path)
 
 
 def _h5_tensors(path: str) -> dict[str, tuple]:
@@ -191,42 +207,45 @@ def _h5_tensors(path: str) -> dict[str, tuple]:
 
 
 def _file_layout(model) -> list[tuple[str, str, tuple]]:
-    """``(dataset path, tensor name, shape)`` the model's weight file has, in model order.
+    """``(dataset path, tensor name, shape)`` of the model's weight file, in model order.
 
     Keras names datasets by its object graph (``layers/dense_1/vars/0``). To know which
     tensor each one holds, every variable is set to its own index, the model is saved to a
-    scratch file, and the variables are restored.
+    scratch file, and the variables are restored. Datasets that hold no model variable (an
+    attached optimizer's state) keep their Keras path as name and come last.
     """
     table = {id(e.variable): e.name for e in weight_table(model)}
     variables = list(model.variables)
-    saved = [v.numpy() for v in variables]
+    saved = [_numpy(v) for v in variables]
+    layout: list[tuple[float, str, str, tuple]] = []
     try:
         for i, v in enumerate(variables):
             v.assign(np.full(v.shape, i + 1, v.dtype))
         with tempfile.TemporaryDirectory() as tmp:
             scratch = os.path.join(tmp, "layout.weights.h5")
-            model.save_weights(scratch)
+            _keras_save(model, scratch)
             import h5py
 
-            owner: dict[str, int] = {}
             with h5py.File(scratch, "r") as f:
-                for name in _h5_tensors(scratch):
-                    data = np.asarray(f[name])
-                    if data.size:
-                        owner[name] = int(data.reshape(-1)[0]) - 1
+                for name, shape in _h5_tensors(scratch).items():
+                    data = np.asarray(f[name]).reshape(-1)
+                    tag = int(data[0]) - 1 if data.size and np.all(data == data[0]) else -1
+                    if 0 <= tag < len(variables) and tuple(variables[tag].shape) == shape:
+                        var = variables[tag]
+                        layout.append((tag, name, table.get(id(var), var.path), shape))
+                    else:
+                        layout.append((math.inf, name, name, shape))
     finally:
         for v, value in zip(variables, saved):
             v.assign(value)
-    layout = []
-    for name, index in sorted(owner.items(), key=lambda kv: kv[1]):
-        var = variables[index] if 0 <= index < len(variables) else None
-        tensor = table.get(id(var), getattr(var, "path", name))
-        layout.append((name, tensor, tuple(var.shape) if var is not None else ()))
-    return layout
+    return [(name, tensor, shape) for _, name, tensor, shape in sorted(layout)]
 
 
 def load_weights(model, path: str | os.PathLike) -> None:
     """Reads a Keras ``.weights.h5`` file written for this network into the model.
+
+    The state of an optimizer saved with a compiled model is not compared (Keras loads it
+    into a compiled model with an optimizer and skips it otherwise).
 
     Raises:
       BackendError: there is no such file, or it is not an HDF5 file.
@@ -244,7 +263,9 @@ def load_weights(model, path: str | os.PathLike) -> None:
         raise BackendError(f"{path!r} is not a Keras .weights.h5 file ({e}) "
                            f"(backend: {BACKEND})", hint="give a file save_weights wrote") from None
     hint = "load a file saved from the same network and configuration"
-    layout = _file_layout(model)
+    # an optimizer's state is not part of the network; Keras skips what does not fit there
+    found = {k: v for k, v in found.items() if not k.startswith("optimizer/")}
+    layout = [row for row in _file_layout(model) if not row[0].startswith("optimizer/")]
     for dataset, tensor, shape in layout:
         if dataset not in found:
             raise _mismatch(f"tensor {tensor} {shape} is missing from {path}", hint)

@@ -207,5 +207,9 @@ def torch_metric(metric: Metric) -> Fn:
         return lambda z, y: _top_k(z, y, p.get("k", 5))
     if metric.name == "loss":
         return torch_loss(p["loss"])
+    if metric.name in ("mae", "mse"):
+        error = _mae if metric.name == "mae" else _mse
+        mode = p.get("final_activation") or "linear"
+        return lambda z, y: error(z, y, mode)
     raise BackendError(f"metric {metric.name!r} has no PyTorch form (backend: pytorch)",
-                       hint="use accuracy, top_k_accuracy or loss")
+                       hint="use accuracy, top_k_accuracy, mae, mse or loss")

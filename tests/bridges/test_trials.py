@@ -26,6 +26,15 @@ def test_in_process_keeps_order_and_drops_weights():
     assert kept[0].variables == {"w": [0.0]}
 
 
+def test_a_trial_seed_becomes_an_override():
+    from trial_fns import seed_trial
+
+    out = run_trials(None, None, [{"lr": 0.1, "seed": 7}, {"lr": 0.2}], "pytorch", fn=seed_trial,
+                     overrides={"epochs": 2})
+    assert out[0].config == {"lr": 0.1} and out[0].val == {"seed": 7, "epochs": 2}
+    assert out[1].val == {"epochs": 2}
+
+
 def test_a_raising_trial_fails_alone():
     out = run_trials(None, None, [{"lr": 0.5}, {"raise": True}], "tensorflow", fn=crashing_trial)
     assert not out[0].failed and out[1].failed

@@ -21,3 +21,9 @@ def crashing_trial(net, dataset, config, overrides=None, index=0):
     if config.get("raise"):
         raise RuntimeError("the framework failed")
     return fake_trial(net, dataset, config, overrides, index)
+
+
+def seed_trial(net, dataset, config, overrides=None, index=0):
+    """Echoes the overrides it was called with (to check where a trial's seed goes)."""
+    return MemberResult(index=index, config=dict(config), history=[], val=dict(overrides or {}),
+                        test={})
