@@ -9,6 +9,7 @@ torch and tensorflow are imported only when their bridge is used, so ``import br
 light.
 """
 
+from bridges.codegen import generate_code
 from bridges.errors import BackendError, WeightMismatch
 
-__all__ = ["BackendError", "WeightMismatch"]
+__all__ = ["BackendError", "WeightMismatch", "generate_code"]

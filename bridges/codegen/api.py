@@ -52,16 +52,48 @@ def _network(network: Any) -> Network:
                     f"not {type(network).__name__}")
 
 
-def _check_config(net: Network, config: Mapping[str, Any]) -> None:
+def _paths(net: Network) -> set[str]:
     from neural_jax.ir.space import search_space
 
-    paths = {p.name for p in search_space(net)}
-    unknown = sorted(k for k in config if k not in paths)
+    return {p.name for p in search_space(net)}
+
+
+def _bind_config(net: Network, config: Mapping[str, Any]) -> tuple[Network, dict[str, Any]]:
+    """``net`` and ``config`` with the keys that name no HPO expression bound in.
+
+    Such a key may still name something a search can set: a path such as
+    ``optimizer.beta_1`` or ``layers[2].rate``, or an alias such as ``dropout_rate`` or
+    ``learning_rate`` (SPEC §4; a search with a ``search_space=`` dict reports those). Each
+    is written into the network as an HPO node, as the HPO engine does, so that the
+    configuration sets it; a key that binds to nothing is left out with a warning.
+
+    Raises:
+      NeuralValidationError: a value outside the domain of what its key sets.
+    """
+    from neural_jax.ir.lift import lift
+    from neural_jax.ir.space import bind_search_space
+
+    paths = _paths(net)
+    out = {k: v for k, v in config.items() if k in paths}
+    bound, unknown = [], []
+    for key, value in config.items():
+        if key in paths:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NeuralWarning)
+            params = [p for p in bind_search_space(
+                net, {key: {"type": "categorical", "values": [value]}}) if p.origin == "dict"]
+        if not params:
+            unknown.append(key)
+            continue
+        bound += params
+        out[params[0].name] = value
     if unknown:
         known = ", ".join(sorted(paths)) or "none"
-        warnings.warn(f"generate_code: {', '.join(unknown)} name no HPO parameter of network "
-                      f"'{net.name}' and are ignored (its parameters: {known})",
+        warnings.warn(f"generate_code: {', '.join(unknown)} name nothing in network "
+                      f"'{net.name}' and are ignored (its HPO parameters: {known})",
                       NeuralWarning, stacklevel=3)
+    return (lift(net, tuple(bound)) if bound else net), out
 
 
 def generate_code(network: Network | str, backend: str = "tensorflow",
@@ -96,7 +128,7 @@ def generate_code(network: Network | str, backend: str = "tensorflow",
     name = normalize_backend(backend)
     net = _network(network)
     config = dict(config or {})
-    _check_config(net, config)
+    net, config = _bind_config(net, config)
 
     from bridges.codegen.context import build_context
 

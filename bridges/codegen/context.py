@@ -144,7 +144,7 @@ def walk_shapes(plans, shape: tuple) -> tuple:
     return shape
 
 
-def _task(net: Network, plan: NetworkPlan, spec) -> Task:
+def _task(plan: NetworkPlan, spec) -> Task:
     from neural_jax.train.losses import get_loss
 
     params = dict(spec.loss_params)
@@ -190,5 +190,5 @@ def build_context(net: Network, backend: str, config: Mapping[str, Any] | None) 
     vocab = None
     if plan.layers and plan.layers[0].type == "Embedding":
         vocab = int(plan.layers[0].arg("input_dim"))
-    return Context(net, backend, full, plan, spec, _task(net, plan, spec), input_shape,
+    return Context(net, backend, full, plan, spec, _task(plan, spec), input_shape,
                    output_shape, vocab)

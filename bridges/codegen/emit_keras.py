@@ -55,7 +55,7 @@ def _kw(p: LayerPlan, *names: str, defaults: dict | None = None) -> dict[str, st
     base = {"strides": 1, "padding": "valid", "dilation_rate": 1, "activation": None,
             "use_bias": True, "depth_multiplier": 1, "return_sequences": False,
             "dropout": 0.0, "recurrent_dropout": 0.0, "merge_mode": "concat",
-            "activation_rnn": "tanh", **(defaults or {})}
+            **(defaults or {})}
     out = {}
     for n in names:
         v = p.arg(n, base.get(n))

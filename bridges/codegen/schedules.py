@@ -10,6 +10,7 @@ optimizer updates from 0, as Keras' ``optimizer.iterations`` does.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,17 @@ class OptimizerSettings:
     full: Mapping[str, Any]
     schedule: tuple[str, dict[str, Any]] | None
 
+    def docstring(self) -> str:
+        """A docstring naming the optimizer and the arguments the DSL gave."""
+        given = ", ".join(f"{k}={v[0] if isinstance(v, tuple) else lit(v)}"
+                          for k, v in self.given.items())
+        call = f"{self.name}({given})"
+        one = f'"""The DSL\'s optimizer, {call}, with Keras\' defaults for the rest."""'
+        if len(one) <= 88:
+            return one
+        return ('"""The DSL\'s optimizer, with Keras\' defaults for the rest:\n\n'
+                f'    {call}\n"""')
+
     @property
     def initial_lr(self) -> float:
         """The learning rate of the first step."""
@@ -52,11 +64,24 @@ def _schedule(value: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     from neural_jax.train.schedules import resolve_schedule
 
     spec, dynamic, static = resolve_schedule(value["schedule"], value.get("args"))
+    written = {spec.aliases.get(k, k): v for k, v in dict(value.get("args") or {}).items()}
     args: dict[str, Any] = {}
     for p in spec.params:
         v = dynamic.get(p.name, static.get(p.name))
-        args[p.name] = [float(x) for x in v.tolist()] if hasattr(v, "tolist") else v
+        if hasattr(v, "tolist"):  # a list, resolved to float32: keep the values as written
+            v = [float(x) for x in written.get(p.name, v.tolist())]
+        if p.name in _STEPS:  # step counts read better as integers
+            v = [_int(x) for x in v] if isinstance(v, list) else _int(v)
+        args[p.name] = v
     return spec.name, args
+
+
+#: schedule arguments that count steps
+_STEPS = ("decay_steps", "warmup_steps", "step_size", "boundaries")
+
+
+def _int(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 def optimizer_settings(spec) -> OptimizerSettings:
@@ -90,26 +115,32 @@ def keras_schedule(name: str, a: Mapping[str, Any]) -> Call:
             "initial_learning_rate": lit(a["initial_learning_rate"]),
             "decay_steps": lit(a["step_size"]), "decay_rate": lit(a["gamma"]),
             "staircase": "True"})
-    kwargs = {k: lit(v) for k, v in a.items() if not (k == "warmup_target" and v is None)}
+    defaults = {"warmup_target": None, "warmup_steps": 0, "staircase": False, "cycle": False}
+    kwargs = {k: lit(v) for k, v in a.items() if not (k in defaults and v == defaults[k])}
     return Call(s + name, [], kwargs)
 
 
-def _cosine(a: Mapping[str, Any], m: str, jax: bool, warm_target: Any, warm_steps: Any,
+def _cosine(a: Mapping[str, Any], m: str, jax: bool, target: Any, warm_steps: Any,
             init: Any) -> list[str]:
+    """Cosine decay, after a linear warmup from ``init`` to ``target`` when one is given."""
+    T, alpha = lit(a["decay_steps"]), float(a["alpha"])
+    start = lit(init if target is None else target)
     mn = "jnp.minimum" if jax else "min"
-    decay = [f"t = {mn}(step{' - ' + lit(warm_steps) if warm_target is not None else ''}, "
-             f"{lit(a['decay_steps'])}) / {lit(a['decay_steps'])}",
-             f"cosine = 0.5 * (1.0 + {m}.cos({m}.pi * t))"]
-    start = lit(warm_target) if warm_target is not None else lit(init)
-    decayed = f"{start} * ((1.0 - {lit(a['alpha'])}) * cosine + {lit(a['alpha'])})"
-    if warm_target is None:
-        return decay + [f"return {decayed}"]
-    warm = (f"{lit(init)} + ({lit(warm_target)} - {lit(init)}) * step / "
-            f"{lit(max(float(warm_steps), 1.0))}")
+    shifted = "step" if target is None else f"step - {lit(warm_steps)}"
+    cos = f"0.5 * (1.0 + {m}.cos({m}.pi * t))"
+    decayed = (f"{start} * {cos}" if alpha == 0 else
+               f"{start} * ((1.0 - {lit(alpha)}) * {cos} + {lit(alpha)})")
+    lines = [f"t = {mn}({shifted}, {T}) / {T}"]
+    if target is None:
+        return lines + [f"return {decayed}"]
+    ws = lit(max(warm_steps, 1))
+    warm = (f"{lit(target)} * step / {ws}" if float(init) == 0 else
+            f"{lit(init)} + ({lit(target)} - {lit(init)}) * step / {ws}")
     if jax:
-        return decay + [f"return jnp.where(step < {lit(warm_steps)}, {warm}, {decayed})"]
+        return [f"warmup = {warm}", *lines, f"decayed = {decayed}",
+                f"return jnp.where(step < {lit(warm_steps)}, warmup, decayed)"]
     return [f"if step < {lit(warm_steps)}:  # linear warmup", f"    return {warm}",
-            *decay, f"return {decayed}"]
+            *lines, f"return {decayed}"]
 
 
 def _body(name: str, a: Mapping[str, Any], jax: bool) -> tuple[str, list[str]]:
@@ -122,8 +153,8 @@ def _body(name: str, a: Mapping[str, Any], jax: bool) -> tuple[str, list[str]]:
             return ("initial_learning_rate * decay_rate ** (step / decay_steps)",
                     [f"return {lit(a['initial_learning_rate'])} * {lit(a['decay_rate'])} ** ({p})"])
         return ("initial_learning_rate / (1 + decay_rate * step / decay_steps)",
-                [f"return {lit(a['initial_learning_rate'])} / (1.0 + {lit(a['decay_rate'])}"
-                 f" * {p})"])
+                [(f"return {lit(a['initial_learning_rate'])} / (1.0 + {lit(a['decay_rate'])}"
+                 f" * {p})")])
     if name == "CosineDecay":
         doc = "cosine decay from initial_learning_rate to alpha * it over decay_steps"
         return doc, _cosine(a, m, jax, a.get("warmup_target"), a.get("warmup_steps", 0.0),
@@ -132,7 +163,7 @@ def _body(name: str, a: Mapping[str, Any], jax: bool) -> tuple[str, list[str]]:
         doc = "linear warmup to peak over warmup_steps, then cosine decay over decay_steps"
         return doc, _cosine(a, m, jax, a["peak"], a["warmup_steps"], a["initial_learning_rate"])
     if name == "PiecewiseConstantDecay":
-        doc = "values[i] where i is the number of boundaries below step"
+        doc = "the i-th of values, where i counts the boundaries below step"
         if jax:
             return doc, [f"boundaries = jnp.array({lit(a['boundaries'])})",
                          f"values = jnp.array({lit(a['values'])})",
@@ -152,18 +183,20 @@ def _body(name: str, a: Mapping[str, Any], jax: bool) -> tuple[str, list[str]]:
         else:
             lines = [f"decay_steps = {T}"]
             t = f"{'jnp.minimum' if jax else 'min'}(step, decay_steps)"
-        return doc, lines + [f"return ({init} - {end}) * (1.0 - {t} / decay_steps) ** "
-                             f"{lit(a['power'])} + {end}"]
+        return doc, lines + [(f"return ({init} - {end}) * (1.0 - {t} / decay_steps) ** "
+                             f"{lit(a['power'])} + {end}")]
     if name == "StepDecay":
         return ("initial_learning_rate * gamma ** floor(step / step_size)",
-                [f"return {lit(a['initial_learning_rate'])} * {lit(a['gamma'])} ** "
-                 f"{m}.floor(step / {lit(a['step_size'])})"])
+                [(f"return {lit(a['initial_learning_rate'])} * {lit(a['gamma'])} ** "
+                 f"{m}.floor(step / {lit(a['step_size'])})")])
     raise ValueError(f"no code template for the schedule {name}")
 
 
 def schedule_function(name: str, a: Mapping[str, Any], jax: bool) -> str:
     """``def learning_rate(step)`` for a schedule, in ``math`` or ``jax.numpy``."""
     doc, body = _body(name, a, jax)
-    text = [f'"""{name}: {doc} (Keras semantics)."""', *body]
+    about = textwrap.wrap(f"{doc[0].upper()}{doc[1:]}, as Keras computes it.", 88)
+    text = [f'"""The learning rate of optimizer step ``step`` (from 0): {name}.', "",
+            *about, '"""', *body]
     sig = "def learning_rate(step):" if jax else "def learning_rate(step: int) -> float:"
     return sig + "\n" + indent("\n".join(text), 4)

@@ -12,14 +12,24 @@ it like hand-written code otherwise.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from bridges.codegen.context import Context, lit
 
-__all__ = ["Call", "WIDTH", "constants", "data_hook", "epoch_line", "header", "indent",
-           "join_sections", "main_block"]
+__all__ = [
+    "WIDTH",
+    "Call",
+    "constants",
+    "data_hook",
+    "epoch_line",
+    "header",
+    "indent",
+    "join_sections",
+    "main_block",
+]
 
 #: the column limit generated code is wrapped at
 WIDTH = 99
@@ -60,15 +70,33 @@ class Call:
         line = prefix + self.flat() + suffix
         if col + len(line) <= WIDTH:
             return line
+        last = self._items()[-1] if self._items() else None
+        if last is not None and isinstance(last[1], Call):
+            # Hug a trailing call: `Outer(a, Inner(` ... `))`.
+            head = "".join(k + (v.flat() if isinstance(v, Call) else str(v)) + ", "
+                           for k, v in self._items()[:-1])
+            opening = f"{prefix}{self.fn}({head}{last[0]}"
+            if "\n" not in head and col + len(opening) + len(last[1].fn) + 1 <= WIDTH:
+                return last[1].render(col, opening, ")" + suffix)
         items = []
         for k, v in self._items():
             if isinstance(v, Call):
                 items.append(v.render(col + 4, prefix=k).replace("\n", "\n    "))
             else:
                 items.append(k + str(v))
-        joined = ", ".join(items)
-        if "\n" not in joined and col + 4 + len(joined) + 1 + len(suffix) <= WIDTH:
-            return f"{prefix}{self.fn}(\n    {joined}){suffix}"
+        if not any("\n" in it for it in items):
+            # Fill continuation lines greedily, the closing parenthesis on the last one.
+            lines, cur = [], ""
+            for i, it in enumerate(items):
+                piece = it + ("," if i < len(items) - 1 else ")" + suffix)
+                if cur and col + 4 + len(cur) + 1 + len(piece) > WIDTH:
+                    lines.append(cur)
+                    cur = piece
+                else:
+                    cur = f"{cur} {piece}" if cur else piece
+            lines.append(cur)
+            if all(col + 4 + len(ln) <= WIDTH for ln in lines):
+                return f"{prefix}{self.fn}(\n" + "\n".join("    " + ln for ln in lines)
         body = ",\n".join("    " + it for it in items)
         return f"{prefix}{self.fn}(\n{body},\n){suffix}"
 
@@ -82,8 +110,8 @@ def indent(text: str, n: int) -> str:
 def header(ctx: Context) -> str:
     """The opening comment: network, backend and the configuration used."""
     framework = _FRAMEWORKS[ctx.backend]
-    lines = [f"# {ctx.net.name}: a {framework} training script generated from a Neural DSL "
-             "network.", "#", f"# Backend: {ctx.backend}"]
+    lines = [(f"# {ctx.net.name}: a {framework} training script generated from a Neural DSL "
+             "network."), "#", f"# Backend: {ctx.backend}"]
     if ctx.config:
         lines.append("# Configuration (the value chosen for each HPO parameter):")
         for k in sorted(ctx.config):
@@ -123,8 +151,8 @@ def _labels(ctx: Context) -> list[str]:
     if loss == "sparse_categorical_crossentropy":
         return ["y = scores.argmax(axis=-1).astype(np.int64)  # class ids"]
     if loss == "categorical_crossentropy":
-        return ["y = np.eye(OUTPUT_SHAPE[-1], dtype=np.float32)[scores.argmax(axis=-1)]"
-                "  # one-hot"]
+        return [("y = np.eye(OUTPUT_SHAPE[-1], dtype=np.float32)[scores.argmax(axis=-1)]"
+                "  # one-hot")]
     if loss == "binary_crossentropy":
         return ["y = (scores > 0).astype(np.float32)  # 0/1 targets"]
     return ["y = (scores / scores.std()).astype(np.float32)  # regression targets"]
@@ -197,7 +225,8 @@ def epoch_line(loss: str, val: str) -> list[str]:
       val: an expression for the dict of validation values (may be empty).
     """
     return [f'line = f"epoch {{epoch}} loss {{{loss}:.4f}}"',
-            f'line += "".join(f" {{k}} {{v:.4f}}" for k, v in {val}.items())',
+            f'for k in sorted({val}, key=lambda k: (k != "val_loss", k)):  # val_loss first',
+            f'    line += f" {{k}} {{{val}[k]:.4f}}"',
             "print(line, flush=True)"]
 
 
@@ -210,7 +239,7 @@ def fmt_float(v: float) -> str:
 def join_sections(parts: list[str]) -> str:
     """Sections separated like hand-written modules: two blank lines around definitions."""
     out = parts[0]
-    for prev, part in zip(parts, parts[1:]):
+    for prev, part in itertools.pairwise(parts):
         defn = part.startswith(("def ", "class ", "if __name__", "@"))
         prev_defn = prev.startswith(("def ", "class ", "@"))
         out += ("\n\n\n" if defn or prev_defn else "\n\n") + part

@@ -46,7 +46,9 @@ class EpochLog(keras.callbacks.Callback):
         logs = logs or {}
         self.losses.append(float(logs["loss"]))
         line = f"epoch {epoch + 1} loss {float(logs['loss']):.4f}"
-        line += "".join(f" {k} {float(v):.4f}" for k, v in logs.items() if k.startswith("val_"))
+        for k in sorted(logs, key=lambda k: (k != "val_loss", k)):  # val_loss first
+            if k.startswith("val_"):
+                line += f" {k} {float(logs[k]):.4f}"
         print(line, flush=True)'''
 
 _LOSSES = {"sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
@@ -65,11 +67,9 @@ def _optimizer(ctx: Context) -> str:
             kwargs[k] = "learning_rate"
         else:
             kwargs[k] = lit(v)
-    given = ", ".join(f"{k}={lit(v) if k != 'learning_rate' or opt.schedule is None else '...'}"
-                      for k, v in opt.given.items())
     lines.append(Call(f"keras.optimizers.{opt.name}", [], kwargs).render(4, "return "))
     return ("def build_optimizer() -> keras.optimizers.Optimizer:\n"
-            f'    """The DSL\'s optimizer: {opt.name}({given})."""\n' + indent("\n".join(lines), 4))
+            + indent("\n".join([opt.docstring(), *lines]), 4))
 
 
 def _loss(ctx: Context) -> str:
@@ -117,13 +117,16 @@ def _metrics(ctx: Context) -> list[str]:
 
 def _train(ctx: Context) -> str:
     metrics = _metrics(ctx)
-    compile_call = Call("model.compile", [], {
-        "optimizer": "build_optimizer()", "loss": "build_loss()",
-        "metrics": "[" + ", ".join(metrics) + "]" if metrics else None})
     body = [
         '"""Compiles and fits the model; returns the training loss of each epoch."""',
         "x_train, y_train, x_val, y_val = data",
-        compile_call.render(4),
+    ]
+    if len(metrics) > 1:
+        body += ["metrics = [", *(f"    {m}," for m in metrics), "]"]
+    else:
+        body.append(f"metrics = [{', '.join(metrics)}]")
+    body += [
+        "model.compile(optimizer=build_optimizer(), loss=build_loss(), metrics=metrics)",
         "log = EpochLog()",
         "callbacks = [log]",
     ]
