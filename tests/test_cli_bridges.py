@@ -105,3 +105,36 @@ def test_run_in_tensorflow_saves_loadable_weights(tmp_path, capsys):
     rec = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert rec["backend"] == "tensorflow" and [h["epoch"] for h in rec["history"]] == [1]
     assert (tmp_path / "out" / "model.weights.h5").stat().st_size > 0
+
+
+@pytest.mark.parametrize("backend", ["jax", "pytorch", "tensorflow"])
+def test_compile_writes_a_script_that_honours_params(backend, tmp_path, capsys):
+    out = tmp_path / "model.py"
+    assert main(["compile", str(EX / "digits_search.neural"), "--backend", backend,
+                 "--params", '{"layers[1].units": 96}', "-o", str(out)]) == 0
+    code = out.read_text()
+    compile(code, str(out), "exec")
+    assert "96" in code and "neural_jax" not in code
+    assert "def main(" in code and "def load_data(" in code
+
+
+def test_compile_to_stdout(capsys):
+    assert main(["compile", str(EX / "mnist_cnn.neural"), "--backend", "pytorch"]) == 0
+    assert "import torch" in capsys.readouterr().out
+
+
+def test_compile_with_hpo_writes_the_optimized_network_and_its_script(tmp_path, capsys):
+    out = tmp_path / "best.py"
+    assert main(["compile", str(EX / "digits_search.neural"), "--backend", "tensorflow", "--hpo",
+                 "--n-trials", "2", "--population", "2", "--epochs", "1", "--strategy", "random",
+                 "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    best = json.loads(printed.split("best val_accuracy", 1)[1].split(": ", 1)[1].splitlines()[0])
+    optimized = (tmp_path / "best.neural").read_text()
+    assert "HPO(" not in optimized
+    from neural_jax import parse
+
+    net = parse(optimized)
+    assert net.layers[1].args["units"] == best["layers[1].units"]
+    code = out.read_text()
+    assert f"{best['layers[1].units']}" in code and "keras" in code
