@@ -104,7 +104,7 @@ def _run_one(index: int, config: Mapping[str, Any]):
     w = _WORKER
     try:
         return _call(w["fn"], w["net"], w["dataset"], config, w["overrides"], index)
-    except Exception as e:  # a trial's own error fails that trial, not the study
+    except Exception as e:  # noqa: BLE001 - a trial's own error fails that trial, not the study
         return _failed(index, config, f"{type(e).__name__}: {e}")
 
 
@@ -164,7 +164,7 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
         for i, c in enumerate(configs):
             try:
                 r = _call(train, net, dataset, c, overrides, i)
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - as in a worker: the trial fails, not the study
                 r = _failed(i, c, f"{type(e).__name__}: {e}")
             done(i, r)
         return [results[i] for i in range(len(configs))]

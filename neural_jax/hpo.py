@@ -83,6 +83,9 @@ class HPOptimizer:
       data_dir: where dataset files are.
       mode: population execution mode (``"auto"``, ``"vmap"``, ``"patches"``, ``"sequential"``).
       on_round: called after each round with ``(round index, list of trial records)``.
+      compilation_cache: JAX's persistent compilation cache for the compiled training
+        programs (:mod:`neural_jax.train.compile_cache`): True (default directory), a
+        directory, or False. ``NEURAL_JAX_COMPILATION_CACHE=0`` also turns it off.
     """
 
     def __init__(self, strategy: Any = None, n_trials: int = 20, timeout: float | None = None,
@@ -90,7 +93,8 @@ class HPOptimizer:
                  storage: str | None = None, seed: int = 0, study_name: str | None = None,
                  population: int | None = None, epochs: int | None = None,
                  data_dir: str | None = None, mode: str = "auto",
-                 on_round: Callable[[int, list[dict]], None] | None = None) -> None:
+                 on_round: Callable[[int, list[dict]], None] | None = None,
+                 compilation_cache: bool | str = True) -> None:
         if not isinstance(n_trials, int) or n_trials < 1:
             raise ValueError(f"n_trials must be a whole number >= 1, got {n_trials!r}")
         if timeout is not None and timeout <= 0:
@@ -108,6 +112,7 @@ class HPOptimizer:
         self.data_dir = data_dir
         self.mode = mode
         self.on_round = on_round
+        self.compilation_cache = compilation_cache
         self.study = None
         self.trials: list[dict[str, Any]] = []
         self.best_params: dict[str, Any] = {}
@@ -182,8 +187,14 @@ class HPOptimizer:
                 if backend != "jax":
                     results = self._train_elsewhere(net, dataset, configs, backend, overrides)
                 else:
+                    from neural_jax.train.compile_cache import enable_compilation_cache
+
+                    enable_compilation_cache(self.compilation_cache)
+                    # every round pads its buckets to the population size (when that costs
+                    # less than a compilation), so a search compiles each program once
                     results = train_population(net, dataset, configs, scheduler=scheduler,
-                                               mode=self.mode, overrides=overrides)
+                                               mode=self.mode, overrides=overrides,
+                                               pad_members=pop)
                 records = [self._tell(t, r, metric) for t, r in zip(trials, results)]
                 self._running = []
                 self.trials.extend(records)
@@ -207,7 +218,10 @@ class HPOptimizer:
                 f"(of {self.n_trials}); returning the best so far"), stacklevel=2)
         complete = [t for t in self.study.trials if t.state == search.TrialState.COMPLETE]
         if not complete:
-            warnings.warn(NeuralWarning("no trial completed; nothing to return"), stacklevel=2)
+            first = next((t.get("message") for t in self.trials if t.get("message")), "")
+            warnings.warn(NeuralWarning("no trial completed; nothing to return"
+                                        + (f" (first failure: {first})" if first else "")),
+                          stacklevel=2)
             return {}
         self.best_params = dict(self.study.best_params)
         self.best_value = float(self.study.best_value)

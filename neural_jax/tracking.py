@@ -27,7 +27,7 @@ __all__ = ["WandbTracker"]
 
 def _json_value(v: Any) -> Any:
     """A value W&B stores as JSON: finite numbers, strings and bools; others as text."""
-    if isinstance(v, bool) or isinstance(v, str) or v is None:
+    if isinstance(v, (bool, str)) or v is None:
         return v
     if isinstance(v, (int, float)):
         return v if math.isfinite(v) else None

@@ -24,7 +24,6 @@ differ from the JAX run's, the procedure does not.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -37,6 +36,7 @@ from bridges.tensorflow.optim import build_optimizer
 from bridges.tensorflow.weights import to_jax_variables
 from neural_jax.data import Dataset
 from neural_jax.ir.nodes import Network
+from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.population import MemberResult
@@ -162,59 +162,36 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
                for k, m in _metrics(spec, loss, model.final_activation).items()}
     optimizer = build_optimizer(spec.optimizer, spec.optimizer_args)
 
-    ds = dataset.fit_to(net.input_shape)
-    split = (ds.split_validation(spec.validation_split, seed=spec.seed)
-             if spec.validation_split > 0 else None)
-    x_tr, y_tr = (split.x_train, split.y_train) if split else (ds.x_train, ds.y_train)
-    n_steps = len(x_tr) // spec.batch_size
-    if n_steps == 0:
-        raise ValueError(f"batch_size {spec.batch_size} is larger than the {len(x_tr)} "
-                         "training examples; use a smaller batch_size")
+    data = prepare_data(dataset, net.input_shape, spec)
+    n_steps = data.n_steps
     dtype = input_dtype(net)
 
     def cast(a: np.ndarray) -> np.ndarray:  # floats for the network, ids for an Embedding
         return np.asarray(a, dtype)
 
     program = _Program(model, optimizer, tf_loss, metrics, spec.batch_size)
-    x_data, y_data = tf.constant(cast(x_tr)), tf.constant(y_tr)
+    x_data, y_data = tf.constant(cast(data.x_train)), tf.constant(data.y_train)
     rng = np.random.default_rng(spec.seed)
 
-    history: list[dict[str, float]] = []
-    best, best_epoch, best_weights, bad = math.inf, 0, model.get_weights(), 0
-    sign = -1.0 if "acc" in spec.monitor else 1.0
-    failed, message, stopped_epoch = False, "", None
-    for epoch in range(1, spec.epochs + 1):
-        t0 = time.perf_counter()
-        perm = rng.permutation(len(x_tr))[: n_steps * spec.batch_size]
+    def train_epoch(epoch: int) -> dict[str, float]:
+        perm = rng.permutation(len(data.x_train))[: n_steps * spec.batch_size]
         loss_value, stats = program.train_epoch(
             x_data, y_data, tf.constant(perm.reshape(n_steps, spec.batch_size), tf.int32))
-        loss_value = float(loss_value)
-        rec: dict[str, float] = {"epoch": epoch, "loss": loss_value}
-        rec.update({k: _mean(stats[k].numpy()) for k in sorted(stats)})
-        if not math.isfinite(loss_value):
-            failed, message = True, f"the training loss became {loss_value} in epoch {epoch}"
-            history.append(rec)
-            break
-        if split is not None:
-            rec.update({f"val_{k}": v for k, v in
-                        program.evaluate(cast(split.x_val), split.y_val).items()})
-        rec["seconds"] = time.perf_counter() - t0
-        history.append(rec)
-        if on_epoch is not None:
-            on_epoch(epoch, rec)
-        score = sign * rec.get(spec.monitor, rec["loss"])
-        if score < best:
-            best, best_epoch, best_weights, bad = score, epoch, model.get_weights(), 0
-        else:
-            bad += 1
-            if spec.patience is not None and bad > spec.patience:
-                stopped_epoch = epoch
-                break
-    model.set_weights(best_weights)
-    val = program.evaluate(cast(split.x_val), split.y_val) if split and not failed else {}
-    test = (program.evaluate(cast(ds.x_test), ds.y_test)
-            if not failed and len(ds.x_test) else {})
-    return MemberResult(index=index, config=dict(full), history=history, val=val, test=test,
-                        failed=failed, message=message, stopped_epoch=stopped_epoch,
-                        stopped_by="patience" if stopped_epoch is not None else "",
-                        best_epoch=best_epoch, variables=to_jax_variables(model))
+        return {"loss": float(loss_value), **{k: _mean(stats[k].numpy()) for k in sorted(stats)}}
+
+    evaluate = None
+    if data.x_val is not None:
+        x_val = cast(data.x_val)
+
+        def evaluate() -> dict[str, float]:
+            return program.evaluate(x_val, data.y_val)
+
+    out = fit_epochs(spec, train_epoch, evaluate, model.get_weights, on_epoch)
+    model.set_weights(out.best)
+    val = evaluate() if evaluate is not None and not out.failed else {}
+    test = (program.evaluate(cast(data.x_test), data.y_test)
+            if not out.failed and len(data.x_test) else {})
+    return MemberResult(index=index, config=dict(full), history=out.history, val=val, test=test,
+                        failed=out.failed, message=out.message, stopped_epoch=out.stopped_epoch,
+                        stopped_by="patience" if out.stopped_epoch is not None else "",
+                        best_epoch=out.best_epoch, variables=to_jax_variables(model))

@@ -24,8 +24,6 @@ as it was.
 from __future__ import annotations
 
 import copy
-import math
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -37,6 +35,7 @@ from bridges.torch.model import TorchNetwork, build_module
 from bridges.torch.optim import build_optimizer
 from neural_jax.data import Dataset
 from neural_jax.ir.nodes import Network
+from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.population import MemberResult
@@ -165,55 +164,31 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
 
 def _fit(net: Network, dataset: Dataset, full: dict[str, Any], spec: TrainSpec, index: int,
          device: torch.device, on_epoch: Callable[[int, dict], None] | None) -> MemberResult:
-    ds = dataset.fit_to(net.input_shape)
-    split = ds.split_validation(spec.validation_split, seed=spec.seed) \
-        if spec.validation_split > 0 else None
-    x_np, y_np = (split.x_train, split.y_train) if split else (ds.x_train, ds.y_train)
-    if len(x_np) // spec.batch_size == 0:
-        raise ValueError(f"batch_size {spec.batch_size} is larger than the {len(x_np)} "
-                         "training examples; use a smaller batch_size")
+    data = prepare_data(dataset, net.input_shape, spec)
     module = build_module(net, full).to(device)
     run = _Run(module, spec, device)
     ids = module.takes_ids
-    x_tr, y_tr = _tensor(x_np, ids, device), _tensor(y_np, False, device)
-    if split is not None:
-        x_val, y_val = _tensor(split.x_val, ids, device), _tensor(split.y_val, False, device)
+    x_tr, y_tr = _tensor(data.x_train, ids, device), _tensor(data.y_train, False, device)
+    evaluate = None
+    if data.x_val is not None:
+        x_val, y_val = _tensor(data.x_val, ids, device), _tensor(data.y_val, False, device)
+
+        def evaluate() -> dict[str, float]:
+            return run.evaluate(x_val, y_val)
+
     generator = torch.Generator().manual_seed(spec.seed)
-    history: list[dict[str, float]] = []
-    best, best_epoch, best_state, bad = math.inf, 0, _state(module), 0
-    sign = -1.0 if "acc" in spec.monitor else 1.0
-    failed, message, stopped_epoch = False, "", None
-    for epoch in range(1, spec.epochs + 1):
-        t0 = time.perf_counter()
-        rec: dict[str, float] = {"epoch": epoch, **run.epoch(x_tr, y_tr, generator)}
-        if not math.isfinite(rec["loss"]):
-            failed, message = True, f"the training loss became {rec['loss']} in epoch {epoch}"
-            history.append(rec)
-            break
-        if split is not None:
-            rec.update({f"val_{k}": v for k, v in run.evaluate(x_val, y_val).items()})
-        rec["seconds"] = time.perf_counter() - t0
-        history.append(rec)
-        if on_epoch is not None:
-            on_epoch(epoch, rec)
-        score = sign * rec.get(spec.monitor, rec["loss"])
-        if score < best:
-            best, best_epoch, best_state, bad = score, epoch, _state(module), 0
-        else:
-            bad += 1
-            if spec.patience is not None and bad > spec.patience:
-                stopped_epoch = epoch
-                break
-    module.load_state_dict(best_state)
+    out = fit_epochs(spec, lambda epoch: run.epoch(x_tr, y_tr, generator), evaluate,
+                     lambda: _state(module), on_epoch)
+    module.load_state_dict(out.best)
     val: dict[str, float] = {}
     test: dict[str, float] = {}
-    if not failed:
-        if split is not None:
-            val = run.evaluate(x_val, y_val)
-        if len(ds.x_test):
-            test = run.evaluate(_tensor(ds.x_test, ids, device),
-                                _tensor(ds.y_test, False, device))
-    return MemberResult(index=index, config=dict(full), history=history, val=val, test=test,
-                        failed=failed, message=message, stopped_epoch=stopped_epoch,
-                        stopped_by="patience" if stopped_epoch is not None else "",
-                        best_epoch=best_epoch, variables=copy.copy(best_state))
+    if not out.failed:
+        if evaluate is not None:
+            val = evaluate()
+        if len(data.x_test):
+            test = run.evaluate(_tensor(data.x_test, ids, device),
+                                _tensor(data.y_test, False, device))
+    return MemberResult(index=index, config=dict(full), history=out.history, val=val, test=test,
+                        failed=out.failed, message=out.message, stopped_epoch=out.stopped_epoch,
+                        stopped_by="patience" if out.stopped_epoch is not None else "",
+                        best_epoch=out.best_epoch, variables=copy.copy(out.best))

@@ -1,0 +1,111 @@
+"""The epoch loop every single-run trainer shares, whatever framework runs the epochs.
+
+The JAX :class:`~neural_jax.train.trainer.Trainer` and the PyTorch and TensorFlow bridges'
+``train_trial`` differ in how they run an epoch, not in what happens around it:
+:func:`prepare_data` carves the validation split the same way, and :func:`fit_epochs` keeps
+the same history records (``epoch``, ``loss``, train metrics, ``val_*``, ``seconds``), stops
+on a NaN/inf training loss naming the epoch, and applies the DSL's early stopping: the
+monitored value (``val_loss`` by default; an ``acc`` monitor is maximised) must improve
+within ``patience`` epochs, and the weights of the best epoch are the ones kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FitOutcome", "TrainData", "fit_epochs", "prepare_data"]
+
+
+@dataclasses.dataclass
+class TrainData:
+    """The arrays of one run: training part, validation part (or None) and test part."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_steps: int
+
+
+def prepare_data(dataset: Any, input_shape: tuple, spec: Any) -> TrainData:
+    """Fits ``dataset`` to the network input and carves the validation split of ``spec``.
+
+    Raises:
+      DatasetError: the data cannot be fitted to ``input_shape``.
+      ValueError: ``batch_size`` larger than the training part.
+    """
+    ds = dataset.fit_to(input_shape)
+    split = (ds.split_validation(spec.validation_split, seed=spec.seed)
+             if spec.validation_split > 0 else None)
+    x_tr, y_tr = (split.x_train, split.y_train) if split else (ds.x_train, ds.y_train)
+    n_steps = len(x_tr) // spec.batch_size
+    if n_steps == 0:
+        raise ValueError(f"batch_size {spec.batch_size} is larger than the {len(x_tr)} "
+                         "training examples; use a smaller batch_size")
+    return TrainData(x_tr, y_tr, split.x_val if split else None, split.y_val if split else None,
+                     ds.x_test, ds.y_test, n_steps)
+
+
+@dataclasses.dataclass
+class FitOutcome:
+    """What the loop saw: the history, the kept snapshot and how it ended."""
+
+    history: list[dict[str, float]]
+    best: Any
+    best_epoch: int = 0
+    failed: bool = False
+    message: str = ""
+    stopped_epoch: int | None = None
+
+
+def fit_epochs(spec: Any, train_epoch: Callable[[int], Mapping[str, float]],
+               evaluate: Callable[[], Mapping[str, float]] | None,
+               snapshot: Callable[[], Any],
+               on_epoch: Callable[[int, dict], None] | None = None) -> FitOutcome:
+    """Runs ``spec.epochs`` epochs with NaN stopping and patience (see the module docstring).
+
+    Args:
+      spec: the run's :class:`~neural_jax.train.spec.TrainSpec` (epochs, monitor, patience).
+      train_epoch: ``train_epoch(epoch)`` trains one epoch and returns ``loss`` and the
+        training metrics.
+      evaluate: returns the validation metrics of the current weights (keys without
+        ``val_``), or None when there is no validation split.
+      snapshot: returns a copy of the current weights (kept when the monitor improves).
+      on_epoch: called with ``(epoch, record)`` after each finished epoch.
+    """
+    out = FitOutcome(history=[], best=snapshot())
+    best = math.inf
+    bad = 0
+    sign = -1.0 if "acc" in spec.monitor else 1.0
+    for epoch in range(1, spec.epochs + 1):
+        t0 = time.perf_counter()
+        rec: dict[str, float] = {"epoch": epoch, **train_epoch(epoch)}
+        loss = rec["loss"]
+        if not math.isfinite(loss):
+            out.failed, out.message = True, f"the training loss became {loss} in epoch {epoch}"
+            out.history.append(rec)
+            break
+        if evaluate is not None:
+            rec.update({f"val_{k}": v for k, v in evaluate().items()})
+        rec["seconds"] = time.perf_counter() - t0
+        out.history.append(rec)
+        if on_epoch is not None:
+            on_epoch(epoch, rec)
+        score = sign * rec.get(spec.monitor, loss)
+        if score < best:
+            best, bad = score, 0
+            out.best, out.best_epoch = snapshot(), epoch
+        else:
+            bad += 1
+            if spec.patience is not None and bad > spec.patience:
+                out.stopped_epoch = epoch
+                break
+    return out
