@@ -81,6 +81,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def epoch_printer(epochs: int):
+    """An ``on_epoch`` callback printing one line per epoch: ``epoch  2/10  loss 0.31 ...``."""
+
+    def show(epoch: int, rec: dict) -> None:
+        parts = [f"{k} {v:.4f}" for k, v in rec.items() if k not in ("epoch", "seconds")]
+        print(f"epoch {epoch:>3}/{epochs}  " + "  ".join(parts) +
+              f"  ({rec.get('seconds', 0):.1f}s)", flush=True)
+
+    return show
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import pathlib
 
@@ -113,13 +124,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"training {net.name} on {ds.name}: {spec.epochs} epochs, batch {spec.batch_size}, "
           f"{spec.optimizer}, validation {spec.validation_split:g} of the training split")
 
-    def show(epoch: int, rec: dict) -> None:
-        parts = [f"{k} {v:.4f}" for k, v in rec.items() if k not in ("epoch", "seconds")]
-        print(f"epoch {epoch:>3}/{spec.epochs}  " + "  ".join(parts) +
-              f"  ({rec.get('seconds', 0):.1f}s)", flush=True)
-
     try:
-        result = trainer.fit(ds, on_epoch=show)
+        result = trainer.fit(ds, on_epoch=epoch_printer(spec.epochs))
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

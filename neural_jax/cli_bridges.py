@@ -134,11 +134,9 @@ def run_in_backend(args: argparse.Namespace, net, config: dict, overrides: dict,
     print(f"training {net.name} on {ds.name} in {args.backend}: {spec.epochs} epochs, "
           f"batch {spec.batch_size}, {spec.optimizer}")
 
-    def show(epoch: int, rec: dict) -> None:
-        parts = [f"{k} {v:.4f}" for k, v in rec.items() if k not in ("epoch", "seconds")]
-        print(f"epoch {epoch:>3}/{spec.epochs}  " + "  ".join(parts) +
-              f"  ({rec.get('seconds', 0):.1f}s)", flush=True)
+    from neural_jax.cli import epoch_printer
 
+    show = epoch_printer(spec.epochs)
     folder = pathlib.Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     if args.backend == "pytorch":
