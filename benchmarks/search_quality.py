@@ -4,6 +4,13 @@ Launch (repository root):
 
     python benchmarks/search_quality.py                 # 20 seeds, every pair, batch 1 and 8
     python benchmarks/search_quality.py --seeds 3 --pairs cmaes --functions branin
+    OMP_NUM_THREADS=1 python benchmarks/search_quality.py --jobs 2 --cap gp=10
+
+``--log FILE`` records every finished run and skips recorded ones, so a long run can be
+stopped and resumed. ``--jobs N`` runs the (pair, function, batch, seed, side) runs in ``N`` worker processes;
+each run is timed inside its own process, so with as many jobs as idle cores the times are
+those of a one-core run (``OMP_NUM_THREADS=1`` keeps torch, used by Optuna's GPSampler, to
+one thread as well).
 
 One run prints one table: for each pair (GPBayesian vs ``GPSampler``, TPE vs
 ``TPESampler``, Evolution(CMA_ES) vs ``CmaEsSampler``), function and batch size, the median
@@ -137,6 +144,44 @@ def run_optuna(
     return {"regret": best - f.minimum, "ask_s": times}
 
 
+def _one_run(task: tuple[str, str, int, int, str]) -> dict[str, Any]:
+    """One seed of one side of one cell (a worker's unit of work)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore")
+    pair, fkey, batch, seed, side = task
+    spec, _, budget, _ = PAIRS[pair]
+    f = FUNCTIONS[fkey]
+    if side == "ours":
+        cls = _our_class(spec)
+        return run_ours(lambda: _make_ours(pair, cls, seed), f, seed, budget, batch)
+    return run_optuna(_make_optuna(pair, seed, batch), f, budget, batch)
+
+
+def _load_log(path: str | None) -> dict[tuple, dict[str, Any]]:
+    """Runs already recorded in a ``--log`` file (one JSON object per line)."""
+    if not path or not os.path.exists(path):
+        return {}
+    out = {}
+    with open(path) as fh:
+        for line in fh:
+            if line.strip():
+                rec = json.loads(line)
+                out[tuple(rec["task"])] = rec["result"]
+    return out
+
+
+def _record(results: dict, log: Any, task: tuple, res: dict[str, Any]) -> None:
+    results[task] = res
+    pair, fkey, batch, seed, side = task
+    print(f"# run {pair} {fkey} b{batch} seed {seed} {side}: regret {res['regret']:.4g}",
+          file=sys.stderr, flush=True)
+    if log is not None:
+        log.write(json.dumps({"task": list(task), "result": res}) + "\n")
+        log.flush()
+
+
 def _summary(runs: list[dict[str, Any]]) -> dict[str, float]:
     return {
         "regret": statistics.median(r["regret"] for r in runs),
@@ -185,6 +230,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--json", default=None, help="also write every run to this file"
     )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="worker processes (default 1: in this process)"
+    )
+    parser.add_argument(
+        "--log",
+        default=None,
+        help="append every finished run to this JSON-lines file and skip runs it already "
+        "holds (resumes a stopped run; a later call with fewer --seeds prints its table)",
+    )
     args = parser.parse_args(argv)
 
     import optuna
@@ -193,59 +247,72 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     warnings.filterwarnings("ignore")
 
     pairs = [p for p in args.pairs.split(",") if p]
-    funcs = [FUNCTIONS[k] for k in args.functions.split(",") if k]
+    fkeys = [k for k in args.functions.split(",") if k]
     batches = [int(b) for b in args.batches.split(",") if b]
     caps = {k: int(v) for k, v in (c.split("=", 1) for c in args.cap)}
+    cells = [(p, k, b) for p in pairs for k in fkeys for b in batches]
+    seeds = {p: list(range(min(args.seeds, caps.get(p, args.seeds)))) for p in pairs}
+    sides = {p: (["ours"] if _our_class(PAIRS[p][0]) else []) + ["optuna"] for p in pairs}
+    # Seed-major order: a run stopped early still holds whole seeds of every cell.
+    top = max(len(v) for v in seeds.values())
+    tasks = [
+        (p, k, b, s, side)
+        for s in range(top)
+        for p, k, b in cells
+        for side in sides[p]
+        if s < len(seeds[p])
+    ]
+    results = _load_log(args.log)
+    todo = [t for t in tasks if t not in results]
+    log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below
+    try:
+        if args.jobs > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
+                for task, res in zip(todo, pool.map(_one_run, todo)):
+                    _record(results, log, task, res)
+        else:
+            for task in todo:
+                _record(results, log, task, _one_run(task))
+    finally:
+        if log is not None:
+            log.close()
+
     rows, raw = [], []
-    for pair in pairs:
-        spec, _, budget, label = PAIRS[pair]
-        cls = _our_class(spec)
-        seeds = list(range(min(args.seeds, caps.get(pair, args.seeds))))
-        for f in funcs:
-            for batch in batches:
-                ours = None
-                if cls is not None:
-                    ours_runs = [
-                        run_ours(
-                            lambda s=s, p=pair, c=cls: _make_ours(p, c, s),
-                            f,
-                            s,
-                            budget,
-                            batch,
-                        )
-                        for s in seeds
-                    ]
-                    ours = _summary(ours_runs)
-                theirs_runs = [
-                    run_optuna(_make_optuna(pair, s, batch), f, budget, batch)
-                    for s in seeds
-                ]
-                theirs = _summary(theirs_runs)
-                row = {
-                    "pair": label,
-                    "function": f.name,
-                    "batch": batch,
-                    "budget": budget,
-                    "seeds": len(seeds),
-                    "ours": ours,
-                    "optuna": theirs,
-                }
-                rows.append(row)
-                raw.append(
-                    row
-                    | {
-                        "ours_runs": None
-                        if cls is None
-                        else [r["regret"] for r in ours_runs],
-                        "optuna_runs": [r["regret"] for r in theirs_runs],
-                    }
-                )
-                print(
-                    f"# {label} | {f.name} | batch {batch} | seeds {len(seeds)} | ours {ours} "
-                    f"| optuna {theirs}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+    for pair, fkey, batch in cells:
+        _, _, budget, label = PAIRS[pair]
+        f = FUNCTIONS[fkey]
+        runs = {
+            side: [results[(pair, fkey, batch, s, side)] for s in seeds[pair]]
+            for side in sides[pair]
+        }
+        ours = _summary(runs["ours"]) if "ours" in runs else None
+        theirs = _summary(runs["optuna"])
+        row = {
+            "pair": label,
+            "function": f.name,
+            "batch": batch,
+            "budget": budget,
+            "seeds": len(seeds[pair]),
+            "ours": ours,
+            "optuna": theirs,
+        }
+        rows.append(row)
+        raw.append(
+            row
+            | {
+                "ours_runs": [r["regret"] for r in runs["ours"]] if "ours" in runs else None,
+                "optuna_runs": [r["regret"] for r in runs["optuna"]],
+            }
+        )
+        print(
+            f"# {label} | {f.name} | batch {batch} | seeds {len(seeds[pair])} | ours {ours} "
+            f"| optuna {theirs}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     header = (
         "| pair | function | batch | budget | seeds | regret ours | regret Optuna | better "

@@ -6,13 +6,20 @@ works on an unconstrained *genotype* ``g in R^d``; the strategy serves the *phen
     u = snap(bound(1/2 + s * g)),
 
 where ``s`` (``scale``, default 1/6) is the box length of one genotype unit and ``snap``
-moves every coordinate with ``levels=k`` to the centre ``(i + 1/2)/k`` of its bin. ``bound``
-is ``clip`` to ``[0, 1]`` (default) or ``reflect(z) = 1 - |(z mod 2) - 1|``; both are the
-identity inside the box (Hansen, "The CMA Evolution Strategy: A Tutorial", 2016, appendix B
-discusses boundary handling). Clipping is what the ``cmaes`` library behind Optuna's
-``CmaEsSampler`` finally does with infeasible samples; reflection avoids piling samples on
-a bound but mirrors a basin near a bound into two nearby copies, which slowed CMA-ES down
-on Branin in ``benchmarks/search_quality.py``, so clipping is the default. Snapping happens
+moves every coordinate with ``levels=k`` to the centre ``(i + 1/2)/k`` of its bin. Boundary
+handling (Hansen, "The CMA Evolution Strategy: A Tutorial", 2016, appendix B), ``bounds=``:
+
+* ``"resample"`` (default): a member whose phenotype leaves the box is replaced by another
+  draw from the same search distribution (the ES asked again with a derived key), up to
+  ``_MAX_RESAMPLE`` times, then clipped. This is what the ``cmaes`` library behind Optuna's
+  ``CmaEsSampler`` does (``CMA.ask``, ``n_max_resampling=100``): the ES sees a sample of its
+  distribution truncated to the box, with no mass piled on a bound;
+* ``"clip"``: ``clip`` to ``[0, 1]``, which piles infeasible samples onto the bounds;
+* ``"reflect"``: ``reflect(z) = 1 - |(z mod 2) - 1|``, which avoids the pile but mirrors a
+  basin near a bound into two nearby copies.
+
+All three are the identity inside the box. The ES is told the genotype actually served.
+Population-based algorithms (which do not resample) fall back to clipping. Snapping happens
 only for evaluation; the ES keeps its continuous genotype, so step-size adaptation is not
 disturbed by the discretisation. Distribution-based algorithms start with their mean at the
 centre of the box (``g = 0``); an algorithm's default step size of 1 is therefore ``s`` in
@@ -68,6 +75,8 @@ __all__ = ["Evolution", "available_algorithms"]
 _MATCH_ATOL = 1e-9
 #: how many rounds of extras ``tell`` may draw to recognise a point it did not serve
 _MAX_ROUNDS = 4
+#: redraws of a member outside the box before it is clipped (``bounds="resample"``)
+_MAX_RESAMPLE = 100
 #: compiled ES objects shared by all strategies with the same algorithm, size and options
 _ES_CACHE: dict[Any, Any] = {}
 
@@ -109,7 +118,7 @@ class Evolution(Strategy):
         (see :func:`available_algorithms`).
       popsize: population size per generation; ``None`` picks one (module docstring).
       scale: box length of one genotype unit (the algorithm's unit step size).
-      bounds: ``"clip"`` (default) or ``"reflect"``, how a genotype outside the box is
+      bounds: ``"resample"`` (default), ``"clip"`` or ``"reflect"``, how a genotype outside the box is
         brought back (module docstring).
       seed: random seed (``bind`` may override it).
       **es_kwargs: options for the algorithm. Names the algorithm's constructor takes
@@ -126,7 +135,7 @@ class Evolution(Strategy):
         popsize: int | None = None,
         *,
         scale: float = 1 / 6,
-        bounds: str = "clip",
+        bounds: str = "resample",
         seed: int | None = None,
         **es_kwargs: Any,
     ) -> None:
@@ -134,8 +143,8 @@ class Evolution(Strategy):
         cls = _algorithm_class(algorithm)
         if popsize is not None and popsize < 2:
             raise ValueError(f"popsize must be at least 2, got {popsize}")
-        if bounds not in ("reflect", "clip"):
-            raise ValueError(f"bounds must be 'reflect' or 'clip', got {bounds!r}")
+        if bounds not in ("resample", "reflect", "clip"):
+            raise ValueError(f"bounds must be 'resample', 'reflect' or 'clip', got {bounds!r}")
         if not scale > 0:
             raise ValueError(f"scale must be positive, got {scale}")
         accepted = set(inspect.signature(cls.__init__).parameters) - {
@@ -264,7 +273,7 @@ class Evolution(Strategy):
         if self._initialised:
             self._pre_state = self._state
             pop, self._state = self._es.ask(k_ask, self._pre_state, self._params)
-            self._add_round(np.asarray(pop, dtype=np.float64))
+            self._add_round(self._resample(np.asarray(pop, dtype=np.float64), k_ask))
         else:  # population-based, before init: a uniform population
             u = np.asarray(jax.random.uniform(k_ask, (p, d)), dtype=np.float64)
             self._add_round((u - 0.5) / self.scale)
@@ -281,14 +290,29 @@ class Evolution(Strategy):
         key = jax.random.fold_in(k_extra, len(self._geno))
         if self._initialised:
             pop, _ = self._es.ask(key, self._pre_state, self._params)
-            self._add_round(np.asarray(pop, dtype=np.float64))
+            self._add_round(self._resample(np.asarray(pop, dtype=np.float64), key))
         else:
             u = np.asarray(jax.random.uniform(key, (self._p, self.d)), dtype=np.float64)
             self._add_round((u - 0.5) / self.scale)
 
+    def _resample(self, geno: np.ndarray, key: Any) -> np.ndarray:
+        """Redraws members outside the box from the same ES state (``bounds="resample"``)."""
+        if self.bounds != "resample" or self._population_based:
+            return geno
+        import jax
+
+        limit = 0.5 / self.scale  # |g| beyond this leaves the box
+        for t in range(_MAX_RESAMPLE):
+            bad = np.any(np.abs(geno) > limit, axis=1)
+            if not bad.any():
+                break
+            pop, _ = self._es.ask(jax.random.fold_in(key, 1000 + t), self._pre_state, self._params)
+            geno = np.where(bad[:, None], np.asarray(pop, dtype=np.float64), geno)
+        return geno
+
     def _phenotype(self, geno: np.ndarray) -> np.ndarray:
         z = 0.5 + self.scale * geno
-        u = _reflect(z) if self.bounds == "reflect" else np.clip(z, 0.0, 1.0)
+        u = _reflect(z) if self.bounds == "reflect" else np.clip(z, 0.0, 1.0)  # resample: clip rest
         for j, dim in enumerate(self.dims):
             if dim.levels:
                 k = dim.levels

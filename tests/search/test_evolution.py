@@ -180,3 +180,32 @@ def test_population_size_rounded_to_what_the_algorithm_accepts():
     strategy = make("Open_ES", popsize=7)  # antithetic sampling needs an even size
     assert strategy.ask(3).shape == (3, 3)
     assert strategy._p == 8
+
+
+def test_resample_draws_inside_the_box_instead_of_piling_on_bounds():
+    """A wide CMA-ES: clipping puts many coordinates on a bound, resampling almost none."""
+    on_bound = {}
+    for bounds in ("clip", "resample"):
+        strategy = make("CMA_ES", popsize=8, bounds=bounds, std_init=3.0)
+        x = np.concatenate([strategy.ask(8) for _ in range(1)])
+        floats = x[:, :2]
+        on_bound[bounds] = np.mean((floats == 0.0) | (floats == 1.0))
+    assert on_bound["clip"] > 0.2
+    assert on_bound["resample"] < 0.05
+
+
+def test_one_at_a_time_runs_whole_generations():
+    """Asked and told one point at a time, the ES advances once per full generation."""
+    strategy = make("CMA_ES")
+    strategy.ask(1)
+    p = strategy._p
+    assert p == 7  # the CMA-ES default 4 + floor(3 ln 3), as Optuna's CmaEsSampler uses
+    gens = []
+    for i in range(3 * p):
+        x = strategy.ask(1) if i else strategy._pheno[0][:1]
+        strategy.tell(x, quadratic(x))
+        gens.append(strategy._gen)
+    strategy.ask(0)
+    # the generation counter moves only when all p members of a generation are told
+    assert strategy._gen == 3 and gens[p - 2] == 0
+    assert len(strategy.history_y) == 3 * p

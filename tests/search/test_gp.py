@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from search.strategies import _gp_acq as A
+from search.strategies import _gp_kernels as K
 from search.strategies.base import Dimension
 from search.strategies.gp import GPBayesian
 from strategy_problems import FLOAT2, MIXED, branin, mixed_quadratic, random_best, run
@@ -103,3 +104,83 @@ def test_log_h_is_stable_in_the_tail() -> None:
 def test_bad_options_raise() -> None:
     with pytest.raises(ValueError, match="n_init"):
         GPBayesian(n_init=0)
+    with pytest.raises(ValueError, match="n_starts"):
+        GPBayesian(n_starts=0)
+
+
+def test_interior_optimum_is_not_pinned_to_the_box_edge() -> None:
+    """After the initial design, a 1-D bowl with an interior minimum draws interior points."""
+    dims = [Dimension("x", "float")]
+    gp = GPBayesian(seed=2, n_init=3)
+    best = run(gp, dims, lambda u: float((u[0] - 0.63) ** 2 + 0.05 * math.sin(9 * u[0])), budget=14)
+    model_points = gp._X[3:, 0]
+    on_edge = np.mean((model_points < 1e-3) | (model_points > 1 - 1e-3))
+    assert on_edge <= 0.2, model_points
+    assert best < (0.63 - 0.61) ** 2 + 0.05  # near the interior basin
+
+
+def test_fitted_hyperparameters_are_finite_and_inside_their_bounds() -> None:
+    gp = GPBayesian(seed=0)
+    run(gp, MIXED, mixed_quadratic, budget=16)
+    theta = gp._theta
+    lo, hi = np.array(K.theta_bounds(gp._D)).T
+    assert theta is not None and np.all(np.isfinite(theta))
+    assert np.all(theta >= lo - 1e-9) and np.all(theta <= hi + 1e-9)
+
+
+def test_batch_of_eight_spreads_out() -> None:
+    gp = GPBayesian(seed=4)
+    run(gp, FLOAT2, branin, budget=10, seed=4)
+    x = gp.ask(8)
+    dist = np.linalg.norm(x[:, None] - x[None], axis=-1) + np.eye(8)
+    assert dist.min() > 1e-3  # fantasies collapse the variance at pending points
+
+
+def test_warp_keeps_order_and_only_compresses_the_upper_tail() -> None:
+    rng = np.random.default_rng(0)
+    heavy = np.exp(3 * rng.standard_normal(40))  # a long upper tail
+    w = K.warp(heavy)
+    np.testing.assert_array_equal(np.argsort(w), np.argsort(heavy))
+    z = (heavy - heavy.mean()) / heavy.std()
+    assert w.min() < z.min() - 0.3  # the best values are pulled apart from the rest
+    light = -np.exp(3 * rng.standard_normal(40))  # a long lower tail: exponent capped at 1
+    z = (light - light.mean()) / light.std()
+    np.testing.assert_allclose(K.warp(light), z, atol=1e-9)
+    assert np.all(K.warp(np.ones(5)) == 0.0)
+
+
+def _model(n: int = 12, seed: int = 0) -> tuple[GPBayesian, dict]:
+    gp = GPBayesian(seed=seed, n_init=n)
+    run(gp, FLOAT2, branin, budget=n, seed=seed)
+    with jax.enable_x64(True):
+        model = gp._fit()
+    return gp, model
+
+
+def test_acquisition_without_pending_is_log_ei() -> None:
+    from scipy.stats import norm
+
+    gp, model = _model()
+    x = gp._pad(np.random.default_rng(1).random((5, 2)))
+    with jax.enable_x64(True):
+        fant = gp._fantasies(model)
+        args = (model["theta"], model["X"], model["mask"], gp._kind, model["post"])
+        got = gp._evaluate((*args, fant), x[:, :2])
+        mu, var, _ = K.predict(x, *args)
+    sigma = np.sqrt(np.asarray(var))
+    z = (model["best"] - np.asarray(mu)) / sigma
+    want = np.log(sigma * (norm.pdf(z) + z * norm.cdf(z)))
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+
+
+def test_pending_point_loses_its_improvement() -> None:
+    gp, model = _model()
+    with jax.enable_x64(True):
+        args = (model["theta"], model["X"], model["mask"], gp._kind, model["post"])
+        free = gp._fantasies(model)
+        x = gp._propose(model)
+        gp._pending = x[None]
+        busy = gp._fantasies(model)
+        before = float(gp._evaluate((*args, free), x[None])[0])
+        after = float(gp._evaluate((*args, busy), x[None])[0])
+    assert np.isfinite(after) and after < before - 2.0
