@@ -22,6 +22,12 @@ Which searched values are structure and which are per-call inputs:
   dispatched with ``lax.switch``. ``model.hparams(values)`` converts option values
   (``"gelu"``) to indices and fills in defaults.
 
+Build options: ``build_model(net, config, conv_impl="xla" | "patches", pad_widths=(...))``:
+how ungrouped convolutions are computed (:mod:`.layers_conv`; the population and single
+trainers use patches on CPU) and which searched widths are built at their widest option
+with the true width as a per-call value, exactly equal to the narrow network
+(:mod:`.padding`).
+
 Deviations from Keras are listed in the docstrings of :mod:`.ops` (activations),
 :mod:`.layers_attention` (TransformerEncoder block) and :mod:`.rules` (residual shortcut).
 A layer the backend cannot express exactly raises :class:`BackendError`.

@@ -4,7 +4,8 @@ GaussianNoise, SpatialDropout1D/2D.
 Every module takes ``(x, hp, train)``: the input, the per-call values and whether this is a
 training call. Parameter names follow Keras (``kernel``, ``bias``, ``embeddings``) so that
 weights can be carried across backends by name. Stochastic layers draw from the
-``"dropout"`` PRNG stream and are the identity when ``train`` is False.
+``"dropout"`` PRNG stream and are the identity when ``train`` is False. Dense and the
+channel-wise layers after it honour width padding (:mod:`neural_jax.jax.padding`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from neural_jax.jax.ops import Array, activate, dropout, glorot, is_zero, value
+from neural_jax.jax.padding import mask_width, narrow_draw
 from neural_jax.jax.plan import LayerPlan
 
 __all__ = [
@@ -45,7 +47,14 @@ class DenseLayer(nn.Module):
         y = x @ kernel
         if p.arg("use_bias", True):
             y = y + self.param("bias", nn.initializers.zeros, (units,))
-        return activate(y, p.arg("activation"), hp)
+        return mask_width(activate(y, p.arg("activation"), hp), p, hp)
+
+
+def _layout(plan: LayerPlan, hp: Hp):
+    def layout(draw, shape):
+        return narrow_draw(draw, shape, plan, hp)
+
+    return layout
 
 
 class DropoutLayer(nn.Module):
@@ -58,7 +67,8 @@ class DropoutLayer(nn.Module):
         rate = self.plan.arg("rate")
         if not train or is_zero(rate):
             return x
-        return dropout(x, value(rate, hp), self.make_rng("dropout"))
+        y = dropout(x, value(rate, hp), self.make_rng("dropout"), layout=_layout(self.plan, hp))
+        return mask_width(y, self.plan, hp)
 
 
 class SpatialDropoutLayer(nn.Module):
@@ -72,7 +82,9 @@ class SpatialDropoutLayer(nn.Module):
         if not train or is_zero(rate):
             return x
         spatial = tuple(range(1, x.ndim - 1))
-        return dropout(x, value(rate, hp), self.make_rng("dropout"), broadcast=spatial)
+        y = dropout(x, value(rate, hp), self.make_rng("dropout"), broadcast=spatial,
+                    layout=_layout(self.plan, hp))
+        return mask_width(y, self.plan, hp)
 
 
 class GaussianNoiseLayer(nn.Module):
@@ -85,8 +97,9 @@ class GaussianNoiseLayer(nn.Module):
         std = self.plan.arg("stddev")
         if not train or is_zero(std):
             return x
-        noise = jax.random.normal(self.make_rng("dropout"), x.shape, x.dtype)
-        return x + jnp.asarray(value(std, hp), x.dtype) * noise
+        rng = self.make_rng("dropout")
+        noise = narrow_draw(lambda s: jax.random.normal(rng, s, x.dtype), x.shape, self.plan, hp)
+        return mask_width(x + jnp.asarray(value(std, hp), x.dtype) * noise, self.plan, hp)
 
 
 class FlattenLayer(nn.Module):
@@ -115,7 +128,7 @@ class ActivationLayer(nn.Module):
     plan: LayerPlan
 
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
-        return activate(x, self.plan.arg("function"), hp)
+        return mask_width(activate(x, self.plan.arg("function"), hp), self.plan, hp)
 
 
 class EmbeddingLayer(nn.Module):

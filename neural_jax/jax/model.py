@@ -12,11 +12,17 @@ trains a population whose members differ in dropout rates, noise, momentum or ac
 choice with one compilation. ``apply`` returns the Output layer's pre-activation logits
 when its activation is softmax or sigmoid (``model.final_activation``), which is what
 :func:`neural_jax.train.get_loss` expects.
+
+Build options: ``conv_impl`` (``"xla"`` or ``"patches"``, how ungrouped convolutions are
+computed, :mod:`neural_jax.jax.layers_conv`) and ``pad_widths`` (HPO paths of layer widths
+to build at their largest option, with each call's true width in ``hparams``; the model is
+then exactly the narrow network, :mod:`neural_jax.jax.padding`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +32,8 @@ import jax.numpy as jnp
 
 from neural_jax.ir.checker import default_config, infer_shapes
 from neural_jax.ir.nodes import Network
+from neural_jax.jax.layers_conv import CONV_IMPLS
+from neural_jax.jax.padding import WidthPad, embed, paddable, with_width
 from neural_jax.jax.plan import BackendError, Dyn, NetworkPlan, plan_network
 from neural_jax.jax.rules import Sequence
 
@@ -70,6 +78,8 @@ class Model:
       module: the Flax module, called as ``module(x, hparams, train)``.
       input_shape: the input shape without the batch axis.
       output_shape: the checker's output shape without the batch axis.
+      conv_impl: ``"xla"`` or ``"patches"``.
+      pads: the padded widths (empty unless built with ``pad_widths``).
     """
 
     network: Network
@@ -78,6 +88,8 @@ class Model:
     module: nn.Module = field(repr=False)
     input_shape: tuple
     output_shape: tuple
+    conv_impl: str = "xla"
+    pads: tuple[WidthPad, ...] = ()
 
     @property
     def final_activation(self) -> str | None:
@@ -110,7 +122,14 @@ class Model:
           ``{path: jnp scalar}`` for every dynamic path: float32 values, int32 indices.
         """
         values = values or {}
-        return {p: _as_array(d, values.get(p, d.default)) for p, d in self.plan.dynamic.items()}
+        out = {p: _as_array(d, values.get(p, d.default)) for p, d in self.plan.dynamic.items()}
+        for pad in self.pads:
+            w = values.get(pad.path, pad.width)
+            if isinstance(w, int) and w not in pad.options:
+                raise BackendError(f"{w!r} is not an option of {pad.path}",
+                                   hint=f"use one of {', '.join(map(str, pad.options))}")
+            out[pad.path] = jnp.asarray(w, jnp.int32)
+        return out
 
     def _check_input(self, x: Array) -> None:
         want = tuple(self.input_shape)
@@ -130,13 +149,42 @@ class Model:
             x = x.astype(jnp.float32)
         return x
 
-    def init(self, key: Array, x: Array) -> dict[str, Any]:
-        """Initial variables ``{"params": ..., "batch_stats": ...}`` for a sample batch ``x``."""
+    def init(self, key: Array, x: Array,
+             hparams: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Initial variables ``{"params": ..., "batch_stats": ...}`` for a sample batch ``x``.
+
+        A width-padded model takes the true widths from ``hparams`` (default: the padded
+        ones) and returns the narrow network's initial variables for ``key``, embedded
+        (:func:`neural_jax.jax.padding.embed`). With traced widths every combination of
+        options is initialised and the matching one selected.
+        """
         x = self._prepare(x)
+        if not self.pads:
+            return self._plain_init(key, x)
+        hp = self.hparams(hparams)
+        wide = self.variable_shapes(x)["params"]
+        out = None
+        for combo in itertools.product(*[p.options for p in self.pads]):
+            widths = {p.path: w for p, w in zip(self.pads, combo)}
+            narrow = build_model(self.network, {**self.config, **widths}, self.conv_impl).init(key, x)
+            narrow["params"] = embed(narrow["params"], wide, self.pads, widths)
+            if out is None:
+                out = narrow
+                continue
+            sel = jnp.all(jnp.asarray([hp[p] == w for p, w in widths.items()]))
+            out = jax.tree.map(lambda a, b, s=sel: jnp.where(s, a, b), narrow, out)
+        return out
+
+    def _plain_init(self, key: Array, x: Array) -> dict[str, Any]:
         variables = dict(self.module.init({"params": key}, x, self.hparams(), False))
         variables.setdefault("params", {})
         variables.setdefault("batch_stats", {})
         return variables
+
+    def variable_shapes(self, x: Array) -> dict[str, Any]:
+        """The shapes and dtypes of :meth:`init`'s variables (traced abstractly, once)."""
+        key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+        return jax.eval_shape(lambda k: self._plain_init(k, self._prepare(x)), key)
 
     def apply(self, variables: Mapping[str, Any], x: Array, *, train: bool = False,
               rng: Array | None = None,
@@ -178,7 +226,8 @@ def _top_level_output(rows) -> tuple:
     return tuple(top[-1][2])
 
 
-def build_model(net: Network, config: Mapping[str, Any] | None = None) -> Model:
+def build_model(net: Network, config: Mapping[str, Any] | None = None,
+                conv_impl: str = "xla", pad_widths: Iterable[str] = ()) -> Model:
     """Builds the Flax model of ``net`` for one configuration.
 
     Args:
@@ -186,16 +235,40 @@ def build_model(net: Network, config: Mapping[str, Any] | None = None) -> Model:
       config: ``{hpo_path: value}``. Shape-affecting values (units, filters, kernel sizes,
         layer-choice index...) fix the structure; missing ones take the checker's
         defaults. Values of dynamic paths become the defaults of ``apply``'s ``hparams``.
+      conv_impl: ``"xla"`` (``lax.conv_general_dilated``) or ``"patches"`` (patches x
+        matmul, and tiling pools as reshapes; faster under ``vmap`` on CPU).
+      pad_widths: HPO paths of searched widths to build at their largest option, the true
+        width being a per-call value (see :mod:`neural_jax.jax.padding`).
 
     Returns:
       A :class:`Model`.
 
     Raises:
       NeuralValidationError: the configuration gives a layer an input it cannot take.
-      BackendError: a layer or value this backend cannot express exactly.
+      BackendError: a layer or value this backend cannot express exactly, or a width
+        that cannot be padded.
+      ValueError: an unknown ``conv_impl``.
     """
+    from neural_jax.ir.space import search_space
+
+    if conv_impl not in CONV_IMPLS:
+        raise ValueError(f"conv_impl must be one of {', '.join(CONV_IMPLS)}, got {conv_impl!r}")
     full = {**default_config(net), **dict(config or {})}
+    pads: tuple[WidthPad, ...] = ()
+    if pad_widths:
+        can = paddable(plan_network(net, full).layers, search_space(net))
+        bad = [p for p in pad_widths if p not in can]
+        if bad:
+            raise BackendError(f"cannot pad {', '.join(bad)}: only a searched width of a "
+                               "Dense/Conv layer followed by channel-wise layers and a Dense/"
+                               f"Conv can (paddable here: {', '.join(can) or 'none'})")
+        pads = tuple(can[p] for p in pad_widths)
+        full.update({p.path: p.width for p in pads})
     rows = infer_shapes(net, full)
     plan = plan_network(net, full)
-    module = Sequence(plan.layers)
-    return Model(net, full, plan, module, tuple(net.input_shape), _top_level_output(rows))
+    if pads:
+        plan = NetworkPlan(with_width(plan.layers, {p.path: p for p in pads}),
+                           plan.final_activation, plan.dynamic)
+    module = Sequence(plan.layers, conv_impl)
+    return Model(net, full, plan, module, tuple(net.input_shape), _top_level_output(rows),
+                 conv_impl, pads)

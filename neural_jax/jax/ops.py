@@ -83,7 +83,8 @@ def activate(x: Array, act: Any, hp: Mapping[str, Array]) -> Array:
     return lax.switch(index, branches, x)
 
 
-def dropout(x: Array, rate: Any, rng: Array, broadcast: Sequence[int] = ()) -> Array:
+def dropout(x: Array, rate: Any, rng: Array, broadcast: Sequence[int] = (),
+            layout: Callable[[Callable, tuple[int, ...]], Array] | None = None) -> Array:
     """Inverted dropout with a (possibly traced) rate.
 
     Args:
@@ -91,8 +92,15 @@ def dropout(x: Array, rate: Any, rng: Array, broadcast: Sequence[int] = ()) -> A
       rate: drop probability in [0, 1).
       rng: a PRNG key.
       broadcast: axes along which one draw is shared (SpatialDropout, RNN masks).
+      layout: ``layout(draw, shape)`` draws the uniform numbers of ``shape`` with
+        ``draw`` (a width-padded layer lays them out as its narrow network does, see
+        :func:`neural_jax.jax.padding.narrow_draw`); None draws ``shape`` directly.
     """
     keep = 1.0 - jnp.asarray(rate, x.dtype)
     shape = tuple(1 if i in broadcast else d for i, d in enumerate(x.shape))
-    mask = jax.random.uniform(rng, shape, x.dtype) < keep
+
+    def draw(s: tuple[int, ...]) -> Array:
+        return jax.random.uniform(rng, s, x.dtype)
+
+    mask = (draw(shape) if layout is None else layout(draw, shape)) < keep
     return jnp.where(mask, x / keep, jnp.zeros((), x.dtype))

@@ -1,9 +1,11 @@
 """The rule table: one rule per layer kind of SPEC §2, and the structure layers.
 
 ``RULES`` maps each canonical layer name of :data:`neural_jax.ir.registry.LAYERS` to a rule
-``rule(plan) -> flax.linen.Module``; every module is called as ``module(x, hp, train)``.
-:class:`Sequence` runs a list of plans (the network itself, a residual block, a
-transformer's feed-forward block).
+``rule(plan, **options) -> flax.linen.Module``; every module is called as
+``module(x, hp, train)``. The options are the build options of
+:func:`neural_jax.jax.build_model` (``conv_impl``); a rule passes on those its module
+declares as fields. :class:`Sequence` runs a list of plans (the network itself, a residual
+block, a transformer's feed-forward block).
 
 ResidualConnection computes ``block(x) + shortcut(x)`` where the shortcut is the identity
 when the shapes agree and otherwise a 1x1 projection exactly as the checker's rule allows:
@@ -31,7 +33,7 @@ from neural_jax.jax.layers_conv import (
     GlobalPoolLayer,
     PoolLayer,
     SeparableConvLayer,
-    conv_nd,
+    conv,
 )
 from neural_jax.jax.layers_core import (
     ActivationLayer,
@@ -51,20 +53,27 @@ from neural_jax.jax.plan import LayerPlan, error
 __all__ = ["RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer", "make_layer"]
 
 Hp = Mapping[str, Array]
-#: plan -> Flax module called as ``module(x, hp, train)``
-Rule = Callable[[LayerPlan], nn.Module]
+#: (plan, **build options) -> Flax module called as ``module(x, hp, train)``
+Rule = Callable[..., nn.Module]
 
 
 def _rule(cls: type[nn.Module], **fields) -> Rule:
-    def rule(plan: LayerPlan) -> nn.Module:
-        return cls(plan=plan, name=plan.name, **fields)
+    accepted = set(getattr(cls, "__dataclass_fields__", {}))
+
+    def rule(plan: LayerPlan, **options) -> nn.Module:
+        extra = {k: v for k, v in options.items() if k in accepted}
+        return cls(plan=plan, name=plan.name, **fields, **extra)
 
     rule.__doc__ = f"Builds a {cls.__name__} for a plan."
     return rule
 
 
-def make_layer(plan: LayerPlan) -> nn.Module:
+def make_layer(plan: LayerPlan, conv_impl: str = "xla") -> nn.Module:
     """The Flax module for one layer plan.
+
+    Args:
+      plan: the layer's plan.
+      conv_impl: ``"xla"`` or ``"patches"`` (see :mod:`neural_jax.jax.layers_conv`).
 
     Raises:
       BackendError: the layer kind has no rule in this backend.
@@ -72,18 +81,19 @@ def make_layer(plan: LayerPlan) -> nn.Module:
     rule = RULES.get(plan.type)
     if rule is None:
         raise error(None, plan, "this layer has no rule in the JAX backend")
-    return rule(plan)
+    return rule(plan, conv_impl=conv_impl)
 
 
 class Sequence(nn.Module):
     """Runs layer plans one after another."""
 
     plans: tuple[LayerPlan, ...]
+    conv_impl: str = "xla"
 
     @nn.compact
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
         for plan in self.plans:
-            x = make_layer(plan)(x, hp, train)
+            x = make_layer(plan, self.conv_impl)(x, hp, train)
         return x
 
 
@@ -91,10 +101,11 @@ class ResidualLayer(nn.Module):
     """``ResidualConnection() { block }``: ``block(x) + x``, projecting ``x`` when needed."""
 
     plan: LayerPlan
+    conv_impl: str = "xla"
 
     @nn.compact
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
-        y = Sequence(self.plan.block or (), name="block")(x, hp, train)
+        y = Sequence(self.plan.block or (), self.conv_impl, name="block")(x, hp, train)
         if y.shape == x.shape:
             return y + x
         if y.ndim != x.ndim:
@@ -108,7 +119,7 @@ class ResidualLayer(nn.Module):
             strides = tuple(math.ceil(a / b) for a, b in zip(x.shape[1:-1], y.shape[1:-1]))
             n = x.ndim - 2
             kernel = self.param("projection_kernel", glorot, (1,) * n + (cin, cout))
-            shortcut = conv_nd(x, kernel, strides, "valid", (1,) * n)
+            shortcut = conv(x, kernel, strides, "valid", (1,) * n, impl=self.conv_impl)
         shortcut = shortcut + self.param("projection_bias", nn.initializers.zeros, (cout,))
         if shortcut.shape != y.shape:
             raise error(None, self.plan, f"no 1x1 projection maps {x.shape} to {y.shape}",
@@ -120,11 +131,12 @@ class TimeDistributedLayer(nn.Module):
     """``TimeDistributed(layer)``: the wrapped layer applied to every time step."""
 
     plan: LayerPlan
+    conv_impl: str = "xla"
 
     @nn.compact
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
         b, t = x.shape[:2]
-        y = make_layer(self.plan.inner)(x.reshape((b * t,) + x.shape[2:]), hp, train)
+        y = make_layer(self.plan.inner, self.conv_impl)(x.reshape((b * t,) + x.shape[2:]), hp, train)
         return y.reshape((b, t) + y.shape[1:])
 
 

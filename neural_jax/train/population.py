@@ -8,11 +8,16 @@
     best = max((r for r in results if not r.failed), key=lambda r: r.val["accuracy"])
 
 The configurations are split into buckets (:mod:`neural_jax.train.bucket` says which
-values are structure and which are per member). Each bucket runs one compiled epoch
-(:mod:`neural_jax.train.population_program`) over its members, with the training data
-resident on the device and the member axis sharded over ``jax.local_devices()`` (padded
-to a multiple of the device count; padding members are inactive copies). When the bucket
-does not fit the memory budget it runs in chunks (:mod:`neural_jax.train.memory`).
+values are structure and which are per member; with ``pad``, configurations that differ
+only in searched layer widths share one bucket, exactly). Each bucket runs one compiled
+epoch (:mod:`neural_jax.train.population_program`) over its members, with the training
+data resident on the device and the member axis sharded over ``jax.local_devices()``
+(padded to a multiple of the device count, or to ``pad_members`` when that costs less than
+a compilation; padding members are inactive copies). When the bucket does not fit the
+memory budget it runs in chunks (:mod:`neural_jax.train.memory`). Members live in host
+memory between calls (gathers and scatters are numpy indexing, not device programs); the
+epoch also reports validation and test metrics, so the kept weights need no extra
+evaluation program.
 
 At every epoch boundary, on the host:
 
@@ -35,7 +40,6 @@ compiled once) and ``"sequential_patches"``; ``"auto"`` applies :func:`choose_mo
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import math
 import time
@@ -43,28 +47,35 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from neural_jax.data import Dataset
 from neural_jax.ir.nodes import Network
 from neural_jax.ir.space import search_space
-from neural_jax.train.bucket import Bucket, PopulationConfigError, bucket_configs
+from neural_jax.train.bucket import (
+    Bucket,
+    PopulationConfigError,
+    bucket_configs,
+    compile_seconds,
+    member_epoch_seconds,
+)
 from neural_jax.train.memory import MemoryPlan, estimate_member_bytes, plan_chunks
 from neural_jax.train.optimizers import hyperparams_of
 from neural_jax.train.pbt import PBT, apply_pbt
 from neural_jax.train.population_program import (
     MODES,
     Program,
+    cached_program,
     choose_mode,
     eval_batches,
+    nice_size,
     to_host,
     tree_put,
     tree_take,
 )
 
-__all__ = ["PBT", "MemberResult", "PopulationResult", "choose_mode", "train_population"]
+__all__ = ["PBT", "MemberResult", "PopulationResult", "Program", "choose_mode", "train_population"]
 
 @dataclasses.dataclass
 class MemberResult:
@@ -125,11 +136,13 @@ class _BucketRun:
 
     def __init__(self, net, data, bucket: Bucket, bucket_index: int, mode: str,
                  memory_budget, scheduler, pbt: PBT | None, on_epoch, keep_variables,
-                 compact: bool | str = "auto") -> None:
+                 compact: bool | str = "auto", pad_members: int | None = None) -> None:
         from neural_jax.ir.checker import infer_shapes
         from neural_jax.jax import build_model
+        from neural_jax.jax.padding import plan_macs
 
         self.net, self.b, self.bi, self.compact = net, bucket, bucket_index, compact
+        self.pad_members = pad_members
         self.scheduler, self.pbt, self.on_epoch, self.keep = scheduler, pbt, on_epoch, keep_variables
         spec = bucket.spec
         self.ds, split = data(spec.validation_split, spec.seed)
@@ -139,23 +152,40 @@ class _BucketRun:
             raise PopulationConfigError(
                 f"batch_size {spec.batch_size} is larger than the {len(x_tr)} training examples; "
                 "use a smaller batch_size")
-        self.model = build_model(net, bucket.configs[0])
         mode = choose_mode(net) if mode == "auto" else mode
+        self.model = build_model(net, bucket.configs[0],
+                                 conv_impl="patches" if mode.endswith("patches") else "xla",
+                                 pad_widths=bucket.pads)
         devs = jax.local_devices()
         self.D = len(devs)
         mesh = Mesh(np.array(devs), ("pop",))
         self.msh, self.rep = NamedSharding(mesh, PartitionSpec("pop")), NamedSharding(mesh, PartitionSpec())
-        self.prog = _program(net, bucket, self.model, len(x_tr), mode, self.D, split is not None)
+        rows = infer_shapes(net, self.model.config)
+        self.macs = plan_macs(rows, self.model.plan.layers, tuple(net.input_shape))
+        # a program whose whole run costs less than a compilation is compiled cheaply
+        n_samples = len(x_tr) // spec.batch_size * spec.batch_size
+        run_s = member_epoch_seconds(self.macs, n_samples) * max(len(bucket), pad_members or 0) \
+            * spec.epochs
+        fast = run_s < compile_seconds()
+        self.prog = cached_program(net, bucket, self.model, len(x_tr), mode, self.D, split is not None,
+                             fast)
         self.traces0 = dict(self.prog.traces)
-        self.x = jax.device_put(jnp.asarray(x_tr), self.rep)
-        self.y = jax.device_put(jnp.asarray(y_tr), self.rep)
-        self.val = (jax.device_put(eval_batches(split.x_val, split.y_val, spec.batch_size), self.rep)
-                    if split is not None else None)
-        self.x0 = jnp.zeros((spec.batch_size,) + x_tr.shape[1:], x_tr.dtype)
-        var = jax.eval_shape(self.model.init, jax.random.PRNGKey(0), self.x0)
+        self.x = jax.device_put(np.asarray(x_tr), self.rep)
+        self.y = jax.device_put(np.asarray(y_tr), self.rep)
+        # every epoch also evaluates the validation set (selection) and the test split
+        # (only reported), so the kept weights' metrics are those of their epoch
+        self.evals = {}
+        if split is not None:
+            self.evals["val"] = jax.device_put(
+                eval_batches(split.x_val, split.y_val, spec.batch_size), self.rep)
+        if len(self.ds.x_test):
+            self.evals["test"] = jax.device_put(
+                eval_batches(self.ds.x_test, self.ds.y_test, spec.batch_size), self.rep)
+        self.x0 = np.zeros((spec.batch_size,) + x_tr.shape[1:], x_tr.dtype)
+        var = self.model.variable_shapes(self.x0)
         opt = jax.eval_shape(self.prog.tx.init, var["params"])
         act = 0
-        for row in infer_shapes(net, bucket.configs[0]):
+        for row in rows:
             try:
                 act += int(np.prod([d or 1 for d in row[2]]))
             except TypeError:
@@ -168,34 +198,61 @@ class _BucketRun:
 
     def _pad(self, n: int) -> int:
         """Compiled member count for ``n`` members: a multiple of the device count rounded
-        up to a size of :func:`_nice` (at most a third of the members are padding), so that
-        rounds of a search with slightly different bucket sizes reuse compiled programs."""
+        up to a size of :func:`nice_size` (at most a third of the members are padding), so that
+        rounds of a search with slightly different bucket sizes reuse compiled programs.
+        With ``pad_members`` (a search passes its population size) every bucket is padded
+        to that size when the epochs of the padding members cost less than a compilation
+        (:func:`neural_jax.train.bucket.member_epoch_seconds`), so every round and bucket
+        of a search shares one compiled size."""
         exact = math.ceil(n / self.D) * self.D
         if self.plan.n_chunks > 1 or exact > self.plan.chunk:
             return min(self.plan.chunk, exact)
-        nice = _nice(math.ceil(n / self.D)) * self.D
-        return nice if nice * self.plan.member_bytes <= self.plan.budget else exact
+
+        def fits(size: int) -> bool:
+            return size * self.plan.member_bytes <= self.plan.budget
+
+        nice = nice_size(math.ceil(n / self.D)) * self.D
+        if self.pad_members:
+            hint = math.ceil(self.pad_members / self.D) * self.D
+            extra = (hint - n) * self.b.spec.epochs * member_epoch_seconds(
+                self.macs, self.prog.n_steps * self.b.spec.batch_size)
+            if hint >= nice and fits(hint) and extra < compile_seconds():
+                return hint
+        return nice if fits(nice) else exact
 
     def _padded(self, ids: np.ndarray, size: int) -> np.ndarray:
         return np.concatenate([ids, np.full(size - len(ids), ids[0], ids.dtype)])
 
     def _init(self):
+        """Every member's initial state, as writable host arrays."""
         b, n = self.b, len(self.b)
         hp_rows = [self.model.hparams(c) for c in b.configs]
         hp = {k: np.stack([np.asarray(r[k]) for r in hp_rows]) for k in hp_rows[0]}
-        keys = np.asarray(jax.vmap(jax.random.PRNGKey)(jnp.asarray(b.seeds, jnp.uint32)))
+        seeds = np.asarray(b.seeds, np.uint32)
         opt_vals = {k: np.asarray([v[k] for v in b.opt_values], np.float32) for k in b.opt_values[0]}
         size = self._pad(n)
         parts = []
         for start in range(0, n, size):
             ids = np.arange(start, min(n, start + size))
             idx = self._padded(ids, size)
-            args = jax.device_put((keys[idx], tree_take(hp, idx), tree_take(opt_vals, idx)), self.msh)
-            out = self.prog.init(args[0], args[1], self.x0, args[2])
+            args = jax.device_put((seeds[idx], tree_take(hp, idx), tree_take(opt_vals, idx)), self.msh)
+            args = (args[0], args[1], self.x0, args[2])
+            init = self.prog.init
+            overlap = getattr(self.prog.epoch, "start", None)  # None when wrapped by a caller
+            if start == 0 and self.plan.n_chunks == 1 and overlap is not None:
+                # the epoch program of the first call compiles while the init compiles
+                lowered = self.prog.init.lower(*args)
+                members = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype,
+                                                                      sharding=self.msh),
+                                       lowered.out_info)
+                mask = jax.ShapeDtypeStruct((size,), np.bool_, sharding=self.msh)
+                overlap(members, mask, self.x, self.y, self.evals)
+                init = lowered.compile()
+            out = to_host(init(*args))
             parts.append(tree_take(out, np.arange(len(ids))))
         if len(parts) == 1:
             return parts[0]
-        return jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *parts)
+        return jax.tree.map(lambda *a: np.concatenate(a), *parts)
 
     def _worth(self, old: int, new: int, remaining: int, first_dt, steady_dt) -> bool:
         """Whether compacting ``old`` -> ``new`` members (a new compiled size) pays off.
@@ -241,10 +298,9 @@ class _BucketRun:
         sign = prog.sign
         mon = spec.monitor if self.split is not None or not spec.monitor.startswith("val_") else "loss"
         pop = self._init()
-        if self.plan.n_chunks > 1:
-            pop = to_host(pop)
         res = [{"history": [], "failed": False, "message": "", "stopped_epoch": None,
                 "stopped_by": "", "best_epoch": 0, "lineage": [], "bad": 0} for _ in range(n)]
+        best: list[dict[str, dict[str, float]] | None] = [None] * n  # metrics of kept weights
         active = np.ones(n, bool)
         rng = np.random.default_rng(self.pbt.seed if self.pbt else 0)
         names = self._pbt_names() if self.pbt else []
@@ -252,7 +308,8 @@ class _BucketRun:
         bounds = {k: ((space[k].low if k in space else 0.0), (space[k].high if k in space else None))
                   for k in names}
         cur, cur_ids = None, None
-        stats = {"mode": prog.mode, "members": n, "plan": self.plan, "sizes": [],
+        stats = {"mode": prog.mode, "members": n, "plan": self.plan, "sizes": [], "pads": b.pads,
+                 "fast_compile": prog.fast_compile,
                  "member_epochs": 0, "compute_member_epochs": 0, "epoch_seconds": []}
         seen_sizes: set[int] = set()
         first_dt: dict[int, float] = {}
@@ -285,7 +342,7 @@ class _BucketRun:
                     sub = jax.device_put(tree_take(pop, self._padded(ch, size)), self.msh)
                 mask = np.zeros(size, bool)
                 mask[: len(ch)] = active[ch]
-                new, out = prog.epoch(sub, jax.device_put(mask, self.msh), self.x, self.y, self.val)
+                new, out = prog.epoch(sub, jax.device_put(mask, self.msh), self.x, self.y, self.evals)
                 outs.append((ch, jax.device_get(out)))
                 if single:
                     cur, cur_ids, cur_size = new, run_ids, size
@@ -319,6 +376,8 @@ class _BucketRun:
                     records[b.indices[m]] = rec
                     if out["improved"][row]:
                         r["best_epoch"], r["bad"] = epoch, 0
+                        best[m] = {name: {k[len(name) + 1:]: float(v[row]) for k, v in out.items()
+                                          if k.startswith(name + "_")} for name in self.evals}
                     else:
                         r["bad"] += 1
                         if spec.patience is not None and r["bad"] > spec.patience:
@@ -344,17 +403,18 @@ class _BucketRun:
                     for loser, ev in pop.pop("_events"):
                         res[loser]["lineage"].append({"epoch": epoch, "from": int(b.indices[ev["from"]]),
                                                       "hyperparams": ev["hyperparams"]})
+                        best[loser] = best[ev["from"]]  # it copied the donor's kept weights
         if cur is not None:
             pop = tree_put(pop, cur_ids, cur, len(cur_ids))
         stats["samples_per_second"] = steady_samples / steady_t if steady_t > 0 else float("nan")
-        self._finish(pop, res)
+        self._finish(pop, res, best)
         stats["traces"] = {k: v - self.traces0.get(k, 0) for k, v in prog.traces.items()}
         return res, stats
 
-    def _evaluate(self, pop, ids, x, y) -> dict[int, dict[str, float]]:
-        if len(ids) == 0 or len(x) == 0:
+    def _evaluate(self, pop, ids, data) -> dict[int, dict[str, float]]:
+        """Metrics of the kept weights of ``ids`` on device-resident eval batches."""
+        if len(ids) == 0 or data is None:
             return {}
-        data = jax.device_put(eval_batches(x, y, self.b.spec.batch_size), self.rep)
         size = self._pad(len(ids))
         out = {}
         for i in range(0, len(ids), size):
@@ -367,14 +427,20 @@ class _BucketRun:
                 out[mid] = {k: float(v[row]) for k, v in m.items()}
         return out
 
-    def _finish(self, pop, res) -> None:
+    def _finish(self, pop, res, best) -> None:
         ok = np.array([i for i, r in enumerate(res) if not r["failed"]], int)
-        val = self._evaluate(pop, ok, self.split.x_val, self.split.y_val) if self.split else {}
-        test = self._evaluate(pop, ok, self.ds.x_test, self.ds.y_test)
+        # members whose kept weights are their initial ones (no epoch improved the monitored
+        # value) are evaluated with the evaluation program; the others have their metrics
+        rest = np.array([i for i in ok if best[i] is None], int)
+        metrics = {name: {int(i): best[i].get(name, {}) for i in ok if best[i] is not None}
+                   for name in ("val", "test")}
+        for name in self.evals:
+            metrics[name].update(self._evaluate(pop, rest, self.evals[name]))
+        val, test = (metrics["val"] if self.split else {}), metrics["test"]
         hyper = {f"optimizer.{k}": np.asarray(v) for k, v in hyperparams_of(pop["opt"]).items()
                  if k in self.b.opt_values[0]}
         hyper.update({k: np.asarray(v) for k, v in pop["hp"].items()
-                      if self.model.dynamic[k].kind == "float"})
+                      if k in self.model.dynamic and self.model.dynamic[k].kind == "float"})
         for i, r in enumerate(res):
             r.pop("bad")
             r["val"], r["test"] = val.get(i, {}), test.get(i, {})
@@ -384,50 +450,14 @@ class _BucketRun:
                                            **tree_take(pop["best_state"], i)})
 
 
-def _nice(n: int) -> int:
-    """The smallest of 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, ... that is >= n."""
-    size = 1
-    while size < n:
-        size = size + size // 2 if size >= 2 and (size & (size - 1)) == 0 else (
-            size * 4 // 3 if size > 2 else size + 1)
-    return size
-
-
-_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
-_PROGRAMS_MAX = 16
-
-
-def _program(net: Network, bucket: Bucket, model, n_train: int, mode: str, devices: int,
-             has_val: bool) -> Program:
-    """The bucket's compiled program, reused across calls (e.g. the rounds of a search).
-
-    A program depends only on the network, the bucket's structural key and the data and
-    device layout; every per-member value is an input. Reusing it across calls means a
-    search compiles each structure once, not once per round.
-    """
-    key = (net, bucket.key, n_train, mode, devices, has_val)
-    try:
-        prog = _PROGRAMS.pop(key)
-    except (KeyError, TypeError):
-        prog = None
-    if prog is None:
-        prog = Program(bucket, n_train, mode, devices, has_val).bind(model)
-    try:
-        _PROGRAMS[key] = prog
-        while len(_PROGRAMS) > _PROGRAMS_MAX:
-            _PROGRAMS.popitem(last=False)
-    except TypeError:  # an unhashable key: no reuse
-        pass
-    return prog
-
-
 def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[str, Any]], *,
                      scheduler: Any = None, pbt: PBT | None = None, mode: str = "auto",
                      memory_budget: int | None = None,
                      on_epoch: Callable[[int, dict[int, dict]], None] | None = None,
                      overrides: Mapping[str, Any] | None = None,
                      keep_variables: bool = False,
-                     compact: bool | str = "auto") -> PopulationResult:
+                     compact: bool | str = "auto", pad: bool | str = "auto",
+                     pad_members: int | None = None) -> PopulationResult:
     """Trains every configuration of ``net`` on ``dataset`` as a population.
 
     Args:
@@ -449,6 +479,13 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
         size: True always, False never (stopped members stay in the array, masked), or
         ``"auto"``: when the time it saves over the remaining epochs exceeds the
         measured compile time of a new size (a size compiled before is always reused).
+      pad: width padding (:mod:`neural_jax.train.bucket`): configurations that differ only
+        in searched layer widths train as one bucket at the widest option, exactly as
+        their own networks. True, False, or ``"auto"``: when the padding's extra compute
+        costs less than the compilations it saves.
+      pad_members: pad every bucket to this many members when the padding members' epochs
+        cost less than a compilation (a search passes its population size, so every round
+        and bucket reuses one compiled size).
 
     Returns:
       A :class:`PopulationResult`: one :class:`MemberResult` per configuration, in order.
@@ -459,8 +496,8 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
     """
     if mode != "auto" and mode not in MODES:
         raise PopulationConfigError(f"unknown mode {mode!r}; use 'auto' or one of {', '.join(MODES)}")
-    buckets = bucket_configs(net, configs, overrides)
     fitted = dataset.fit_to(net.input_shape)
+    buckets = bucket_configs(net, configs, overrides, pad=pad, n_train=len(fitted.x_train))
     splits: dict[tuple, Any] = {}
 
     def data(vs: float, seed: int):
@@ -471,7 +508,7 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
     if compact not in (True, False, "auto"):
         raise PopulationConfigError(f"compact must be True, False or 'auto', got {compact!r}")
     runs = [_BucketRun(net, data, b, i, mode, memory_budget, scheduler, pbt, on_epoch,
-                       keep_variables, compact) for i, b in enumerate(buckets)]
+                       keep_variables, compact, pad_members) for i, b in enumerate(buckets)]
     out: list[MemberResult | None] = [None] * len(configs)
     stats = []
     for i, run in enumerate(runs):

@@ -11,12 +11,14 @@ Keys follow :class:`neural_jax.train.trainer.Trainer` exactly (``key, init = spl
 then one ``split`` per epoch), so a member trains like a single run with its seed.
 
 One epoch of one member permutes the device-resident training set with its own key and
-``lax.scan``s the ``S`` steps, then evaluates the validation set in masked batches. The
+``lax.scan``s the ``S`` steps, then evaluates every evaluation set it is given (validation,
+and the test split, which is only reported) in masked batches: so the metrics of the kept
+weights are those of their epoch, and a search needs no separate evaluation program. The
 population runs it as
 
 * ``"vmap"``: ``jax.vmap`` over members (batched matmuls, grouped convolutions);
-* ``"patches"``: the same, with convolutions traced as patches x matmul
-  (:mod:`neural_jax.train.population_patches`);
+* ``"patches"``: the same, with convolutions computed as patches x matmul
+  (``build_model(..., conv_impl="patches")``, :mod:`neural_jax.jax.layers_conv`);
 * ``"sequential"``: ``lax.map`` over members inside one program: the member-at-a-time
   baseline, compiled once;
 * ``"sequential_patches"``: ``lax.map`` over members with convolutions as patches x
@@ -27,11 +29,23 @@ After the epoch a member whose training loss is not finite, or that is inactive 
 failed, or padding), keeps its previous state: ``where(ok, new, old)`` on every leaf. The
 member axis is sharded over ``jax.local_devices()`` by the caller; every function here is
 traced once per member count (``Program.traces`` counts it).
+
+Compile time: on CPU a program of a small network compiles in seconds but may run all its
+epochs in less, so the programs that run little are compiled with cheaper XLA options
+(:data:`COMPILER_OPTIONS`, CPU only): the init and the fallback evaluation, which run once,
+without backend optimisation (``xla_backend_optimization_level=0``); the epoch, when the
+caller estimates its whole run below one compilation (``fast_compile``), at level 1 with
+XLA's older loop emitters (``xla_cpu_use_fusion_emitters=False``). Measured on the digits
+MLP (population 16, 2-core CPU): the epoch compiles in 1.7 s of CPU time instead of 3.8 s
+and runs an epoch in 0.08 s instead of 0.045 s. Otherwise XLA's defaults.
 """
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,10 +60,18 @@ from neural_jax.train.bucket import Bucket
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import mean_from_stats
 from neural_jax.train.optimizers import build_optimizer, set_hyperparams
-from neural_jax.train.population_patches import patched
 from neural_jax.train.trainer import _metric_fns
 
-__all__ = ["MODES", "Program", "choose_mode", "eval_batches", "to_host", "tree_put", "tree_take"]
+__all__ = ["COMPILER_OPTIONS", "MODES", "Program", "cached_program", "choose_mode",
+           "eval_batches", "nice_size", "to_host", "tree_put", "tree_take"]
+
+#: XLA compile options of each program on CPU (see the module docstring)
+COMPILER_OPTIONS = {
+    "init": {"xla_backend_optimization_level": 0},
+    "evaluate": {"xla_backend_optimization_level": 0},
+    "epoch_fast": {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False},
+    "epoch": {},
+}
 
 MODES = ("vmap", "patches", "sequential", "sequential_patches")
 _CONV = {"Conv1D", "Conv2D", "Conv3D"}  # ungrouped convolutions that patches replace
@@ -81,7 +103,7 @@ def choose_mode(net: Network, configs: Sequence[Mapping[str, Any]] | None = None
 
 
 def tree_take(tree, idx):
-    """``tree[idx]`` on every leaf."""
+    """``tree[idx]`` on every leaf (numpy indexing on host leaves: no device program)."""
     return jax.tree.map(lambda a: a[idx], tree)
 
 
@@ -93,6 +115,58 @@ def tree_put(tree, idx, sub, n):
             return a
         return a.at[idx].set(s[:n])
     return jax.tree.map(put, tree, sub)
+
+
+class OverlappedCompile:
+    """Compiles a bucket's epoch program on a worker thread while the init program compiles.
+
+    XLA compiles a module on one thread and releases the GIL, so on a 2-core CPU the two
+    first compilations of a bucket overlap. ``start`` takes the epoch's arguments with the
+    members given abstractly (``jax.ShapeDtypeStruct``); ``__call__`` runs the compiled
+    epoch when the real arguments have that signature, else the jitted function.
+    """
+
+    def __init__(self, jitted) -> None:
+        self.jitted = jitted
+        self._futures: dict[Any, concurrent.futures.Future] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _signature(args) -> Any:
+        leaves, tree = jax.tree.flatten(args)
+        return tree, tuple((tuple(a.shape), str(a.dtype), getattr(a, "sharding", None))
+                           for a in leaves)
+
+    def start(self, *args) -> None:
+        """Starts compiling for ``args`` (once per signature) on a worker thread."""
+        sig = self._signature(args)
+        with self._lock:
+            if sig in self._futures:
+                return
+            fut = self._futures[sig] = concurrent.futures.Future()
+
+        def work() -> None:
+            try:
+                fut.set_result(self.jitted.lower(*args).compile())
+            except BaseException as e:  # noqa: BLE001 - reported by the jitted fallback
+                fut.set_exception(e)
+
+        threading.Thread(target=work, daemon=True).start()
+
+    def __call__(self, *args):
+        fut = self._futures.get(self._signature(args))
+        if fut is not None:
+            try:
+                return fut.result()(*args)
+            except (TypeError, ValueError):  # a signature the abstract one missed
+                pass
+        return self.jitted(*args)
+
+
+def _jit(fn, program: str):
+    """``jax.jit`` with the program's compile options on CPU (:data:`COMPILER_OPTIONS`)."""
+    options = COMPILER_OPTIONS[program] if jax.default_backend() == "cpu" else {}
+    return jax.jit(fn, compiler_options=dict(options)) if options else jax.jit(fn)
 
 
 def to_host(tree):
@@ -128,10 +202,14 @@ class Program:
       mode: one of :data:`MODES`.
       devices: how many devices the member axis is sharded over.
       has_val: whether a validation set is evaluated every epoch.
+      fast_compile: compile the epoch with cheaper options (module docstring); for
+        programs whose whole run is estimated below one compilation.
+
+    ``conv_impl`` of the model it is bound to must be ``"patches"`` for the patch modes.
     """
 
     def __init__(self, bucket: Bucket, n_train: int, mode: str, devices: int = 1,
-                 has_val: bool = True) -> None:
+                 has_val: bool = True, fast_compile: bool = False) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)} or 'auto'")
         spec = bucket.spec
@@ -139,6 +217,7 @@ class Program:
         self.model: Any = None
         self.n_steps = n_train // spec.batch_size
         self.has_val = has_val
+        self.fast_compile = fast_compile
         self.traces = {"init": 0, "epoch": 0, "evaluate": 0}
 
     def bind(self, model) -> Program:
@@ -149,17 +228,17 @@ class Program:
         self.metrics = _metric_fns(spec, self.loss, model.final_activation)
         self.tx = build_optimizer(spec.optimizer, spec.optimizer_args)
         self.sign = -1.0 if "acc" in spec.monitor else 1.0
-        wrap = patched if self.mode.endswith("patches") else (lambda f: f)
-        self.init = jax.jit(self._init_impl)
-        self.epoch = jax.jit(wrap(self._epoch_impl))
-        self.evaluate = jax.jit(wrap(self._evaluate_impl))
+        self.init = _jit(self._init_impl, "init")
+        self.epoch = OverlappedCompile(
+            _jit(self._epoch_impl, "epoch_fast" if self.fast_compile else "epoch"))
+        self.evaluate = _jit(self._evaluate_impl, "evaluate")
         return self
 
     # --- per member ---------------------------------------------------------------------
 
-    def _member_init(self, seed_key, hp, x0):
-        key, init_key = jax.random.split(seed_key)
-        variables = self.model.init(init_key, x0)
+    def _member_init(self, seed, hp, x0):
+        key, init_key = jax.random.split(jax.random.PRNGKey(seed))
+        variables = self.model.init(init_key, x0, hp)
         params = variables["params"]
         state = {k: v for k, v in variables.items() if k != "params"}
         return {"params": params, "state": state, "opt": self.tx.init(params), "hp": hp,
@@ -171,7 +250,7 @@ class Program:
                                              rng=rng, hparams=hp)
         return jnp.mean(self.loss(logits, y)), (logits, new_state)
 
-    def _member_epoch(self, m, x, y, val):
+    def _member_epoch(self, m, x, y, evals):
         bs, n_steps = self.spec.batch_size, self.n_steps
         key, ek = jax.random.split(m["key"])
         perm_key, step_key = jax.random.split(ek)
@@ -196,12 +275,19 @@ class Program:
         out.update({f"train_{k}": mean_from_stats((jnp.sum(v[0]), jnp.sum(v[1])))
                     for k, v in stats.items()})
         new = {**m, "params": params, "state": state, "opt": opt, "key": key}
-        if val is not None:
-            out.update({f"val_{k}": v for k, v in
-                        self._member_eval({"params": params, **state}, hp, *val).items()})
+        if evals:
+            for name, metrics in self._member_evals({"params": params, **state}, hp, evals).items():
+                out.update({f"{name}_{k}": v for k, v in metrics.items()})
         return new, out
 
-    def _member_eval(self, variables, hp, xb, yb, mask):
+    def _member_evals(self, variables, hp, evals):
+        """Metrics on several evaluation sets with one scan over their concatenated batches
+        (one traced forward pass instead of one per set: less to compile)."""
+        names = list(evals)
+        counts = [evals[n][0].shape[0] for n in names]
+        xb, yb, mask = (jnp.concatenate([evals[n][i] for n in names]) if len(names) > 1
+                        else evals[names[0]][i] for i in range(3))
+
         def one(carry, inp):
             x, y, mk = inp
             logits, _ = self.model.apply(variables, x, train=False, rng=None, hparams=hp)
@@ -212,7 +298,15 @@ class Program:
             return carry, o
 
         _, stats = lax.scan(one, None, (xb, yb, mask))
-        return {k: mean_from_stats((jnp.sum(v[0]), jnp.sum(v[1]))) for k, v in stats.items()}
+        out, start = {}, 0
+        for name, c in zip(names, counts):
+            out[name] = {k: mean_from_stats((jnp.sum(v[0][start:start + c]), jnp.sum(v[1][start:start + c])))
+                         for k, v in stats.items()}
+            start += c
+        return out
+
+    def _member_eval(self, variables, hp, xb, yb, mask):
+        return self._member_evals(variables, hp, {"": (xb, yb, mask)})[""]
 
     # --- over members -------------------------------------------------------------------
 
@@ -227,16 +321,17 @@ class Program:
         out = jax.vmap(lambda part: lax.map(lambda m: fn(m, *shared), part))(split)
         return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), out)
 
-    def _init_impl(self, seed_keys, hp, x0, opt_values):
+    def _init_impl(self, seeds, hp, x0, opt_values):
         self.traces["init"] += 1  # counts traces, not calls
-        members = jax.vmap(lambda k, h: self._member_init(k, h, x0))(seed_keys, hp)
+        members = jax.vmap(lambda k, h: self._member_init(k, h, x0))(seeds, hp)
         members["opt"] = set_hyperparams(members["opt"], **opt_values)
         return members
 
-    def _epoch_impl(self, members, active, x, y, val):
+    def _epoch_impl(self, members, active, x, y, evals):
+        """One epoch; ``evals`` maps a prefix (``"val"``, ``"test"``) to eval batches."""
         self.traces["epoch"] += 1
         new, out = self._over_members(lambda m, x_, y_, v_: self._member_epoch(m, x_, y_, v_),
-                                      members, x, y, val)
+                                      members, x, y, evals)
         finite = jnp.isfinite(out["loss"])
         ok = active & finite
         new = _where(ok, new, members)
@@ -258,3 +353,40 @@ class Program:
             return self._member_eval({"params": m["params"], **m["state"]}, m["hp"], xb_, yb_, mk_)
 
         return self._over_members(fn, {"params": params, "state": state, "hp": hp}, xb, yb, mask)
+
+
+def nice_size(n: int) -> int:
+    """The smallest of 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, ... that is >= n."""
+    size = 1
+    while size < n:
+        size = size + size // 2 if size >= 2 and (size & (size - 1)) == 0 else (
+            size * 4 // 3 if size > 2 else size + 1)
+    return size
+
+
+_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
+_PROGRAMS_MAX = 16
+
+
+def cached_program(net: Network, bucket: Bucket, model, n_train: int, mode: str, devices: int,
+             has_val: bool, fast_compile: bool = False) -> Program:
+    """The bucket's compiled program, reused across calls (e.g. the rounds of a search).
+
+    A program depends only on the network, the bucket's structural key and the data and
+    device layout; every per-member value is an input. Reusing it across calls means a
+    search compiles each structure once, not once per round.
+    """
+    key = (net, bucket.key, n_train, mode, devices, has_val, fast_compile)
+    try:
+        prog = _PROGRAMS.pop(key)
+    except (KeyError, TypeError):
+        prog = None
+    if prog is None:
+        prog = Program(bucket, n_train, mode, devices, has_val, fast_compile).bind(model)
+    try:
+        _PROGRAMS[key] = prog
+        while len(_PROGRAMS) > _PROGRAMS_MAX:
+            _PROGRAMS.popitem(last=False)
+    except TypeError:  # an unhashable key: no reuse
+        pass
+    return prog

@@ -30,7 +30,7 @@ from neural_jax.train.metrics import get_metric, mean_from_stats
 from neural_jax.train.optimizers import build_optimizer
 from neural_jax.train.spec import TrainSpec, default_config, training_spec
 
-__all__ = ["TrainResult", "Trainer", "train", "TrainingDiverged"]
+__all__ = ["TrainResult", "Trainer", "TrainingDiverged", "train"]
 
 
 class TrainingDiverged(RuntimeError):

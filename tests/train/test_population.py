@@ -92,7 +92,7 @@ def test_population_errors_are_config_errors():
 def test_members_train_exactly_like_single_runs_and_compile_once(digits):
     net = parse(MLP)
     configs = [cfg(1e-3), cfg(1e-2, act="tanh", rate=0.25), cfg(3e-3, units=16, seed=3)]
-    r = train_population(net, digits, configs, mode="vmap", overrides={"epochs": 2})
+    r = train_population(net, digits, configs, mode="vmap", overrides={"epochs": 2}, pad=False)
     assert [s["traces"]["epoch"] for s in r.stats] == [1, 1]  # two buckets, one trace each
     assert r[2].history[0]["loss"] != r[0].history[0]["loss"]
     for c, m in zip(configs[:2], r):

@@ -1,0 +1,72 @@
+"""JAX's persistent compilation cache for the engine: compiled programs kept on disk.
+
+On a CPU a population program of a small network compiles in seconds and trains an epoch
+in milliseconds, so a search is dominated by compilation. With the persistent cache a
+program compiled once (same network structure, bucket, member count, data shapes, jax
+version and compile options) is loaded from disk by every later run instead of being
+compiled again; tracing and lowering still happen in each process.
+
+The engine (:class:`neural_jax.hpo.HPOptimizer`, and so the ``neural hpo`` command) turns
+it on by default, in ``platformdirs.user_cache_dir("neural_jax")/xla``, with the size and
+compile-time thresholds lowered to zero so that small programs are kept too. Turn it off
+with ``HPOptimizer(compilation_cache=False)`` or the environment variable
+``NEURAL_JAX_COMPILATION_CACHE=0``; set that variable to a directory to use another place.
+A cache directory the user configured in JAX (``jax_compilation_cache_dir``) is left as it
+is. JAX documents the cache as trusted: do not point it at a directory others can write.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import jax
+
+__all__ = ["ENV", "cache_dir", "enable_compilation_cache"]
+
+#: environment variable: ``0``/``off``/``false`` disables the cache, a path relocates it
+ENV = "NEURAL_JAX_COMPILATION_CACHE"
+_OFF = {"0", "off", "false", "no", ""}
+
+
+def cache_dir() -> pathlib.Path:
+    """The default directory: ``<user cache dir>/neural_jax/xla``."""
+    try:
+        import platformdirs
+
+        base = pathlib.Path(platformdirs.user_cache_dir("neural_jax"))
+    except ImportError:  # platformdirs is a dependency; keep working without it
+        base = pathlib.Path.home() / ".cache" / "neural_jax"
+    return base / "xla"
+
+
+def enable_compilation_cache(setting: bool | str | os.PathLike | None = True) -> str | None:
+    """Turns JAX's persistent compilation cache on (see the module docstring).
+
+    Args:
+      setting: True (the default directory, unless :data:`ENV` says otherwise), False or
+        None (leave JAX as it is), or a directory.
+
+    Returns:
+      The directory in use, or None when the cache stays off.
+    """
+    env = os.environ.get(ENV)
+    if setting is False or setting is None:
+        return None
+    if env is not None and env.strip().lower() in _OFF:
+        return None
+    current = jax.config.jax_compilation_cache_dir
+    if current:
+        return current  # configured by the user (or an earlier call): keep it
+    if setting is True:
+        path = pathlib.Path(env) if env else cache_dir()
+    else:
+        path = pathlib.Path(setting)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # an unwritable place: run without the cache
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    return str(path)
