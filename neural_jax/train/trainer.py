@@ -25,6 +25,7 @@ import optax
 
 from neural_jax.data import Dataset
 from neural_jax.ir.nodes import Network
+from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric, mean_from_stats
 from neural_jax.train.optimizers import build_optimizer
@@ -182,62 +183,46 @@ class Trainer:
             ) -> TrainResult:
         """Trains on ``dataset`` (validation carved from its training split)."""
         spec = self.spec
-        ds = dataset.fit_to(self.net.input_shape)
-        split = ds.split_validation(spec.validation_split, seed=spec.seed) \
-            if spec.validation_split > 0 else None
-        x_tr, y_tr = (split.x_train, split.y_train) if split else (ds.x_train, ds.y_train)
-        n_steps = len(x_tr) // spec.batch_size
-        if n_steps == 0:
-            raise ValueError(f"batch_size {spec.batch_size} is larger than the {len(x_tr)} "
-                             "training examples; use a smaller batch_size")
+        data = prepare_data(dataset, self.net.input_shape, spec)
+        n_steps = data.n_steps
         key = jax.random.PRNGKey(spec.seed)
         key, init_key = jax.random.split(key)
-        variables = self.model.init(init_key, jnp.asarray(x_tr[: spec.batch_size]))
-        params = variables["params"]
-        state = {k: v for k, v in variables.items() if k != "params"}
-        opt_state = self.tx.init(params)
-        data = (jnp.asarray(x_tr), jnp.asarray(y_tr))
-        history: list[dict[str, float]] = []
-        best, best_epoch, best_vars, bad = math.inf, 0, {"params": params, **state}, 0
-        sign = -1.0 if "acc" in spec.monitor else 1.0
-        failed, message, stopped = False, "", False
+        variables = self.model.init(init_key, jnp.asarray(data.x_train[: spec.batch_size]))
+        run = {"params": variables["params"],
+               "state": {k: v for k, v in variables.items() if k != "params"},
+               "key": key}
+        run["opt_state"] = self.tx.init(run["params"])
+        arrays = (jnp.asarray(data.x_train), jnp.asarray(data.y_train))
+
+        def current() -> dict[str, Any]:
+            return {"params": run["params"], **run["state"]}
+
+        def train_epoch(epoch: int) -> dict[str, float]:
+            run["key"], ek = jax.random.split(run["key"])
+            run["params"], run["state"], run["opt_state"], loss, stats = self._train_epoch(
+                run["params"], run["state"], run["opt_state"], arrays, ek, n_steps)
+            return {"loss": float(loss),
+                    **{k: float(mean_from_stats(v)) for k, v in stats.items()}}
+
+        evaluate = None
+        if data.x_val is not None:
+            def evaluate() -> dict[str, float]:
+                return self.evaluate(current(), data.x_val, data.y_val)
+
         t_start = time.perf_counter()
-        for epoch in range(1, spec.epochs + 1):
-            key, ek = jax.random.split(key)
-            t0 = time.perf_counter()
-            params, state, opt_state, loss, stats = self._train_epoch(
-                params, state, opt_state, data, ek, n_steps)
-            loss = float(loss)
-            rec = {"epoch": epoch, "loss": loss}
-            rec.update({k: float(mean_from_stats(v)) for k, v in stats.items()})
-            if not math.isfinite(loss):
-                failed, message = True, f"the training loss became {loss} in epoch {epoch}"
-                history.append(rec)
-                break
-            variables = {"params": params, **state}
-            if split is not None:
-                rec.update({f"val_{k}": v for k, v in self.evaluate(
-                    variables, split.x_val, split.y_val).items()})
-            rec["seconds"] = time.perf_counter() - t0
-            history.append(rec)
-            if on_epoch is not None:
-                on_epoch(epoch, rec)
-            score = sign * rec.get(spec.monitor, rec["loss"])
-            if score < best:
-                best, best_epoch, best_vars, bad = score, epoch, variables, 0
-            else:
-                bad += 1
-                if spec.patience is not None and bad > spec.patience:
-                    stopped = True
-                    break
+        out = fit_epochs(spec, train_epoch, evaluate, current, on_epoch)
         elapsed = time.perf_counter() - t_start
-        epochs_done = len(history)
-        val = self.evaluate(best_vars, split.x_val, split.y_val) if split and not failed else {}
-        test = self.evaluate(best_vars, ds.x_test, ds.y_test) if not failed and len(ds.x_test) else {}
-        return TrainResult(history=history, val=val, test=test, variables=best_vars,
-                           config=dict(self.config), spec=spec, failed=failed, message=message,
-                           stopped_early=stopped, best_epoch=best_epoch,
-                           samples_per_second=epochs_done * n_steps * spec.batch_size / max(elapsed, 1e-9))
+        best_vars = out.best
+        val = (self.evaluate(best_vars, data.x_val, data.y_val)
+               if evaluate is not None and not out.failed else {})
+        test = (self.evaluate(best_vars, data.x_test, data.y_test)
+                if not out.failed and len(data.x_test) else {})
+        return TrainResult(history=out.history, val=val, test=test, variables=best_vars,
+                           config=dict(self.config), spec=spec, failed=out.failed,
+                           message=out.message, stopped_early=out.stopped_epoch is not None,
+                           best_epoch=out.best_epoch,
+                           samples_per_second=len(out.history) * n_steps * spec.batch_size
+                           / max(elapsed, 1e-9))
 
 
 def train(net: Network, dataset: Dataset, config: Mapping[str, Any] | None = None,
