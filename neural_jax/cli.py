@@ -148,10 +148,11 @@ def cmd_hpo(args: argparse.Namespace) -> int:
     code = open(args.file, encoding="utf-8").read()
     space = json.loads(args.space) if args.space else None
     start = time.perf_counter()
-    state = {"done": 0, "best": None}
+    state = {"done": 0, "best": None, "epochs": 0}
 
     def on_round(rnd: int, records: list[dict]) -> None:
         state["done"] += len(records)
+        state["epochs"] += sum(len(r.get("history") or ()) for r in records)
         vals = [r["value"] for r in records if r.get("value") is not None and r["state"] == "complete"]
         if vals:
             b = max(vals) if args.direction == "maximize" else min(vals)
@@ -163,7 +164,8 @@ def cmd_hpo(args: argparse.Namespace) -> int:
         pruned = sum(1 for r in records if r["state"] == "pruned")
         best = "-" if state["best"] is None else f"{state['best']:.4f}"
         print(f"round {rnd + 1}: trials {state['done']}/{args.n_trials}  best {args.metric} {best}"
-              f"  failed {failed}  pruned {pruned}  elapsed {el:.0f}s  eta {eta:.0f}s", flush=True)
+              f"  failed {failed}  pruned {pruned}  {state['epochs'] / max(el, 1e-9):.1f} "
+              f"trial-epochs/s  elapsed {el:.0f}s  eta {eta:.0f}s", flush=True)
 
     tracker = None
     if args.wandb:

@@ -72,3 +72,16 @@ def test_user_errors_are_messages_not_tracebacks(argv, msg, capsys):
     assert main(argv) in (1, 2)
     err = capsys.readouterr().err
     assert msg.lower() in err.lower() and "Traceback" not in err
+
+
+def test_hpo_prints_progress_and_logs_to_wandb_offline(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("wandb")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    assert main(["hpo", str(EX / "digits_search.neural"), "--n-trials", "2", "--population", "2",
+                 "--epochs", "1", "--strategy", "random", "--wandb", "proj", "--study", "s1"]) == 0
+    out = capsys.readouterr().out
+    assert "round 1: trials 2/2" in out and "trial-epochs/s" in out and "top 2 trials" in out
+    runs = sorted((tmp_path / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(runs) == 3  # two trials and the study summary
