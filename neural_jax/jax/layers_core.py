@@ -28,7 +28,6 @@ __all__ = [
     "FlattenLayer",
     "GaussianNoiseLayer",
     "ReshapeLayer",
-    "SpatialDropoutLayer",
 ]
 
 Hp = Mapping[str, Array]
@@ -58,31 +57,21 @@ def _layout(plan: LayerPlan, hp: Hp):
 
 
 class DropoutLayer(nn.Module):
-    """``Dropout(rate)``: inverted dropout in training, identity in evaluation."""
+    """``Dropout(rate)``: inverted dropout in training, identity in evaluation.
+
+    ``spatial``: SpatialDropout1D/2D, one draw per example and channel (whole channels drop).
+    """
 
     plan: LayerPlan
+    spatial: bool = False
 
     @nn.compact
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
         rate = self.plan.arg("rate")
         if not train or is_zero(rate):
             return x
-        y = dropout(x, value(rate, hp), self.make_rng("dropout"), layout=_layout(self.plan, hp))
-        return mask_width(y, self.plan, hp)
-
-
-class SpatialDropoutLayer(nn.Module):
-    """``SpatialDropout1D/2D(rate)``: drops whole channels (one draw per example and channel)."""
-
-    plan: LayerPlan
-
-    @nn.compact
-    def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
-        rate = self.plan.arg("rate")
-        if not train or is_zero(rate):
-            return x
-        spatial = tuple(range(1, x.ndim - 1))
-        y = dropout(x, value(rate, hp), self.make_rng("dropout"), broadcast=spatial,
+        broadcast = tuple(range(1, x.ndim - 1)) if self.spatial else ()
+        y = dropout(x, value(rate, hp), self.make_rng("dropout"), broadcast=broadcast,
                     layout=_layout(self.plan, hp))
         return mask_width(y, self.plan, hp)
 

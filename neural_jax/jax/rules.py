@@ -43,7 +43,6 @@ from neural_jax.jax.layers_core import (
     FlattenLayer,
     GaussianNoiseLayer,
     ReshapeLayer,
-    SpatialDropoutLayer,
 )
 from neural_jax.jax.layers_norm import BatchNormLayer, GroupNormLayer, LayerNormLayer
 from neural_jax.jax.layers_recurrent import BidirectionalLayer, RNNLayer
@@ -179,6 +178,6 @@ RULES: dict[str, Rule] = {
     "TimeDistributed": _rule(TimeDistributedLayer),
     # noise
     "GaussianNoise": _rule(GaussianNoiseLayer),
-    "SpatialDropout1D": _rule(SpatialDropoutLayer),
-    "SpatialDropout2D": _rule(SpatialDropoutLayer),
+    "SpatialDropout1D": _rule(DropoutLayer, spatial=True),
+    "SpatialDropout2D": _rule(DropoutLayer, spatial=True),
 }
