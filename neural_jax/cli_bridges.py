@@ -94,7 +94,16 @@ def _load_run(folder: pathlib.Path):
     if model.plan.layers and model.plan.layers[0].type == "Embedding":
         x = x.astype(np.int32)
     template = model.init(jax.random.PRNGKey(0), x)
-    return net, config, load_params(folder, template)
+    try:
+        variables = load_params(folder, template)
+    except Exception as e:  # noqa: BLE001 - msgpack/flax raise many types for a bad file
+        from bridges.errors import WeightMismatch
+
+        raise WeightMismatch(
+            f"{folder / 'params.msgpack'} cannot be read as the weights of network "
+            f"'{net.name}' ({type(e).__name__}: {e})",
+            hint="export a folder written by `neural run` for this network") from e
+    return net, config, variables
 
 
 def cmd_export(args: argparse.Namespace) -> int:

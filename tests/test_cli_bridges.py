@@ -138,3 +138,15 @@ def test_compile_with_hpo_writes_the_optimized_network_and_its_script(tmp_path, 
     assert net.layers[1].args["units"] == best["layers[1].units"]
     code = out.read_text()
     assert f"{best['layers[1].units']}" in code and "keras" in code
+
+
+def test_export_of_a_corrupt_weights_file_is_a_clear_error(jax_run, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(jax_run, broken)
+    (broken / "params.msgpack").write_bytes(b"not msgpack at all")
+    assert main(["export", str(broken), "--backend", "pytorch"]) == 1
+    err = capsys.readouterr().err
+    assert "params.msgpack cannot be read as the weights of network 'Small'" in err
+    assert "Traceback" not in err
