@@ -22,27 +22,10 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from bridges.errors import BACKENDS, normalize_backend
 from neural_jax.dsl.errors import NeuralValidationError
 
 __all__ = ["BACKENDS", "normalize_backend", "run_trials"]
-
-#: accepted spellings -> canonical backend name
-BACKENDS = {"jax": "jax", "flax": "jax", "pytorch": "pytorch", "torch": "pytorch",
-            "tensorflow": "tensorflow", "tf": "tensorflow", "keras": "tensorflow"}
-
-
-def normalize_backend(backend: str) -> str:
-    """``"torch"`` -> ``"pytorch"``, ``"tf"``/``"keras"`` -> ``"tensorflow"``.
-
-    Raises:
-      NeuralValidationError: an unknown backend (the message lists the known ones).
-    """
-    name = BACKENDS.get(str(backend).lower())
-    if name is None:
-        raise NeuralValidationError(f"unknown backend {backend!r}",
-                                    hint="use one of 'jax', 'pytorch', 'tensorflow'")
-    return name
-
 
 def _train_fn(backend: str) -> Callable[..., Any]:
     """The bridge's ``train_trial``; a clear error when its framework is not installed."""

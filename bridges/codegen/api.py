@@ -12,34 +12,11 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from bridges.errors import BackendError
+from bridges.errors import BACKENDS, normalize_backend
 from neural_jax.dsl.errors import NeuralWarning
 from neural_jax.ir.nodes import Network
 
 __all__ = ["BACKENDS", "generate_code", "normalize_backend"]
-
-#: canonical backend name -> accepted aliases
-BACKENDS: dict[str, tuple[str, ...]] = {
-    "tensorflow": ("tensorflow", "tf", "keras"),
-    "pytorch": ("pytorch", "torch"),
-    "jax": ("jax", "flax"),
-}
-_ALIASES = {a: name for name, aliases in BACKENDS.items() for a in aliases}
-
-
-def normalize_backend(backend: str) -> str:
-    """The canonical backend name for ``backend`` (case-insensitive, aliases accepted).
-
-    Raises:
-      BackendError: an unknown backend; the message lists the valid ones.
-    """
-    key = backend.strip().lower() if isinstance(backend, str) else backend
-    if key not in _ALIASES:
-        valid = "; ".join(f"{n} (or {', '.join(a[1:])})" for n, a in BACKENDS.items())
-        raise BackendError(f"unknown code generation backend {backend!r}; valid backends: "
-                           f"{valid}", hint="pass backend='tensorflow', 'pytorch' or 'jax'")
-    return _ALIASES[key]
-
 
 def _network(network: Any) -> Network:
     if isinstance(network, Network):
