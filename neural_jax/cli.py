@@ -3,7 +3,9 @@
 ``neural check FILE`` reads a `.neural` file, prints each network's per-layer shape table
 and its search space, and exits non-zero with the error (line, column, caret, hint) when the
 file is not valid. ``neural run FILE --dataset NAME`` trains one configuration and saves its
-parameters (msgpack) and a JSON metrics record. ``neural hpo FILE --dataset NAME`` searches.
+parameters (msgpack) and a JSON metrics record. ``neural hpo FILE --dataset NAME`` searches;
+on a terminal it shows a live view (:mod:`neural_jax.live`) and ends with a table of the top
+trials, elsewhere (or with ``--no-live``) it prints one line per round.
 ``neural compile`` and ``neural export`` (in :mod:`neural_jax.cli_bridges`) write standalone
 TensorFlow / PyTorch / JAX scripts and trained weights for those frameworks.
 """
@@ -139,7 +141,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _epochs_per_trial(code: str, args: argparse.Namespace, space) -> int | None:
+    """The epochs every trial trains, when the file fixes them (for the live view's ETA)."""
+    if args.epochs:
+        return args.epochs
+    if space and ({"epochs", "train.epochs"} & set(space)):
+        return None
+    from neural_jax.dsl.api import parse
+
+    try:
+        epochs = parse(code).train.epochs
+    except NeuralError:
+        return None  # optimize() reports the error
+    if epochs is None:
+        from neural_jax.train.spec import DEFAULTS
+
+        return DEFAULTS["epochs"]
+    return epochs if isinstance(epochs, int) else None
+
+
+def _live_view(code: str, args: argparse.Namespace, space):
+    """A :class:`neural_jax.live.LiveView` when stdout is a terminal and ``--no-live`` is off."""
+    if args.no_live:
+        return None
+    from rich.console import Console
+
+    console = Console()
+    # interactive: a terminal that can move the cursor (not TERM=dumb, not TTY_INTERACTIVE=0);
+    # pipes, files and CI logs get the plain lines, which read well there
+    if not console.is_interactive:
+        return None
+    import pathlib
+
+    from neural_jax.live import LiveView
+
+    return LiveView(args.n_trials, metric=args.metric, direction=args.direction,
+                    epochs=_epochs_per_trial(code, args, space), console=console,
+                    title=f"neural hpo: {pathlib.Path(args.file).name} on {args.dataset}")
+
+
 def cmd_hpo(args: argparse.Namespace) -> int:
+    import contextlib
     import time
 
     from neural_jax.data import DatasetError
@@ -147,6 +189,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
 
     code = open(args.file, encoding="utf-8").read()
     space = json.loads(args.space) if args.space else None
+    view = _live_view(code, args, space)
     start = time.perf_counter()
     state = {"done": 0, "best": None, "epochs": 0}
 
@@ -175,7 +218,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
             "network": args.file, "dataset": args.dataset, "strategy": args.strategy})
 
     def report(rnd: int, records: list[dict]) -> None:
-        on_round(rnd, records)
+        (view.on_round if view is not None else on_round)(rnd, records)
         if tracker is not None:
             tracker.on_round(rnd, records)
 
@@ -183,10 +226,12 @@ def cmd_hpo(args: argparse.Namespace) -> int:
                       early_stopping=args.early_stopping, population=args.population,
                       parallel_trials=args.parallel_trials,
                       storage=args.storage, seed=args.seed, study_name=args.study,
-                      epochs=args.epochs, data_dir=args.data_dir, on_round=report)
+                      epochs=args.epochs, data_dir=args.data_dir, on_round=report,
+                      on_epoch=view.on_epoch if view is not None else None)
     try:
-        best = opt.optimize(code, dataset_name=args.dataset, backend=args.backend,
-                            search_space=space, metric=args.metric, direction=args.direction)
+        with view if view is not None else contextlib.nullcontext():
+            best = opt.optimize(code, dataset_name=args.dataset, backend=args.backend,
+                                search_space=space, metric=args.metric, direction=args.direction)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -194,7 +239,13 @@ def cmd_hpo(args: argparse.Namespace) -> int:
         tracker.finish(opt)
     rows = sorted((t for t in opt.trials if t.get("value") is not None and t["state"] == "complete"),
                   key=lambda t: t["value"], reverse=args.direction == "maximize")[: args.top]
-    if rows:
+    if view is not None:
+        from neural_jax.live import top_trials_table
+
+        if opt.trials:
+            view.console.print()
+            view.console.print(top_trials_table(opt.trials, args.metric, args.direction, args.top))
+    elif rows:
         print(f"\ntop {len(rows)} trials by {args.metric}:")
         for t in rows:
             ps = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
@@ -254,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="log every trial as a W&B run in PROJECT (WANDB_MODE=offline works)")
     h.add_argument("--data-dir", default=None)
     h.add_argument("--top", type=int, default=5, help="rows of the final table")
+    h.add_argument("--no-live", action="store_true",
+                   help="print one line per round instead of the live view (the default "
+                        "when standard output is not a terminal)")
     h.add_argument("-o", "--output", default=None, help="write the optimized .neural here")
     h.set_defaults(func=cmd_hpo)
     from neural_jax.cli_bridges import add_commands

@@ -83,6 +83,10 @@ class HPOptimizer:
       data_dir: where dataset files are.
       mode: population execution mode (``"auto"``, ``"vmap"``, ``"patches"``, ``"sequential"``).
       on_round: called after each round with ``(round index, list of trial records)``.
+      on_epoch: called after every epoch of every bucket of a round with ``(epoch,
+        {member index in the round: epoch record})`` (``loss``, ``val_accuracy``...; see
+        :func:`neural_jax.train.population.train_population`). JAX backend only: PyTorch and
+        TensorFlow trials report once a round, through ``on_round``.
       compilation_cache: JAX's persistent compilation cache for the compiled training
         programs (:mod:`neural_jax.train.compile_cache`): True (default directory), a
         directory, or False. ``NEURAL_JAX_COMPILATION_CACHE=0`` also turns it off.
@@ -94,6 +98,7 @@ class HPOptimizer:
                  population: int | None = None, epochs: int | None = None,
                  data_dir: str | None = None, mode: str = "auto",
                  on_round: Callable[[int, list[dict]], None] | None = None,
+                 on_epoch: Callable[[int, dict[int, dict]], None] | None = None,
                  compilation_cache: bool | str = True) -> None:
         if not isinstance(n_trials, int) or n_trials < 1:
             raise ValueError(f"n_trials must be a whole number >= 1, got {n_trials!r}")
@@ -112,6 +117,7 @@ class HPOptimizer:
         self.data_dir = data_dir
         self.mode = mode
         self.on_round = on_round
+        self.on_epoch = on_epoch
         self.compilation_cache = compilation_cache
         self.study = None
         self.trials: list[dict[str, Any]] = []
@@ -194,7 +200,7 @@ class HPOptimizer:
                     # less than a compilation), so a search compiles each program once
                     results = train_population(net, dataset, configs, scheduler=scheduler,
                                                mode=self.mode, overrides=overrides,
-                                               pad_members=pop)
+                                               pad_members=pop, on_epoch=self.on_epoch)
                 records = [self._tell(t, r, metric) for t, r in zip(trials, results)]
                 self._running = []
                 self.trials.extend(records)
