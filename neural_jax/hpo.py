@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import pathlib
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -24,7 +25,7 @@ from typing import Any
 
 from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
 
-__all__ = ["HPOptimizer", "optimize_and_return", "BackendUnavailable", "SEARCH_METHODS"]
+__all__ = ["SEARCH_METHODS", "BackendUnavailable", "HPOptimizer", "optimize_and_return"]
 
 _log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class HPOptimizer:
         self.mode = mode
         self.on_round = on_round
         self.on_epoch = on_epoch
+        self.program_store = None  # set when the compilation cache is on (hits, misses)
         self.compilation_cache = compilation_cache
         self.study = None
         self.trials: list[dict[str, Any]] = []
@@ -179,6 +181,7 @@ class HPOptimizer:
         done = sum(1 for t in self.study.trials if t.state.is_finished)
         start = time.perf_counter()
         rnd = 0
+        store = None
         try:
             while done < self.n_trials:
                 if self.timeout is not None and time.perf_counter() - start >= self.timeout:
@@ -195,12 +198,17 @@ class HPOptimizer:
                 else:
                     from neural_jax.train.compile_cache import enable_compilation_cache
 
-                    enable_compilation_cache(self.compilation_cache)
+                    cache = enable_compilation_cache(self.compilation_cache)
+                    if cache and store is None:
+                        from neural_jax.train.program_store import ProgramStore
+
+                        store = self.program_store = ProgramStore(pathlib.Path(cache) / "programs")
                     # every round pads its buckets to the population size (when that costs
                     # less than a compilation), so a search compiles each program once
                     results = train_population(net, dataset, configs, scheduler=scheduler,
                                                mode=self.mode, overrides=overrides,
-                                               pad_members=pop, on_epoch=self.on_epoch)
+                                               pad_members=pop, on_epoch=self.on_epoch,
+                                               program_store=store)
                 records = [self._tell(t, r, metric) for t, r in zip(trials, results)]
                 self._running = []
                 self.trials.extend(records)

@@ -101,6 +101,7 @@ class LiveView:
         self._epoch: int | None = None
         self._training = 0
         self._round_best: float | None = None
+        self._samples = 0  # training examples seen (JAX populations report them per epoch)
 
     # ------------------------------------------------------------------------ hooks
 
@@ -116,6 +117,7 @@ class LiveView:
             self._epochs_seen = max(self._epochs_seen, epoch)
             for m, rec in records.items():
                 self._member_epoch[m] = max(self._member_epoch.get(m, 0), epoch)
+                self._samples += int(rec.get("samples", 0) or 0)
                 v = rec.get(self.metric)
                 if _finite(v) and self._better(v, self._round_best):
                     self._round_best = float(v)
@@ -153,7 +155,9 @@ class LiveView:
           progress; None between rounds or when unknown), ``training`` (members that
           reported the last epoch), ``best_value``, ``best_trial``, ``round_best`` (the best
           per-epoch metric of the round in progress), ``failed``, ``pruned``,
-          ``trial_epochs``, ``rate`` (trial-epochs/s), ``elapsed``, ``eta`` (seconds, None
+          ``trial_epochs``, ``rate`` (trial-epochs/s), ``samples_per_second`` (training
+          examples per second, from the epochs' ``samples``; None when not reported, as for
+          PyTorch and TensorFlow trials), ``elapsed``, ``eta`` (seconds, None
           before anything finished) and ``fraction`` (finished part of the search).
         """
         with self._lock:
@@ -179,6 +183,8 @@ class LiveView:
                 "round_best": self._round_best, "failed": self.failed, "pruned": self.pruned,
                 "trial_epochs": trial_epochs,
                 "rate": trial_epochs / elapsed if elapsed > 0 and trial_epochs else None,
+                "samples_per_second": (self._samples / elapsed if elapsed > 0 and self._samples
+                                       else None),
                 "elapsed": elapsed,
                 "eta": 0.0 if finished else (elapsed * (1 - fraction) / fraction
                                              if fraction > 0 else None),
@@ -214,7 +220,8 @@ class LiveView:
         grid.add_row("best", best)
         grid.add_row("stopped", f"failed {s['failed']}  pruned {s['pruned']}")
         rate = "-" if s["rate"] is None else f"{s['rate']:.1f}"
-        grid.add_row("speed", f"{rate} trial-epochs/s  ({s['trial_epochs']} trial-epochs)")
+        sps = "" if s["samples_per_second"] is None else f"  {s['samples_per_second']:,.0f} samples/s"
+        grid.add_row("speed", f"{rate} trial-epochs/s{sps}  ({s['trial_epochs']} trial-epochs)")
         grid.add_row("time", f"elapsed {_clock(s['elapsed'])}  eta {_clock(s['eta'])}")
         # a fixed width: a panel sized to its text would jump as the numbers change
         return Panel(grid, title=self.title, title_align="left",

@@ -55,9 +55,11 @@ def _trial(number, state, value, epochs=2, params=None):
 def test_synthetic_hooks_count_trials_failures_and_the_best():
     clock = _Clock()
     view = LiveView(6, epochs=2, console=_console(), clock=clock)
-    view.on_epoch(1, {0: {"loss": 1.0, "val_accuracy": 0.5}, 1: {"loss": 0.9, "val_accuracy": 0.6}})
+    view.on_epoch(1, {0: {"loss": 1.0, "val_accuracy": 0.5, "samples": 96},
+                      1: {"loss": 0.9, "val_accuracy": 0.6, "samples": 96}})
     clock.t += 2.0
     s = view.snapshot()
+    assert s["samples_per_second"] == pytest.approx(96.0)  # 2 x 96 examples in 2 s
     assert (s["trials_done"], s["round"], s["epoch"], s["epochs"], s["training"]) == (0, 1, 1, 2, 2)
     assert s["round_best"] == 0.6 and s["best_value"] is None and s["trial_epochs"] == 2
     assert s["fraction"] == pytest.approx(2 / 12) and s["rate"] == pytest.approx(1.0)
@@ -139,6 +141,9 @@ def test_live_view_follows_a_real_search_epoch_by_epoch():
     last = out[out.rindex("neural hpo"):]
     assert "4/4 done" in last and f"{opt.best_value:.4f}  (trial #{s['best_trial']})" in last
     assert "trial-epochs/s" in last and "eta 0:00:00" in last and "elapsed 0:00:" in last
+    # 8 member-epochs of 17 batches of 64 examples (1,150 training examples)
+    assert s["samples_per_second"] == pytest.approx(8 * 17 * 64 / s["elapsed"], rel=0.05)
+    assert "samples/s" in last
 
 
 _PLAIN = re.compile(r"round \d+: trials \d+/2  best val_accuracy \d\.\d{4}  failed \d+  pruned \d+  "

@@ -4,7 +4,9 @@ On a CPU a population program of a small network compiles in seconds and trains 
 in milliseconds, so a search is dominated by compilation. With the persistent cache a
 program compiled once (same network structure, bucket, member count, data shapes, jax
 version and compile options) is loaded from disk by every later run instead of being
-compiled again; tracing and lowering still happen in each process.
+compiled again. The engine also keeps each program's exported StableHLO beside it
+(:mod:`neural_jax.train.program_store`, in ``<cache dir>/programs``), so a later search skips
+tracing and lowering too.
 
 The engine (:class:`neural_jax.hpo.HPOptimizer`, and so the ``neural hpo`` command) turns
 it on by default, in ``platformdirs.user_cache_dir("neural_jax")/xla``, with the size and

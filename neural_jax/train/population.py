@@ -68,6 +68,7 @@ from neural_jax.train.population_program import (
     Program,
     cached_program,
     choose_mode,
+    compiler_options,
     eval_batches,
     nice_size,
     to_host,
@@ -136,13 +137,15 @@ class _BucketRun:
 
     def __init__(self, net, data, bucket: Bucket, bucket_index: int, mode: str,
                  memory_budget, scheduler, pbt: PBT | None, on_epoch, keep_variables,
-                 compact: bool | str = "auto", pad_members: int | None = None) -> None:
+                 compact: bool | str = "auto", pad_members: int | None = None,
+                 store=None) -> None:
         from neural_jax.ir.checker import infer_shapes
         from neural_jax.jax import build_model
         from neural_jax.jax.padding import plan_macs
 
         self.net, self.b, self.bi, self.compact = net, bucket, bucket_index, compact
         self.pad_members = pad_members
+        self.store = store
         self.scheduler, self.pbt, self.on_epoch, self.keep = scheduler, pbt, on_epoch, keep_variables
         spec = bucket.spec
         self.ds, split = data(spec.validation_split, spec.seed)
@@ -237,17 +240,26 @@ class _BucketRun:
             idx = self._padded(ids, size)
             args = jax.device_put((seeds[idx], tree_take(hp, idx), tree_take(opt_vals, idx)), self.msh)
             args = (args[0], args[1], self.x0, args[2])
-            init = self.prog.init
             overlap = getattr(self.prog.epoch, "start", None)  # None when wrapped by a caller
+            stored = self.store is not None and self.D == 1 and self.prog.ident is not None
+            if stored and overlap is not None and self.prog.epoch.store is None:
+                self.prog.epoch.store, self.prog.epoch.ident = self.store, (self.prog.ident, "epoch")
             if start == 0 and self.plan.n_chunks == 1 and overlap is not None:
-                # the epoch program of the first call compiles while the init compiles
-                lowered = self.prog.init.lower(*args)
-                members = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype,
-                                                                      sharding=self.msh),
-                                       lowered.out_info)
+                # the epoch program is lowered first and compiles while the init is traced,
+                # lowered and compiled (its members' shapes come without tracing the init)
+                one = self.prog.member_shapes(self.x0, {k: v[0] for k, v in hp.items()})
+                members = jax.tree.map(lambda a: jax.ShapeDtypeStruct(
+                    (size,) + tuple(a.shape), a.dtype, sharding=self.msh), one)
                 mask = jax.ShapeDtypeStruct((size,), np.bool_, sharding=self.msh)
                 overlap(members, mask, self.x, self.y, self.evals)
-                init = lowered.compile()
+            init = self.prog.init
+            if stored:
+                sig = str(jax.tree.map(lambda a: (a.shape, a.dtype), args))
+                if sig not in self.prog.stored_init:
+                    self.prog.stored_init[sig] = self.store.compile(
+                        self.prog._init_impl, args, (self.prog.ident, "init"),
+                        compiler_options("init"))
+                init = self.prog.stored_init[sig]
             out = to_host(init(*args))
             parts.append(tree_take(out, np.arange(len(ids))))
         if len(parts) == 1:
@@ -373,7 +385,7 @@ class _BucketRun:
                         r["failed"], active[m] = True, False
                         r["message"] = f"the training loss became {rec['loss']} in epoch {epoch}"
                         continue
-                    records[b.indices[m]] = rec
+                    records[b.indices[m]] = {**rec, "samples": prog.n_steps * spec.batch_size}
                     if out["improved"][row]:
                         r["best_epoch"], r["bad"] = epoch, 0
                         best[m] = {name: {k[len(name) + 1:]: float(v[row]) for k, v in out.items()
@@ -457,7 +469,8 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
                      overrides: Mapping[str, Any] | None = None,
                      keep_variables: bool = False,
                      compact: bool | str = "auto", pad: bool | str = "auto",
-                     pad_members: int | None = None) -> PopulationResult:
+                     pad_members: int | None = None,
+                     program_store: Any = None) -> PopulationResult:
     """Trains every configuration of ``net`` on ``dataset`` as a population.
 
     Args:
@@ -472,7 +485,8 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
       mode: ``"auto"`` or one of ``"vmap"``, ``"patches"``, ``"sequential"``.
       memory_budget: bytes a call may use; None: :func:`neural_jax.train.memory.default_budget`.
       on_epoch: called as ``on_epoch(epoch, {member index: record})`` after every epoch of
-        every bucket.
+        every bucket (a copy of the history record, with ``samples``: the training examples
+        the member saw in the epoch).
       overrides: training overrides for every member (``epochs``, ``batch_size``...).
       keep_variables: return each member's kept weights.
       compact: when members stop or fail, gather the survivors into a smaller compiled
@@ -486,6 +500,8 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
       pad_members: pad every bucket to this many members when the padding members' epochs
         cost less than a compilation (a search passes its population size, so every round
         and bucket reuses one compiled size).
+      program_store: a :class:`neural_jax.train.program_store.ProgramStore`: single-device
+        programs are loaded from it instead of traced (and exported to it when missing).
 
     Returns:
       A :class:`PopulationResult`: one :class:`MemberResult` per configuration, in order.
@@ -508,7 +524,8 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
     if compact not in (True, False, "auto"):
         raise PopulationConfigError(f"compact must be True, False or 'auto', got {compact!r}")
     runs = [_BucketRun(net, data, b, i, mode, memory_budget, scheduler, pbt, on_epoch,
-                       keep_variables, compact, pad_members) for i, b in enumerate(buckets)]
+                       keep_variables, compact, pad_members, program_store)
+            for i, b in enumerate(buckets)]
     out: list[MemberResult | None] = [None] * len(configs)
     stats = []
     for i, run in enumerate(runs):

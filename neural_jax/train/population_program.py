@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import functools
 import math
 import threading
 from collections.abc import Mapping, Sequence
@@ -62,7 +63,7 @@ from neural_jax.train.metrics import mean_from_stats
 from neural_jax.train.optimizers import build_optimizer, set_hyperparams
 from neural_jax.train.trainer import _metric_fns
 
-__all__ = ["COMPILER_OPTIONS", "MODES", "Program", "cached_program", "choose_mode",
+__all__ = ["COMPILER_OPTIONS", "MODES", "Program", "cached_program", "choose_mode", "compiler_options",
            "eval_batches", "nice_size", "to_host", "tree_put", "tree_take"]
 
 #: XLA compile options of each program on CPU (see the module docstring)
@@ -122,39 +123,58 @@ class OverlappedCompile:
 
     XLA compiles a module on one thread and releases the GIL, so on a 2-core CPU the two
     first compilations of a bucket overlap. ``start`` takes the epoch's arguments with the
-    members given abstractly (``jax.ShapeDtypeStruct``); ``__call__`` runs the compiled
-    epoch when the real arguments have that signature, else the jitted function.
+    members given abstractly (``jax.ShapeDtypeStruct``), traces and lowers them on the
+    calling thread (Python work, which holds the GIL) and hands only the XLA compilation to
+    the worker, so the caller's next tracing does not wait behind it; ``__call__`` runs the
+    compiled epoch when the real arguments have that signature, else the jitted function.
     """
 
-    def __init__(self, jitted) -> None:
+    def __init__(self, jitted, fn=None, options: dict | None = None) -> None:
         self.jitted = jitted
+        self.fn, self.options = fn, options
+        self.store, self.ident = None, None  # a ProgramStore, set by the caller
         self._futures: dict[Any, concurrent.futures.Future] = {}
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _signature(args) -> Any:
+    def _signature(self, args) -> Any:
         leaves, tree = jax.tree.flatten(args)
+        if self.store is not None:  # a stored program is single-device: any layout fits
+            return tree, tuple((tuple(a.shape), str(a.dtype)) for a in leaves)
         return tree, tuple((tuple(a.shape), str(a.dtype), getattr(a, "sharding", None))
                            for a in leaves)
 
     def start(self, *args) -> None:
-        """Starts compiling for ``args`` (once per signature) on a worker thread."""
+        """Starts compiling for ``args`` (once per signature) on a worker thread; with a
+        ``store`` (:class:`neural_jax.train.program_store.ProgramStore`) the program is
+        loaded from it, or exported to it, first."""
         sig = self._signature(args)
         with self._lock:
             if sig in self._futures:
                 return
             fut = self._futures[sig] = concurrent.futures.Future()
+        try:
+            if self.store is not None:
+                prepared = self.store.prepare(self.fn, args, self.ident, self.options)
+                finish = functools.partial(self.store.finish, prepared)
+            else:
+                finish = self.jitted.lower(*args).compile
+        except Exception as e:  # noqa: BLE001 - reported by the jitted fallback
+            fut.set_exception(e)
+            return
 
         def work() -> None:
             try:
-                fut.set_result(self.jitted.lower(*args).compile())
+                fut.set_result(finish())
             except BaseException as e:  # noqa: BLE001 - reported by the jitted fallback
                 fut.set_exception(e)
 
         threading.Thread(target=work, daemon=True).start()
 
     def __call__(self, *args):
-        fut = self._futures.get(self._signature(args))
+        sig = self._signature(args)
+        if self.store is not None and sig not in self._futures:
+            self.start(*args)  # e.g. a compacted member count: stored as well
+        fut = self._futures.get(sig)
         if fut is not None:
             try:
                 return fut.result()(*args)
@@ -163,10 +183,15 @@ class OverlappedCompile:
         return self.jitted(*args)
 
 
+def compiler_options(program: str) -> dict:
+    """The program's compile options here (:data:`COMPILER_OPTIONS` on CPU, else none)."""
+    return dict(COMPILER_OPTIONS[program]) if jax.default_backend() == "cpu" else {}
+
+
 def _jit(fn, program: str):
-    """``jax.jit`` with the program's compile options on CPU (:data:`COMPILER_OPTIONS`)."""
-    options = COMPILER_OPTIONS[program] if jax.default_backend() == "cpu" else {}
-    return jax.jit(fn, compiler_options=dict(options)) if options else jax.jit(fn)
+    """``jax.jit`` with the program's compile options (:func:`compiler_options`)."""
+    options = compiler_options(program)
+    return jax.jit(fn, compiler_options=options) if options else jax.jit(fn)
 
 
 def to_host(tree):
@@ -218,6 +243,8 @@ class Program:
         self.n_steps = n_train // spec.batch_size
         self.has_val = has_val
         self.fast_compile = fast_compile
+        self.ident: str | None = None  # see cached_program
+        self.stored_init: dict[Any, Any] = {}  # init programs from a ProgramStore
         self.traces = {"init": 0, "epoch": 0, "evaluate": 0}
 
     def bind(self, model) -> Program:
@@ -229,8 +256,9 @@ class Program:
         self.tx = build_optimizer(spec.optimizer, spec.optimizer_args)
         self.sign = -1.0 if "acc" in spec.monitor else 1.0
         self.init = _jit(self._init_impl, "init")
-        self.epoch = OverlappedCompile(
-            _jit(self._epoch_impl, "epoch_fast" if self.fast_compile else "epoch"))
+        name = "epoch_fast" if self.fast_compile else "epoch"
+        self.epoch = OverlappedCompile(_jit(self._epoch_impl, name), self._epoch_impl,
+                                       compiler_options(name))
         self.evaluate = _jit(self._evaluate_impl, "evaluate")
         return self
 
@@ -321,6 +349,19 @@ class Program:
         out = jax.vmap(lambda part: lax.map(lambda m: fn(m, *shared), part))(split)
         return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:]), out)
 
+    def member_shapes(self, x0, hp: Mapping[str, Any]) -> dict[str, Any]:
+        """The shapes and dtypes of one member as :meth:`_member_init` makes it, without
+        tracing the init (``hp``: one member's values, for their dtypes)."""
+        var = self.model.variable_shapes(x0)
+        params = var["params"]
+        state = {k: v for k, v in var.items() if k != "params"}
+        scalar = lambda v: jax.ShapeDtypeStruct(np.shape(v), jnp.asarray(v).dtype)
+        return {"params": params, "state": state, "opt": jax.eval_shape(self.tx.init, params),
+                "hp": {k: scalar(v) for k, v in hp.items()},
+                "key": jax.eval_shape(lambda: jax.random.PRNGKey(0)),
+                "best_params": params, "best_state": state,
+                "best_score": jax.ShapeDtypeStruct((), jnp.float32)}
+
     def _init_impl(self, seeds, hp, x0, opt_values):
         self.traces["init"] += 1  # counts traces, not calls
         members = jax.vmap(lambda k, h: self._member_init(k, h, x0))(seeds, hp)
@@ -383,6 +424,7 @@ def cached_program(net: Network, bucket: Bucket, model, n_train: int, mode: str,
         prog = None
     if prog is None:
         prog = Program(bucket, n_train, mode, devices, has_val, fast_compile).bind(model)
+        prog.ident = repr(key)  # what a stored program depends on besides its arguments
     try:
         _PROGRAMS[key] = prog
         while len(_PROGRAMS) > _PROGRAMS_MAX:

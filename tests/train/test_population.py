@@ -261,3 +261,63 @@ def test_pbt_beats_the_best_fixed_learning_rate(digits):
     assert best_pbt < 0.95 * best_fixed, (best_pbt, best_fixed)
     # the clipped perturbations stay inside the declared domain
     assert all(1e-4 <= m.hyperparams["optimizer.learning_rate"] <= 1.0 for m in pbt)
+
+
+BN_CNN = """
+network SmallCNN {
+  input: (8, 8, 1)
+  layers:
+    Conv2D(HPO(choice(4, 8)), (3, 3), padding="same", activation="relu")
+    BatchNormalization()
+    Flatten()
+    Output(10, activation="softmax")
+  optimizer: Adam(learning_rate=ExponentialDecay(HPO(log_range(1e-3, 1e-2)), 100, 0.9))
+  train { epochs: 2, batch_size: 32, validation_split: 0.2, seed: 0 }
+}
+"""
+
+
+@pytest.mark.parametrize("code", [MLP, BN_CNN], ids=["padded_mlp", "bn_cnn_schedule"])
+def test_member_shapes_match_the_init_without_tracing_it(code):
+    """The epoch program compiles from these shapes while the init compiles, so they must be
+    exactly what the init returns (else the first epoch would compile a second time)."""
+    import jax
+
+    from neural_jax.ir.space import search_space
+    from neural_jax.jax import build_model
+    from neural_jax.train.population_program import Program
+
+    net = parse(code)
+    configs = []
+    for i in range(2):
+        c = {}
+        for p in search_space(net):
+            c[p.name] = p.choices[i % len(p.choices)] if p.kind == "categorical" else p.low
+        configs.append(c)
+    bucket = bucket_configs(net, configs, pad=True, n_train=1000)[0]
+    model = build_model(net, bucket.configs[0], pad_widths=bucket.pads)
+    prog = Program(bucket, 1000, "vmap").bind(model)
+    x0 = np.zeros((32, 8, 8, 1), np.float32)
+    hp = {k: np.asarray(v) for k, v in model.hparams(bucket.configs[0]).items()}
+    want = jax.eval_shape(lambda s: prog._member_init(s, hp, x0), np.uint32(0))
+    got = prog.member_shapes(x0, hp)
+    assert jax.tree.structure(got) == jax.tree.structure(want)
+    assert [(a.shape, a.dtype) for a in jax.tree.leaves(got)] == \
+        [(a.shape, a.dtype) for a in jax.tree.leaves(want)]
+
+
+def test_first_epoch_runs_the_overlapped_compilation(digits, monkeypatch):
+    from neural_jax.train import population_program as pp
+
+    calls = []
+    real = pp.OverlappedCompile.__call__
+
+    def spy(self, *args):
+        calls.append(self._signature(args) in self._futures)
+        return real(self, *args)
+
+    monkeypatch.setattr(pp.OverlappedCompile, "__call__", spy)
+    r = train_population(parse(MLP.replace("seed: 1", "seed: 7")), digits,
+                         [cfg(units=16), cfg(3e-2, act="tanh")], overrides={"epochs": 2})
+    assert calls and calls[0] is True  # the first epoch used the program compiled early
+    assert r.stats[0]["traces"]["epoch"] == 1

@@ -144,8 +144,10 @@ from neural_jax.hpo import HPOptimizer
 from neural_jax.train.compile_cache import enable_compilation_cache
 opt = HPOptimizer(strategy="random", n_trials=2, population=2, epochs=1, seed=0)
 opt.optimize('''{net}''', dataset_name="digits")
+store = getattr(opt, "program_store", None)
 print(json.dumps({{"dir": jax.config.jax_compilation_cache_dir,
-                  "off": enable_compilation_cache(False)}}))
+                  "off": enable_compilation_cache(False), "best": opt.best_value,
+                  "hits": store and store.hits, "misses": store and store.misses}}))
 """
 
 
@@ -164,5 +166,16 @@ def test_compilation_cache_on_by_default_and_off_by_env(tmp_path, setting):
         assert rec["dir"] == str(cache)
         names = [p.name for p in cache.iterdir()]
         assert any("epoch_impl" in n for n in names) and any("init_impl" in n for n in names)
+        # the init and epoch programs were exported beside the compiled ones ...
+        assert (rec["hits"], rec["misses"]) == (0, 2)
+        assert len(list((cache / "programs").glob("*.program"))) == 2
+        # ... so a second process loads both instead of tracing them, with the same result
+        again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               env=env, cwd=ROOT, timeout=600, check=False)
+        assert again.returncode == 0, again.stderr[-3000:]
+        rec2 = json.loads(again.stdout.strip().splitlines()[-1])
+        assert (rec2["hits"], rec2["misses"]) == (2, 0)
+        assert rec2["best"] == rec["best"]
     else:
         assert not rec["dir"] and not cache.exists()
+        assert rec["hits"] is None

@@ -1,0 +1,104 @@
+"""The program store: exported programs reload without tracing, bad entries are misses."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from neural_jax.train.program_store import ProgramStore, code_digest
+
+
+def step(params, batch):
+    """A real optimizer step whose result holds optax's NamedTuple states."""
+    tx = optax.adam(1e-2)
+    state = tx.init(params)
+
+    def loss(p):
+        return jnp.mean((batch["x"] @ p["w"] + p["b"] - batch["y"]) ** 2)
+
+    value, grads = jax.value_and_grad(loss)(params)
+    updates, state = tx.update(grads, state, params)
+    return optax.apply_updates(params, updates), state, {"loss": value}
+
+
+@pytest.fixture
+def args():
+    rng = np.random.default_rng(0)
+    params = {"w": rng.normal(size=(3, 2)).astype(np.float32), "b": np.zeros(2, np.float32)}
+    batch = {"x": rng.normal(size=(8, 3)).astype(np.float32),
+             "y": rng.normal(size=(8, 2)).astype(np.float32)}
+    return params, batch
+
+
+def traced(fn):
+    count = []
+
+    def wrapped(*a):
+        count.append(1)
+        return fn(*a)
+
+    wrapped.__name__ = fn.__name__
+    return wrapped, count
+
+
+def same(a, b):
+    la, ta = jax.tree.flatten(a)
+    lb, tb = jax.tree.flatten(b)
+    return ta == tb and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb))
+
+
+def test_second_store_loads_without_tracing(tmp_path, args):
+    want = jax.jit(step)(*args)
+    fn, count = traced(step)
+    first = ProgramStore(tmp_path)
+    assert same(first.compile(fn, args, ("step",))(*args), want)
+    assert (first.hits, first.misses, len(count)) == (0, 1, 1)
+    second = ProgramStore(tmp_path)  # as a new process would
+    run = second.compile(fn, args, ("step",), {"xla_backend_optimization_level": 1})
+    # other compile options are another entry; the same options load it
+    assert (second.hits, second.misses) == (0, 1)
+    third = ProgramStore(tmp_path)
+    run = third.compile(fn, args, ("step",), {"xla_backend_optimization_level": 1})
+    assert (third.hits, third.misses, len(count)) == (1, 0, 2)
+    assert same(run(*args), want)
+
+
+def test_key_depends_on_shapes_and_identity(tmp_path, args):
+    store = ProgramStore(tmp_path)
+    fn, count = traced(step)
+    store.compile(fn, args, ("a",))
+    params, batch = args
+    longer = {k: np.concatenate([v, v]) for k, v in batch.items()}
+    store.compile(fn, (params, longer), ("a",))
+    store.compile(fn, args, ("b",))
+    assert (store.hits, store.misses, len(count)) == (0, 3, 3)
+    k1 = store.key("x")
+    assert k1 == store.key("x") and k1 != store.key("y")
+    assert len(code_digest()) == 64
+
+
+def test_corrupt_entry_is_a_miss_and_is_rewritten(tmp_path, args):
+    fn, _ = traced(step)
+    ProgramStore(tmp_path).compile(fn, args, ("step",))
+    (entry,) = tmp_path.glob("*.program")
+    entry.write_bytes(b"not a program")
+    store = ProgramStore(tmp_path)
+    run = store.compile(fn, args, ("step",))
+    assert (store.hits, store.misses) == (0, 1)
+    assert same(run(*args), jax.jit(step)(*args))
+    again = ProgramStore(tmp_path)
+    again.compile(fn, args, ("step",))
+    assert again.hits == 1  # the rewritten entry is good
+
+
+def test_unwritable_store_still_runs(tmp_path, args):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the directory should be")
+    store = ProgramStore(blocker / "programs")
+    fn, _ = traced(step)
+    run = store.compile(fn, args, ("step",))
+    assert same(run(*args), jax.jit(step)(*args))
+    assert store.misses == 1 and not (blocker / "programs").exists()
