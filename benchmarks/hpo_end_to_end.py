@@ -6,20 +6,25 @@ per bucket; Optuna's loop trains one PyTorch model per trial. Prints wall time a
 validation accuracy side by side.
 
 Both sides are timed from the search's start with their libraries imported and the data
-loaded before the clock starts (the Optuna side always was). Ours uses JAX's persistent
-compilation cache in ``--cache-dir``; the default is a new empty directory, so the run is
-COLD (every program compiled). Run twice with the same ``--cache-dir`` for a WARM figure,
-or pass ``--no-cache``.
+loaded before the clock starts. Every search runs in a new process. Ours is measured COLD
+(a new empty compilation cache: every program traced and compiled) and then WARM (the same
+search again in another process with that cache: programs loaded from the program store and
+the compilation cache). ``--seeds N`` repeats everything for seeds 0..N-1 (TPE seeds of both
+sides, trial seeds); the table gives each run and the medians.
 
     python benchmarks/hpo_end_to_end.py [--trials 32] [--epochs 10] [--population 16]
-        [--cache-dir DIR | --no-cache] [--side both|ours|optuna]
+        [--seeds 3] [--side both|ours|optuna]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +47,8 @@ network DigitsSearch {
 """
 
 
-def ours(trials: int, epochs: int, population: int, cache: str | bool = False):
+def ours(trials: int, epochs: int, population: int, cache: str | bool = False, seed: int = 0):
+    import neural_jax.jax
     import neural_jax.train.population  # noqa: F401
     import search  # noqa: F401 - imported before the clock, as torch and optuna are
     from neural_jax.data import load
@@ -51,14 +57,14 @@ def ours(trials: int, epochs: int, population: int, cache: str | bool = False):
     load("digits")  # the Optuna side loads the data before its clock too
     t0 = time.perf_counter()
     opt = HPOptimizer(strategy="tpe", n_trials=trials, population=population, epochs=epochs,
-                      seed=0, compilation_cache=cache)
+                      seed=seed, compilation_cache=cache)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         opt.optimize(CODE, dataset_name="digits")
     return time.perf_counter() - t0, opt.best_value
 
 
-def optuna_torch(trials: int, epochs: int):
+def optuna_torch(trials: int, epochs: int, seed: int = 0):
     import optuna
     import torch
     from torch import nn
@@ -81,7 +87,7 @@ def optuna_torch(trials: int, epochs: int):
         rate = trial.suggest_float("rate", 0.0, 0.4)
         lr = trial.suggest_float("lr", 1e-4, 3e-2, log=True)
         beta1 = trial.suggest_float("beta_1", 0.8, 0.95)
-        torch.manual_seed(trial.number)
+        torch.manual_seed(1000 * seed + trial.number)
         model = nn.Sequential(nn.Linear(64, units), acts[act](), nn.Dropout(rate), nn.Linear(units, 10))
         opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(beta1, 0.999), eps=1e-7)
         lossf = nn.CrossEntropyLoss()
@@ -102,9 +108,19 @@ def optuna_torch(trials: int, epochs: int):
 
     t0 = time.perf_counter()
     study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=0, multivariate=True))
+                                sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True))
     study.optimize(objective, n_trials=trials)
     return time.perf_counter() - t0, study.best_value
+
+
+def _measure(side: str, seed: int, args, cache: str | None) -> dict:
+    """One measurement in a fresh process (imports and in-memory caches not shared)."""
+    cmd = [sys.executable, __file__, "--one", side, "--seed", str(seed), "--trials",
+           str(args.trials), "--epochs", str(args.epochs), "--population", str(args.population)]
+    if cache:
+        cmd += ["--cache-dir", cache]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -112,27 +128,52 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=32)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--population", type=int, default=16)
-    ap.add_argument("--cache-dir", default=None,
-                    help="persistent compilation cache (default: a new empty one: cold)")
-    ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--seeds", type=int, default=3, help="searches per side (seeds 0..n-1)")
     ap.add_argument("--side", choices=("both", "ours", "optuna"), default="both")
+    ap.add_argument("--one", choices=("ours", "optuna"), help=argparse.SUPPRESS)
+    ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--cache-dir", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    cache = False if args.no_cache else (args.cache_dir or tempfile.mkdtemp(prefix="nj_xla_"))
-    warm = bool(not args.no_cache and args.cache_dir and any(pathlib.Path(args.cache_dir).glob("*")))
+    if args.one == "ours":
+        t, acc = ours(args.trials, args.epochs, args.population, args.cache_dir or False, args.seed)
+        print(json.dumps({"seconds": t, "acc": acc}))
+        return
+    if args.one == "optuna":
+        t, acc = optuna_torch(args.trials, args.epochs, args.seed)
+        print(json.dumps({"seconds": t, "acc": acc}))
+        return
+
     print(f"machine: {os.cpu_count()} CPU cores; {args.trials} trials x {args.epochs} epochs, "
-          f"batch 64, digits (1,437 train / 360 test, validation 20% of train)")
-    print(f"{'search':<40} {'wall s':>8} {'best val acc':>13}")
-    label = "no cache" if args.no_cache else ("warm cache" if warm else "cold cache")
-    t_ours = t_opt = None
-    if args.side in ("both", "ours"):
-        t_ours, acc_ours = ours(args.trials, args.epochs, args.population, cache)
-        name = f"neural_jax (TPE, population {args.population}, {label})"
-        print(f"{name:<40} {t_ours:>8.2f} {acc_ours:>13.4f}", flush=True)
-    if args.side in ("both", "optuna"):
-        t_opt, acc_opt = optuna_torch(args.trials, args.epochs)
-        print(f"{'Optuna TPE + PyTorch, sequential':<40} {t_opt:>8.2f} {acc_opt:>13.4f}")
-    if t_ours and t_opt:
-        print(f"speed-up: {t_opt / t_ours:.2f}x")
+          f"batch 64, digits (1,437 train / 360 test, validation 20% of train); "
+          f"population {args.population}; every search in a new process")
+    rows = {"cold": [], "warm": [], "optuna": []}
+    for seed in range(args.seeds):
+        if args.side in ("both", "ours"):
+            cache = tempfile.mkdtemp(prefix="nj_xla_")
+            rows["cold"].append(_measure("ours", seed, args, cache))
+            rows["warm"].append(_measure("ours", seed, args, cache))
+            shutil.rmtree(cache, ignore_errors=True)
+        if args.side in ("both", "optuna"):
+            rows["optuna"].append(_measure("optuna", seed, args, None))
+    names = {"cold": "neural_jax, cold cache (first search)",
+             "warm": "neural_jax, warm cache (same search again)",
+             "optuna": "Optuna TPE + PyTorch, sequential"}
+    print("\n| search | wall s per seed | median wall s | best val acc per seed | median acc |")
+    print("|---|---|---|---|---|")
+    med = {}
+    for k, rs in rows.items():
+        if not rs:
+            continue
+        ts, accs = [r["seconds"] for r in rs], [r["acc"] for r in rs]
+        med[k] = (statistics.median(ts), statistics.median(accs))
+        print(f"| {names[k]} | {', '.join(f'{t:.2f}' for t in ts)} | {med[k][0]:.2f} | "
+              f"{', '.join(f'{a:.4f}' for a in accs)} | {med[k][1]:.4f} |")
+    if "optuna" in med:
+        for k in ("cold", "warm"):
+            if k in med:
+                ratios = [o["seconds"] / r["seconds"] for o, r in zip(rows["optuna"], rows[k])]
+                print(f"speed-up {k}: {med['optuna'][0] / med[k][0]:.2f}x (median of same-seed "
+                      f"ratios {statistics.median(ratios):.2f}x)")
 
 
 if __name__ == "__main__":
