@@ -12,7 +12,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FUNCTIONS", "TestFunction", "branin", "hartmann6", "levy", "rosenbrock"]
+__all__ = [
+    "ALL_FUNCTIONS",
+    "FUNCTIONS",
+    "HELD_OUT",
+    "TestFunction",
+    "ackley",
+    "branin",
+    "hartmann3",
+    "hartmann6",
+    "levy",
+    "rosenbrock",
+    "six_hump_camel",
+    "styblinski_tang",
+]
 
 
 def branin(x: np.ndarray) -> np.ndarray:
@@ -64,6 +77,37 @@ def rosenbrock(x: np.ndarray) -> np.ndarray:
     return np.sum(100 * (x[:, 1:] - x[:, :-1] ** 2) ** 2 + (x[:, :-1] - 1) ** 2, axis=1)
 
 
+def ackley(x: np.ndarray) -> np.ndarray:
+    """Ackley on ``[-32.768, 32.768]^d``; minimum 0 at ``x = 0``."""
+    d = x.shape[1]
+    a = -20 * np.exp(-0.2 * np.sqrt(np.sum(x**2, axis=1) / d))
+    return a - np.exp(np.sum(np.cos(2 * np.pi * x), axis=1) / d) + 20 + np.e
+
+
+def styblinski_tang(x: np.ndarray) -> np.ndarray:
+    """Styblinski-Tang on ``[-5, 5]^d``; minimum -39.16617 d at ``x = -2.903534``."""
+    return 0.5 * np.sum(x**4 - 16 * x**2 + 5 * x, axis=1)
+
+
+_H3_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+_H3_A = np.array([[3.0, 10, 30], [0.1, 10, 35], [3.0, 10, 30], [0.1, 10, 35]])
+_H3_P = 1e-4 * np.array(
+    [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]]
+)
+
+
+def hartmann3(x: np.ndarray) -> np.ndarray:
+    """Hartmann 3-D on ``[0, 1]^3``; minimum -3.86278."""
+    inner = np.sum(_H3_A[None] * (x[:, None, :] - _H3_P[None]) ** 2, axis=2)
+    return -np.sum(_H3_ALPHA[None] * np.exp(-inner), axis=1)
+
+
+def six_hump_camel(x: np.ndarray) -> np.ndarray:
+    """Six-hump camel on ``[-3, 3] x [-2, 2]``; two global minima of -1.0316285."""
+    x1, x2 = x[:, 0], x[:, 1]
+    return (4 - 2.1 * x1**2 + x1**4 / 3) * x1**2 + x1 * x2 + (-4 + 4 * x2**2) * x2**2
+
+
 @dataclass(frozen=True)
 class TestFunction:
     """A benchmark problem: function, box and known minimum."""
@@ -98,3 +142,24 @@ FUNCTIONS: dict[str, TestFunction] = {
         "Rosenbrock-4D", rosenbrock, (-5.0,) * 4, (10.0,) * 4, 0.0
     ),
 }
+
+#: Functions no default was tuned on, to check that a change to a strategy is general; run them
+#: with ``--functions ackley5,styblinski4,hartmann3,camel`` (not part of the default table).
+HELD_OUT: dict[str, TestFunction] = {
+    "ackley5": TestFunction("Ackley-5D", ackley, (-32.768,) * 5, (32.768,) * 5, 0.0),
+    "styblinski4": TestFunction(
+        "Styblinski-Tang-4D",
+        styblinski_tang,
+        (-5.0,) * 4,
+        (5.0,) * 4,
+        -4 * 39.16616570377142,
+    ),
+    "hartmann3": TestFunction(
+        "Hartmann3", hartmann3, (0.0,) * 3, (1.0,) * 3, -3.86278214782076
+    ),
+    "camel": TestFunction(
+        "Six-hump camel", six_hump_camel, (-3.0, -2.0), (3.0, 2.0), -1.0316284534898774
+    ),
+}
+
+ALL_FUNCTIONS: dict[str, TestFunction] = FUNCTIONS | HELD_OUT

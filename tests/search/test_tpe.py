@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
+from strategy_problems import FLOAT2, MIXED, branin, mixed_quadratic, run
 
 from search.strategies.base import Dimension
 from search.strategies.tpe import TPE
-from strategy_problems import FLOAT2, MIXED, branin, mixed_quadratic, run
 
 
 def median_best(make, dims, f, budget: int, batch: int = 1, seeds: int = 7) -> float:
@@ -102,3 +101,40 @@ def test_bad_options_raise() -> None:
         TPE(gamma=0.0)
     with pytest.raises(ValueError, match="n_ei_candidates"):
         TPE(n_ei_candidates=0)
+
+
+def test_good_points_weigh_by_their_improvement_on_the_split() -> None:
+    # tau = 4: improvements 4, 3, 1, scaled by the largest
+    w = TPE._good_weights(np.array([0.0, 1.0, 3.0]), 4.0)
+    np.testing.assert_allclose(w, [1.0, 0.75, 0.25])
+    # a good point that ties with the split keeps a tiny, finite weight
+    w = TPE._good_weights(np.array([2.0, 4.0]), 4.0)
+    assert w[0] == 1.0 and 0.0 < w[1] < 1e-9
+    # no bad set, or nothing improves on the split: equal weights
+    np.testing.assert_array_equal(TPE._good_weights(np.array([1.0, 2.0]), None), [1.0, 1.0])
+    np.testing.assert_array_equal(TPE._good_weights(np.array([4.0, 4.0]), 4.0), [1.0, 1.0])
+    np.testing.assert_array_equal(TPE._good_weights(np.array([0.0, 1.0]), np.inf), [1.0, 1.0])
+
+
+_H6_A = np.array(
+    [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8],
+     [17, 8, 0.05, 10, 0.1, 14]]
+)
+_H6_P = 1e-4 * np.array(
+    [[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
+     [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]]
+)
+
+
+def hartmann6_regret(u: np.ndarray) -> float:
+    """Hartmann-6 on the unit box minus its minimum -3.32237."""
+    inner = np.sum(_H6_A * (u - _H6_P) ** 2, axis=1)
+    return float(-np.sum(np.array([1.0, 1.2, 3.0, 3.2]) * np.exp(-inner)) + 3.32237)
+
+
+def test_hartmann6_in_sixty_evaluations() -> None:
+    # Median regret over these 10 seeds: 0.45 with rank weights and 24 candidates (the
+    # earlier defaults), 0.23 with either change alone, 0.14 with both.
+    dims = [Dimension(f"x{i}", "float") for i in range(6)]
+    ours = median_best(TPE, dims, hartmann6_regret, budget=60, seeds=10)
+    assert ours < 0.3
