@@ -41,6 +41,7 @@ compiled once) and ``"sequential_patches"``; ``"auto"`` applies :func:`choose_mo
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -77,6 +78,8 @@ from neural_jax.train.population_program import (
 )
 
 __all__ = ["PBT", "MemberResult", "PopulationResult", "Program", "choose_mode", "train_population"]
+
+logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class MemberResult:
@@ -256,9 +259,13 @@ class _BucketRun:
             if stored:
                 sig = str(jax.tree.map(lambda a: (a.shape, a.dtype), args))
                 if sig not in self.prog.stored_init:
-                    self.prog.stored_init[sig] = self.store.compile(
-                        self.prog._init_impl, args, (self.prog.ident, "init"),
-                        compiler_options("init"))
+                    try:
+                        self.prog.stored_init[sig] = self.store.compile(
+                            self.prog._init_impl, args, (self.prog.ident, "init"),
+                            compiler_options("init"))
+                    except Exception as e:  # noqa: BLE001 - e.g. an op jax.export refuses
+                        logger.info("init program not stored (%s: %s)", type(e).__name__, e)
+                        self.prog.stored_init[sig] = self.prog.init
                 init = self.prog.stored_init[sig]
             out = to_host(init(*args))
             parts.append(tree_take(out, np.arange(len(ids))))

@@ -45,6 +45,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import functools
+import logging
 import math
 import threading
 from collections.abc import Mapping, Sequence
@@ -65,6 +66,8 @@ from neural_jax.train.trainer import _metric_fns
 
 __all__ = ["COMPILER_OPTIONS", "MODES", "Program", "cached_program", "choose_mode", "compiler_options",
            "eval_batches", "nice_size", "to_host", "tree_put", "tree_take"]
+
+logger = logging.getLogger(__name__)
 
 #: XLA compile options of each program on CPU (see the module docstring)
 COMPILER_OPTIONS = {
@@ -153,10 +156,15 @@ class OverlappedCompile:
                 return
             fut = self._futures[sig] = concurrent.futures.Future()
         try:
+            finish = None
             if self.store is not None:
-                prepared = self.store.prepare(self.fn, args, self.ident, self.options)
-                finish = functools.partial(self.store.finish, prepared)
-            else:
+                try:
+                    prepared = self.store.prepare(self.fn, args, self.ident, self.options)
+                    finish = functools.partial(self.store.finish, prepared)
+                except Exception as e:  # noqa: BLE001 - e.g. an op jax.export refuses
+                    logger.info("program not stored (%s: %s); compiling it directly",
+                                type(e).__name__, e)
+            if finish is None:
                 finish = self.jitted.lower(*args).compile
         except Exception as e:  # noqa: BLE001 - reported by the jitted fallback
             fut.set_exception(e)

@@ -102,3 +102,36 @@ def test_unwritable_store_still_runs(tmp_path, args):
     run = store.compile(fn, args, ("step",))
     assert same(run(*args), jax.jit(step)(*args))
     assert store.misses == 1 and not (blocker / "programs").exists()
+
+
+
+MLP = """
+network StoreRefusedMLP {
+  input: (8, 8, 1)
+  layers:
+    Flatten()
+    Dense(16, activation="relu")
+    Output(10, activation="softmax")
+  optimizer: Adam(learning_rate=HPO(log_range(1e-3, 1e-2)))
+  train { epochs: 2, batch_size: 64, validation_split: 0.2, seed: 0 }
+}
+"""
+
+
+def test_a_program_the_store_refuses_is_compiled_directly(tmp_path, monkeypatch):
+    """When exporting fails (say, an op jax.export does not take), training goes on."""
+    from neural_jax import parse
+    from neural_jax.data import load
+    from neural_jax.train.population import train_population
+
+    def refuse(self, *a, **k):
+        raise NotImplementedError("cannot export this")
+
+    monkeypatch.setattr(ProgramStore, "prepare", refuse)
+    store = ProgramStore(tmp_path)
+    configs = [{"optimizer.learning_rate": 1e-3}, {"optimizer.learning_rate": 1e-2}]
+    r = train_population(parse(MLP), load("digits"), configs, program_store=store)
+    assert [m.failed for m in r] == [False, False]
+    assert all(m.history[-1]["loss"] < m.history[0]["loss"] for m in r)
+    assert all(m.val["accuracy"] > 0.2 for m in r)  # chance is 0.1
+    assert r.stats[0]["traces"]["epoch"] == 1 and not list(tmp_path.glob("*.program"))
