@@ -244,7 +244,7 @@ class _BucketRun:
             args = jax.device_put((seeds[idx], tree_take(hp, idx), tree_take(opt_vals, idx)), self.msh)
             args = (args[0], args[1], self.x0, args[2])
             overlap = getattr(self.prog.epoch, "start", None)  # None when wrapped by a caller
-            stored = self.store is not None and self.D == 1 and self.prog.ident is not None
+            stored = self.store is not None and self.prog.ident is not None
             if stored and overlap is not None and self.prog.epoch.store is None:
                 self.prog.epoch.store, self.prog.epoch.ident = self.store, (self.prog.ident, "epoch")
             if start == 0 and self.plan.n_chunks == 1 and overlap is not None:
@@ -507,8 +507,8 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
       pad_members: pad every bucket to this many members when the padding members' epochs
         cost less than a compilation (a search passes its population size, so every round
         and bucket reuses one compiled size).
-      program_store: a :class:`neural_jax.train.program_store.ProgramStore`: single-device
-        programs are loaded from it instead of traced (and exported to it when missing).
+      program_store: a :class:`neural_jax.train.program_store.ProgramStore`: the init and
+        epoch programs are loaded from it instead of traced (and exported to it when missing).
 
     Returns:
       A :class:`PopulationResult`: one :class:`MemberResult` per configuration, in order.

@@ -141,7 +141,7 @@ class OverlappedCompile:
 
     def _signature(self, args) -> Any:
         leaves, tree = jax.tree.flatten(args)
-        if self.store is not None:  # a stored program is single-device: any layout fits
+        if self.store is not None:  # a stored program was made for this run's layout
             return tree, tuple((tuple(a.shape), str(a.dtype)) for a in leaves)
         return tree, tuple((tuple(a.shape), str(a.dtype), getattr(a, "sharding", None))
                            for a in leaves)

@@ -13,8 +13,9 @@ serialization. Its key is a digest of everything the traced program depends on: 
 network (``repr`` of its IR), the bucket's structural key, the program's own settings, the
 shapes and dtypes of every argument, the compile options, the jax and jaxlib versions, the
 JAX flags that change lowering, and the source of the ``neural_jax`` package itself (an
-upgraded or edited engine never runs an old program). Only single-device programs are
-stored (a sharded program's device layout is not part of the key).
+upgraded or edited engine never runs an old program). A program sharded over several
+devices is stored with its arguments' shardings (part of the key), so it loads only where
+the same device layout is.
 
 An unreadable or corrupt entry is a miss (the program is traced again and the entry
 rewritten); a store that cannot be written is skipped. Like JAX's compilation cache, the
@@ -50,9 +51,19 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
+def _sharding(a) -> Any:
+    """``a``'s sharding when it spans several devices (else None: one device, any layout)."""
+    sh = getattr(a, "sharding", None)
+    return sh if sh is not None and len(sh.device_set) > 1 else None
+
+
+def _abstract(a) -> jax.ShapeDtypeStruct:
+    return jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=_sharding(a))
+
+
 def _signature(args) -> tuple:
     leaves, tree = jax.tree.flatten(args)
-    return str(tree), tuple((tuple(a.shape), str(a.dtype)) for a in leaves)
+    return str(tree), tuple((tuple(a.shape), str(a.dtype), repr(_sharding(a))) for a in leaves)
 
 
 class ProgramStore:
@@ -132,7 +143,7 @@ class ProgramStore:
                 trees.append(tree)
                 return tuple(flat_out)
 
-            abstract = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in in_leaves]
+            abstract = [_abstract(a) for a in in_leaves]
             exported = jax.export.export(jax.jit(flat))(*abstract)
             out_tree = trees[-1]
             self.save(key, exported, in_tree, out_tree)
@@ -141,7 +152,7 @@ class ProgramStore:
 
         run_exported.__name__ = getattr(fn, "__name__", "program")  # names the cache entry
         call = jax.jit(run_exported, compiler_options=options) if options else jax.jit(run_exported)
-        lowered = call.lower(*[jax.ShapeDtypeStruct(a.shape, a.dtype) for a in in_leaves])
+        lowered = call.lower(*[_abstract(a) for a in in_leaves])
         return lowered, out_tree
 
     @staticmethod

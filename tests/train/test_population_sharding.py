@@ -66,3 +66,49 @@ def test_population_is_sharded_over_four_devices_and_matches_one_device():
     here = train_population(parse(NET), load_dataset("digits"), CONFIGS, mode="vmap")
     np.testing.assert_allclose([v for v in rec["val"] if v is not None],
                                [m.val["loss"] for m in here if not m.failed], rtol=1e-4)
+
+
+STORE_SCRIPT = """
+import json, sys, warnings, jax
+from neural_jax.hpo import HPOptimizer
+code = '''
+network ShardedStoreMLP {
+  input: (8, 8, 1)
+  layers:
+    Flatten()
+    Dense(HPO(choice(16, 32)), activation="relu")
+    Output(10, activation="softmax")
+  optimizer: Adam(learning_rate=HPO(log_range(1e-3, 1e-2)))
+  train { epochs: 2, batch_size: 32, validation_split: 0.2, seed: 0 }
+}
+'''
+cache = sys.argv[1] if sys.argv[1] != "off" else False
+opt = HPOptimizer(strategy="random", n_trials=8, population=4, epochs=2, seed=0,
+                  compilation_cache=cache)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    opt.optimize(code, dataset_name="digits")
+st = opt.program_store
+print(json.dumps({"devices": len(jax.local_devices()), "hits": st and st.hits,
+                  "misses": st and st.misses, "vals": [t["value"] for t in opt.trials]}))
+"""
+
+
+def test_sharded_programs_are_stored_and_reload_with_the_same_results(tmp_path):
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+           "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT)}
+    env.pop("NEURAL_JAX_COMPILATION_CACHE", None)
+
+    def run(cache):
+        out = subprocess.run([sys.executable, "-c", STORE_SCRIPT, cache], capture_output=True,
+                             text=True, check=False, env=env, cwd=ROOT, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    plain = run("off")
+    cold = run(str(tmp_path / "cache"))
+    warm = run(str(tmp_path / "cache"))
+    assert plain["devices"] == 4 and plain["hits"] is None
+    assert (cold["hits"], cold["misses"]) == (0, 2) and (warm["hits"], warm["misses"]) == (2, 0)
+    np.testing.assert_allclose(cold["vals"], plain["vals"], rtol=0, atol=1e-6)
+    assert warm["vals"] == cold["vals"]
