@@ -121,6 +121,13 @@ def tree_put(tree, idx, sub, n):
     return jax.tree.map(put, tree, sub)
 
 
+def _layout(a) -> Any:
+    """``a``'s sharding when it spans several devices; None on one device, where every
+    layout is the same and a compiled program takes any of them."""
+    sh = getattr(a, "sharding", None)
+    return sh if sh is not None and len(sh.device_set) > 1 else None
+
+
 class OverlappedCompile:
     """Compiles a bucket's epoch program on a worker thread while the init program compiles.
 
@@ -139,12 +146,10 @@ class OverlappedCompile:
         self._futures: dict[Any, concurrent.futures.Future] = {}
         self._lock = threading.Lock()
 
-    def _signature(self, args) -> Any:
+    @staticmethod
+    def _signature(args) -> Any:
         leaves, tree = jax.tree.flatten(args)
-        if self.store is not None:  # a stored program was made for this run's layout
-            return tree, tuple((tuple(a.shape), str(a.dtype)) for a in leaves)
-        return tree, tuple((tuple(a.shape), str(a.dtype), getattr(a, "sharding", None))
-                           for a in leaves)
+        return tree, tuple((tuple(a.shape), str(a.dtype), _layout(a)) for a in leaves)
 
     def start(self, *args) -> None:
         """Starts compiling for ``args`` (once per signature) on a worker thread; with a
