@@ -201,3 +201,35 @@ def test_layer_choice_and_config_pick_the_structure():
     assert dense.init(KEY, x)["params"]["layers_0"]["kernel"].shape == (6, 8)
     drop = build_model(net, {"layers[0]": 1})
     assert "layers_0" not in drop.init(KEY, x)["params"]
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.3, 0.77, 0.95])
+def test_dropout_keeps_one_minus_rate_and_stays_unbiased(rate):
+    """Dropout draws 16-bit integers: the keep probability is rounded to 2**-16 and the
+    kept values are scaled by exactly its inverse."""
+    from neural_jax.jax.ops import dropout
+
+    x = jnp.ones((400, 500))
+    y = np.asarray(dropout(x, rate, jax.random.PRNGKey(7)))
+    threshold = min(max(round((1 - rate) * 65536), 1), 65536)
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], 65536 / threshold, rtol=1e-6)
+    p = threshold / 65536
+    assert abs(p - (1 - rate)) <= 2 ** -17
+    sigma = np.sqrt(p * (1 - p) / x.size)
+    assert abs(kept.mean() - p) <= 4 * sigma + 1e-12
+    assert abs(y.mean() - 1.0) <= 4 * sigma / p + 1e-12  # unbiased
+
+
+def test_dropout_masks_are_independent_across_draws_and_extend_as_prefixes():
+    from neural_jax.jax.ops import dropout
+
+    key = jax.random.PRNGKey(3)
+    long = np.asarray(dropout(jnp.ones(1001), 0.5, key)) != 0
+    short = np.asarray(dropout(jnp.ones(400), 0.5, key)) != 0
+    np.testing.assert_array_equal(long[:400], short)  # what width padding relies on
+    # neighbours come from the two halves of one 32-bit word: they must not be correlated
+    a, b = long[:-1:2].astype(float), long[1::2].astype(float)
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.15
+    other = np.asarray(dropout(jnp.ones(1001), 0.5, jax.random.PRNGKey(4))) != 0
+    assert 0.4 < (long == other).mean() < 0.6
