@@ -29,6 +29,7 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from neural_jax.ir.checker import default_config, infer_shapes
 from neural_jax.ir.nodes import Network
@@ -56,6 +57,14 @@ def _stochastic(plans) -> bool:
     return False
 
 
+def _scalar(v: Any, dtype) -> Array:
+    """``v`` as a ``dtype`` array: numpy for a host value (no device transfer: a population
+    makes these for every member), jax for a traced one."""
+    if isinstance(v, (bool, int, float, np.generic, np.ndarray)):
+        return np.asarray(v, dtype)
+    return jnp.asarray(v, dtype)
+
+
 def _as_array(d: Dyn, v: Any) -> Array:
     if d.kind == "index":
         if isinstance(v, str):
@@ -63,8 +72,8 @@ def _as_array(d: Dyn, v: Any) -> Array:
                 raise BackendError(f"{v!r} is not an option of {d.path}",
                                    hint=f"use one of {', '.join(map(repr, d.options))}")
             v = d.options.index(v.lower())
-        return jnp.asarray(v, jnp.int32)
-    return jnp.asarray(v, jnp.float32)
+        return _scalar(v, np.int32)
+    return _scalar(v, np.float32)
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,8 @@ class Model:
             (``"gelu"``) or its index. Keys that are not dynamic paths are ignored.
 
         Returns:
-          ``{path: jnp scalar}`` for every dynamic path: float32 values, int32 indices.
+          ``{path: scalar}`` for every dynamic path: float32 values, int32 indices (numpy
+          scalars for host values, traced ones inside ``jit``).
         """
         values = values or {}
         out = {p: _as_array(d, values.get(p, d.default)) for p, d in self.plan.dynamic.items()}
@@ -128,7 +138,7 @@ class Model:
             if isinstance(w, int) and w not in pad.options:
                 raise BackendError(f"{w!r} is not an option of {pad.path}",
                                    hint=f"use one of {', '.join(map(str, pad.options))}")
-            out[pad.path] = jnp.asarray(w, jnp.int32)
+            out[pad.path] = _scalar(w, np.int32)
         return out
 
     def _check_input(self, x: Array) -> None:

@@ -258,6 +258,7 @@ class Program:
         self.fast_compile = fast_compile
         self.ident: str | None = None  # see cached_program
         self.stored_init: dict[Any, Any] = {}  # init programs from a ProgramStore
+        self._member_shapes: dict[Any, Any] = {}
         self.traces = {"init": 0, "epoch": 0, "evaluate": 0}
 
     def bind(self, model) -> Program:
@@ -365,15 +366,22 @@ class Program:
     def member_shapes(self, x0, hp: Mapping[str, Any]) -> dict[str, Any]:
         """The shapes and dtypes of one member as :meth:`_member_init` makes it, without
         tracing the init (``hp``: one member's values, for their dtypes)."""
+        key = (tuple(x0.shape), str(x0.dtype),
+               tuple((k, np.shape(v), str(np.asarray(v).dtype)) for k, v in sorted(hp.items())))
+        cached = self._member_shapes.get(key)
+        if cached is not None:
+            return cached
         var = self.model.variable_shapes(x0)
         params = var["params"]
         state = {k: v for k, v in var.items() if k != "params"}
         scalar = lambda v: jax.ShapeDtypeStruct(np.shape(v), jnp.asarray(v).dtype)
-        return {"params": params, "state": state, "opt": jax.eval_shape(self.tx.init, params),
-                "hp": {k: scalar(v) for k, v in hp.items()},
-                "key": jax.eval_shape(lambda: jax.random.PRNGKey(0)),
-                "best_params": params, "best_state": state,
-                "best_score": jax.ShapeDtypeStruct((), jnp.float32)}
+        out = self._member_shapes[key] = {
+            "params": params, "state": state, "opt": jax.eval_shape(self.tx.init, params),
+            "hp": {k: scalar(v) for k, v in hp.items()},
+            "key": jax.eval_shape(lambda: jax.random.PRNGKey(0)),
+            "best_params": params, "best_state": state,
+            "best_score": jax.ShapeDtypeStruct((), jnp.float32)}
+        return out
 
     def _init_impl(self, seeds, hp, x0, opt_values):
         self.traces["init"] += 1  # counts traces, not calls
