@@ -80,11 +80,11 @@ class ProgramStore:
 
     def key(self, *parts: Any) -> str:
         """The entry name for ``parts`` (reprs of what the program depends on)."""
-        from jax import version as jv
+        from jaxlib import version as jaxlib_version
 
         h = hashlib.sha256()
         flags = tuple((f, str(getattr(jax.config, f, None))) for f in _FLAGS)
-        for part in (code_digest(), jax.__version__, getattr(jv, "_version", ""),
+        for part in (code_digest(), jax.__version__, jaxlib_version.__version__,
                      jax.default_backend(), flags) + parts:
             h.update(repr(part).encode())
             h.update(b"\0")
@@ -110,6 +110,7 @@ class ProgramStore:
         """Writes an entry atomically; False when the directory cannot be written."""
         blob = pickle.dumps({"exported": bytes(exported.serialize()), "in_tree": in_tree,
                              "out_tree": out_tree})
+        tmp = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
@@ -118,6 +119,11 @@ class ProgramStore:
             os.replace(tmp, self.root / f"{key}.program")
             return True
         except OSError:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
             return False
 
     def prepare(self, fn, args, ident: tuple, compiler_options: dict | None = None):
