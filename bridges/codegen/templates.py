@@ -230,6 +230,20 @@ def epoch_line(loss: str, val: str) -> list[str]:
             "print(line, flush=True)"]
 
 
+def early_stopping_lines(keep: list[str]) -> list[str]:
+    """Source ending an epoch of a patience loop: track ``best``/``bad`` on ``MONITOR`` (the
+    training loss when it is absent), run ``keep`` (lines that save the best model) on an
+    improvement, stop after more than ``PATIENCE`` epochs without one."""
+    return ["score = logs.get(MONITOR, losses[-1])",
+            'if best is None or (score > best if "acc" in MONITOR else score < best):',
+            *("    " + line for line in keep),
+            "else:",
+            "    bad += 1",
+            "    if bad > PATIENCE:  # more than PATIENCE epochs without improvement",
+            '        print(f"early stopping after epoch {epoch}", flush=True)',
+            "        break"]
+
+
 def fmt_float(v: float) -> str:
     """A float literal (integers keep a trailing ``.0``)."""
     v = float(v)

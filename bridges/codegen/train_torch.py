@@ -23,6 +23,7 @@ from bridges.codegen.templates import (
     Call,
     constants,
     data_hook,
+    early_stopping_lines,
     epoch_line,
     header,
     indent,
@@ -137,17 +138,9 @@ def _train(ctx: Context, opt: OptimizerSettings) -> str:
         *epoch_line("losses[-1]", "logs"),
     ]
     if patience:
-        loop += [
-            "score = logs.get(MONITOR, losses[-1])",
-            'if best is None or (score > best if "acc" in MONITOR else score < best):',
-            "    best, bad = score, 0",
-            "    best_state = {k: v.clone() for k, v in model.state_dict().items()}",
-            "else:",
-            "    bad += 1",
-            "    if bad > PATIENCE:  # more than PATIENCE epochs without improvement",
-            '        print(f"early stopping after epoch {epoch}", flush=True)',
-            "        break",
-        ]
+        loop += early_stopping_lines([
+            "best, bad = score, 0",
+            "best_state = {k: v.clone() for k, v in model.state_dict().items()}"])
     body += ["for epoch in range(1, epochs + 1):", indent("\n".join(loop), 4)]
     if patience:
         body += ["if best_state is not None:", "    model.load_state_dict(best_state)"]
