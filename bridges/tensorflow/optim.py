@@ -131,6 +131,15 @@ _SCHEDULES = {
 }
 
 
+def _adam_terms(opt, gradient, variable, learning_rate):
+    """``(lr, g, beta_1, beta_2, t, i)`` of an Adam-family step in ``variable``'s dtype
+    (``t`` counts from 1; ``i`` indexes the slot variables)."""
+    dtype = variable.dtype
+    return (tf.cast(learning_rate, dtype), tf.cast(gradient, dtype),
+            tf.constant(opt.beta_1, dtype), tf.constant(opt.beta_2, dtype),
+            tf.cast(opt.iterations + 1, dtype), opt._get_variable_index(variable))
+
+
 class OptaxAdam(keras.optimizers.Optimizer):
     """Adam as optax computes it (see the module docstring); ``nesterov`` makes it Nadam."""
 
@@ -150,11 +159,7 @@ class OptaxAdam(keras.optimizers.Optimizer):
                       if self.amsgrad else [])
 
     def update_step(self, gradient, variable, learning_rate) -> None:
-        dtype = variable.dtype
-        lr, g = tf.cast(learning_rate, dtype), tf.cast(gradient, dtype)
-        b1, b2 = tf.constant(self.beta_1, dtype), tf.constant(self.beta_2, dtype)
-        t = tf.cast(self.iterations + 1, dtype)
-        i = self._get_variable_index(variable)
+        lr, g, b1, b2, t, i = _adam_terms(self, gradient, variable, learning_rate)
         m, v = self._m[i], self._v[i]
         self.assign(m, (1.0 - b1) * g + b1 * m)
         self.assign(v, (1.0 - b2) * tf.square(g) + b2 * v)
@@ -191,11 +196,7 @@ class OptaxAdamax(keras.optimizers.Optimizer):
         self._u = [self.add_variable_from_reference(v, "norm") for v in var_list]
 
     def update_step(self, gradient, variable, learning_rate) -> None:
-        dtype = variable.dtype
-        lr, g = tf.cast(learning_rate, dtype), tf.cast(gradient, dtype)
-        b1, b2 = tf.constant(self.beta_1, dtype), tf.constant(self.beta_2, dtype)
-        t = tf.cast(self.iterations + 1, dtype)
-        i = self._get_variable_index(variable)
+        lr, g, b1, b2, t, i = _adam_terms(self, gradient, variable, learning_rate)
         m, u = self._m[i], self._u[i]
         self.assign(m, (1.0 - b1) * g + b1 * m)
         self.assign(u, tf.maximum(tf.abs(g) + self.epsilon, b2 * u))
