@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 from torch_helpers import (
     assert_close,
     final_shape,
+    one_thread,  # noqa: F401 - an autouse fixture
     parity,
     same_tree,
     sgd_lowers_the_loss,
@@ -23,13 +24,6 @@ from neural_jax import parse_all
 
 EXAMPLES = sorted((pathlib.Path(__file__).resolve().parents[2] / "examples").glob("*.neural"))
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _example_networks():

@@ -16,6 +16,7 @@ from torch_helpers import (
     assert_close,
     final_shape,
     net_of,
+    one_thread,  # noqa: F401 - an autouse fixture
     parity,
     random_variables,
     same_tree,
@@ -27,15 +28,6 @@ from bridges.torch import RULES, build_module, load_jax_variables, to_jax_variab
 from neural_jax import NeuralValidationError
 from neural_jax.ir import LAYERS
 from neural_jax.jax import build_model
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # The suite shares two cores; torch's spinning worker threads slow tiny ops 100x there.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _legal_cases() -> list:

@@ -13,7 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch_helpers import net_of
+from torch_helpers import net_of, one_thread  # noqa: F401 - an autouse fixture
 
 from bridges.errors import BackendError
 from bridges.torch import build_optimizer, train_trial
@@ -27,15 +27,6 @@ from neural_jax.train.optimizers import build_optimizer as optax_optimizer
 from neural_jax.train.schedules import SCHEDULES as JAX_SCHEDULES
 from neural_jax.train.schedules import get_schedule, resolve_schedule
 from neural_jax.train.trainer import Trainer
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 # --- optimizers and schedules --------------------------------------------------------------
 

@@ -9,7 +9,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch_helpers import net_of, parity, random_variables, sample_input
+from torch_helpers import (
+    net_of,
+    one_thread,  # noqa: F401 - an autouse fixture
+    parity,
+    random_variables,
+    sample_input,
+)
 
 from bridges.errors import BackendError, WeightMismatch
 from bridges.torch import (
@@ -26,13 +32,6 @@ from neural_jax.jax import build_model
 CNN = ("(8, 8, 2)", ("Conv2D(4, 3, padding='same') BatchNormalization() Flatten() "
                      "Dense(6) Output(3, activation='softmax')"))
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _variables(inp: str, text: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 import torch
 
 from bridges.torch import build_module, load_jax_variables
@@ -14,6 +15,16 @@ from neural_jax.jax import build_model
 
 #: eval-mode agreement, relative to the output's scale (float32 throughout)
 TOL = 1e-5
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Torch on one thread for a test module: the suite shares two cores, and torch's
+    spinning worker threads slow tiny ops 100x there (import it into a module to use it)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def net_of(input_shape: str, layers: str, extra: str = ""):
