@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+from bridge_helpers import net_of, sample_input
 
-from neural_jax import NeuralValidationError, parse
+from neural_jax import NeuralValidationError
 from neural_jax.ir import infer_shapes
 from neural_jax.jax import build_model as build_jax
 
 #: eval-mode outputs agree to this, relative to the output scale max(1, max |y|)
 TOL = 1e-5
-
-
-def net_of(input_shape: str, layers: str, extra: str = ""):
-    """A one-network DSL text -> Network."""
-    return parse(f"network T {{ input: {input_shape} layers: {layers} {extra} }}")
 
 
 def legal(input_shape: str, layers: str) -> bool:
@@ -25,16 +21,6 @@ def legal(input_shape: str, layers: str) -> bool:
     except NeuralValidationError:
         return False
     return True
-
-
-def sample_input(net, batch: int = 2, seed: int = 0) -> np.ndarray:
-    """A random batch for ``net`` (token ids below ``input_dim`` for an Embedding)."""
-    shape = (batch,) + tuple(4 if d is None else d for d in net.input_shape)
-    rng = np.random.default_rng(seed)
-    first = net.layers[0]
-    if getattr(first, "type", None) == "Embedding":
-        return rng.integers(0, first.get("input_dim"), shape).astype(np.int32)
-    return rng.normal(size=shape).astype(np.float32)
 
 
 def random_variables(model, x, seed: int = 0) -> dict:

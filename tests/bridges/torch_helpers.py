@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from bridge_helpers import net_of, sample_input  # noqa: F401 - re-exported
 
 from bridges.torch import build_module, load_jax_variables
-from neural_jax import parse
 from neural_jax.ir import infer_shapes
 from neural_jax.jax import build_model
 
@@ -27,25 +27,10 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def net_of(input_shape: str, layers: str, extra: str = ""):
-    """A one-network DSL text -> Network."""
-    return parse(f"network T {{ input: {input_shape} layers: {layers} {extra} }}")
-
-
 def final_shape(net, config=None) -> tuple:
     """The checker's top-level output shape."""
     rows = [r for r in infer_shapes(net, config) if r[3] == 0]
     return tuple(rows[-1][2])
-
-
-def sample_input(net, batch: int = 2, seed: int = 0) -> np.ndarray:
-    """A random batch for ``net`` (token ids when the first layer is Embedding)."""
-    shape = (batch,) + tuple(4 if d is None else d for d in net.input_shape)
-    rng = np.random.default_rng(seed)
-    first = net.layers[0]
-    if getattr(first, "type", None) == "Embedding":
-        return rng.integers(0, first.get("input_dim"), shape).astype(np.int32)
-    return rng.normal(size=shape).astype(np.float32)
 
 
 def random_variables(model, x: np.ndarray, seed: int = 0, scale: float = 0.3) -> dict:
