@@ -9,8 +9,8 @@ epoch), the compile CPU seconds and the seconds per epoch of
 * the engine's own epoch program for that network (``Program._epoch_impl``: the same step
   plus the shuffle, validation and test passes, and best-weight bookkeeping),
 
-each under the engine's cheap CPU options (``COMPILER_OPTIONS["epoch_fast"]``) and XLA's
-defaults. Compile time is process CPU time of ``.compile()`` (XLA compiles on one thread);
+and dropout alone (float32 uniforms against our 16-bit draws), each under the engine's
+cheap CPU options (``COMPILER_OPTIONS["epoch_fast"]``) and XLA's defaults. Compile time is process CPU time of ``.compile()`` (XLA compiles on one thread);
 epoch time is the median of 15 runs. Nothing is cached (no persistent cache is enabled).
 
     python benchmarks/compile_floor.py
@@ -113,6 +113,27 @@ def engine_epoch():
     return prog._epoch_impl, (members, np.ones(P, bool), run.x, run.y, run.evals)
 
 
+def dropout_epoch(ours: bool):
+    """17 dropout draws of (64, 128) for every member at rate 0.3: ours (16-bit draws, two
+    per threefry word, :func:`neural_jax.jax.ops.dropout`) or float32 uniforms
+    (``jax.random.uniform(...) < keep``, one word per draw)."""
+    from neural_jax.jax.ops import dropout
+
+    def uniform(x, rate, key):
+        keep = 1.0 - rate
+        return jnp.where(jax.random.uniform(key, x.shape) < keep, x / keep, 0.0)
+
+    drop = dropout if ours else uniform
+
+    def epoch(key, rate, x):
+        def step(total, i):
+            return total + jnp.sum(drop(x, rate, jax.random.fold_in(key, i))), None
+        return lax.scan(step, 0.0, jnp.arange(STEPS))[0]
+
+    keys = jax.random.split(jax.random.key(0), P)
+    return jax.vmap(epoch, in_axes=(0, 0, None)), (keys, jnp.full(P, 0.3), jnp.ones((BATCH, 128)))
+
+
 def measure(fn, args, options) -> tuple[float, float]:
     jitted = jax.jit(fn, compiler_options=options) if options else jax.jit(fn)
     lowered = jitted.lower(*args)
@@ -136,7 +157,9 @@ def main() -> None:
             ("+ Adam (hyperparameters in state)", hand_epoch(True, False, False)),
             ("+ dropout", hand_epoch(True, True, False)),
             ("+ relu/gelu/tanh switch", hand_epoch(True, True, True)),
-            ("engine epoch program (+ shuffle, eval, bookkeeping)", engine_epoch())]
+            ("engine epoch program (+ shuffle, eval, bookkeeping)", engine_epoch()),
+            ("dropout alone, float32 uniform draws", dropout_epoch(ours=False)),
+            ("dropout alone, ours (two 16-bit draws per word)", dropout_epoch(ours=True))]
     print(f"machine: {os.cpu_count()} CPU cores, jax {jax.__version__}; {P} members, "
           f"{STEPS} steps of batch {BATCH} an epoch")
     print("| program | compile s (fast options) | epoch s (fast) | compile s (XLA defaults) "
