@@ -11,8 +11,8 @@ A program is stored with flat arguments (the leaves of its pytree arguments) and
 structures of its inputs and outputs beside it, so no pytree type needs registering for
 serialization. Its key is a digest of everything the traced program depends on: the
 network (``repr`` of its IR), the bucket's structural key, the program's own settings, the
-shapes and dtypes of every argument, the compile options, the jax and jaxlib versions, the
-JAX flags that change lowering, and the source of the ``neural_jax`` package itself (an
+shapes and dtypes of every argument, the compile options, the versions of jax, jaxlib,
+flax and optax (whose code the program contains), the JAX flags that change lowering, and the source of the ``neural_jax`` package itself (an
 upgraded or edited engine never runs an old program). A program sharded over several
 devices is stored with its arguments' shardings (part of the key), so it loads only where
 the same device layout is.
@@ -80,12 +80,15 @@ class ProgramStore:
 
     def key(self, *parts: Any) -> str:
         """The entry name for ``parts`` (reprs of what the program depends on)."""
+        import flax
+        import optax
         from jaxlib import version as jaxlib_version
 
         h = hashlib.sha256()
         flags = tuple((f, str(getattr(jax.config, f, None))) for f in _FLAGS)
-        for part in (code_digest(), jax.__version__, jaxlib_version.__version__,
-                     jax.default_backend(), flags) + parts:
+        versions = (jax.__version__, jaxlib_version.__version__, flax.__version__,
+                    optax.__version__)
+        for part in (code_digest(), versions, jax.default_backend(), flags) + parts:
             h.update(repr(part).encode())
             h.update(b"\0")
         return h.hexdigest()[:40]

@@ -80,6 +80,13 @@ def test_key_depends_on_shapes_and_identity(tmp_path, args):
     assert len(code_digest()) == 64
 
 
+def test_key_changes_with_the_libraries_traced_into_a_program(monkeypatch):
+    store = ProgramStore("unused")
+    before = store.key("x")
+    monkeypatch.setattr(optax, "__version__", "0.0.0-other")
+    assert store.key("x") != before  # an upgraded optax never runs an old program
+
+
 def test_corrupt_entry_is_a_miss_and_is_rewritten(tmp_path, args):
     fn, _ = traced(step)
     ProgramStore(tmp_path).compile(fn, args, ("step",))
