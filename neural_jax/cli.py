@@ -191,7 +191,13 @@ def cmd_hpo(args: argparse.Namespace) -> int:
     space = json.loads(args.space) if args.space else None
     view = _live_view(code, args, space)
     start = time.perf_counter()
-    state = {"done": 0, "best": None, "epochs": 0}
+    state = {"done": 0, "before": 0, "best": None, "epochs": 0}
+
+    def on_start(done: int, best: float | None, number: int | None) -> None:
+        # a resumed study: its finished trials count toward --n-trials
+        state.update(done=done, before=done, best=best)
+        if view is not None:
+            view.resume(done, best, number)
 
     def on_round(rnd: int, records: list[dict]) -> None:
         state["done"] += len(records)
@@ -202,7 +208,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
             if state["best"] is None or (b > state["best"]) == (args.direction == "maximize"):
                 state["best"] = b
         el = time.perf_counter() - start
-        eta = el / state["done"] * (args.n_trials - state["done"])
+        eta = el / max(state["done"] - state["before"], 1) * max(args.n_trials - state["done"], 0)
         failed = sum(1 for r in records if r["state"] == "failed")
         pruned = sum(1 for r in records if r["state"] == "pruned")
         best = "-" if state["best"] is None else f"{state['best']:.4f}"
@@ -227,6 +233,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
                       parallel_trials=args.parallel_trials,
                       storage=args.storage, seed=args.seed, study_name=args.study,
                       epochs=args.epochs, data_dir=args.data_dir, on_round=report,
+                      on_start=on_start,
                       on_epoch=view.on_epoch if view is not None else None)
     try:
         with view if view is not None else contextlib.nullcontext():

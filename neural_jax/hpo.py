@@ -83,6 +83,9 @@ class HPOptimizer:
       epochs: overrides the network's epochs for every trial.
       data_dir: where dataset files are.
       mode: population execution mode (``"auto"``, ``"vmap"``, ``"patches"``, ``"sequential"``).
+      on_start: called once the study is open with ``(finished trials, best value, best
+        trial number)`` (the last two None before any trial completed): a resumed study's
+        finished trials count toward ``n_trials``.
       on_round: called after each round with ``(round index, list of trial records)``.
       on_epoch: called after every epoch of every bucket of a round with ``(epoch,
         {member index in the round: epoch record})`` (``loss``, ``val_accuracy``...; see
@@ -99,6 +102,7 @@ class HPOptimizer:
                  population: int | None = None, epochs: int | None = None,
                  data_dir: str | None = None, mode: str = "auto",
                  on_round: Callable[[int, list[dict]], None] | None = None,
+                 on_start: Callable[[int, float | None, int | None], None] | None = None,
                  on_epoch: Callable[[int, dict[int, dict]], None] | None = None,
                  compilation_cache: bool | str = True) -> None:
         if not isinstance(n_trials, int) or n_trials < 1:
@@ -118,6 +122,7 @@ class HPOptimizer:
         self.data_dir = data_dir
         self.mode = mode
         self.on_round = on_round
+        self.on_start = on_start
         self.on_epoch = on_epoch
         self.program_store = None  # set when the compilation cache is on (hits, misses)
         self.compilation_cache = compilation_cache
@@ -179,6 +184,13 @@ class HPOptimizer:
         pop = max(1, self.population or min(self.n_trials, 16))
         overrides = {"epochs": self.epochs} if self.epochs else None
         done = sum(1 for t in self.study.trials if t.state.is_finished)
+        if self.on_start is not None:
+            try:
+                best = self.study.best_trial
+                best_value, best_number = float(best.values[0]), best.number
+            except ValueError:  # no complete trial yet
+                best_value = best_number = None
+            self.on_start(done, best_value, best_number)
         start = time.perf_counter()
         rnd = 0
         store = None

@@ -8,7 +8,8 @@ TensorFlow trials report nothing in between, so the view then moves once a round
 Progress is counted in trial-epochs: a finished trial counts its full ``epochs`` (a pruned or
 failed trial is done even though it stopped early), a trial in training the epochs it has
 reported so far. With ``f`` the finished fraction and ``t`` the elapsed time,
-``eta = t (1 - f) / f``; the rate is the trial-epochs actually trained per second.
+``eta = t (1 - f) / (f - f0)``, with ``f0`` the part a resumed study had done before this run
+(:meth:`LiveView.resume`); the rate is the trial-epochs actually trained per second.
 
 :meth:`LiveView.snapshot` computes the record of the progress and :meth:`LiveView.render`
 draws it; while the view is started, a :class:`rich.live.Live` redraws it a few times a second
@@ -102,11 +103,22 @@ class LiveView:
         self._training = 0
         self._round_best: float | None = None
         self._samples = 0  # training examples seen (JAX populations report them per epoch)
+        self._resumed = 0  # trials a resumed study had finished before this run
 
     # ------------------------------------------------------------------------ hooks
 
     def _better(self, a: float, b: float | None) -> bool:
         return b is None or (a > b if self.direction == "maximize" else a < b)
+
+    def resume(self, trials_done: int, best_value: float | None = None,
+               best_trial: int | None = None) -> None:
+        """A resumed study's finished trials and best (``HPOptimizer(on_start=...)``): they
+        count as done; rate and ETA stay those of this run's own work."""
+        with self._lock:
+            self.trials_done = self._resumed = trials_done
+            if best_value is not None and math.isfinite(best_value):
+                self.best_value, self.best_trial = float(best_value), best_trial
+        self._draw(force=True)
 
     def on_epoch(self, epoch: int, records: Mapping[int, Mapping[str, float]]) -> None:
         """After one epoch of one bucket: ``{member index in the round: epoch record}``."""
@@ -174,6 +186,7 @@ class LiveView:
             else:
                 fraction = self.trials_done / self.n_trials
             fraction = min(max(fraction, 0.0), 1.0)
+            ran = fraction - self._resumed / self.n_trials  # this run's share of the search
             trial_epochs = self._trial_epochs + in_round
             return {
                 "trials_done": self.trials_done, "n_trials": self.n_trials,
@@ -186,8 +199,8 @@ class LiveView:
                 "samples_per_second": (self._samples / elapsed if elapsed > 0 and self._samples
                                        else None),
                 "elapsed": elapsed,
-                "eta": 0.0 if finished else (elapsed * (1 - fraction) / fraction
-                                             if fraction > 0 else None),
+                "eta": 0.0 if finished else (elapsed * (1 - fraction) / ran
+                                             if ran > 0 else None),
                 "fraction": fraction,
             }
 

@@ -91,6 +91,35 @@ def test_synthetic_hooks_count_trials_failures_and_the_best():
     assert "failed 2  pruned 1" in out and "eta 0:00:00" in out and "trial-epochs/s" in out
 
 
+def test_a_resumed_study_counts_its_trials_and_times_only_this_run():
+    clock = _Clock()
+    view = LiveView(10, epochs=2, console=_console(), clock=clock)
+    view.start()  # the clock starts; then the study opens with 6 finished trials, best 0.8
+    view.resume(6, 0.8, 4)
+    clock.t += 3.0
+    view.on_round(0, [_trial(6, "complete", 0.7), _trial(7, "complete", 0.9)])
+    view.stop()
+    s = view.snapshot()
+    assert (s["trials_done"], s["best_value"], s["best_trial"]) == (8, 0.9, 7)
+    # 2 of the 4 trials left took 3 s: 3 s more, not the 3.75 s of 8/10 done in 3 s
+    assert s["fraction"] == pytest.approx(0.8) and s["eta"] == pytest.approx(3.0)
+    assert s["rate"] == pytest.approx(4 / 3)  # this run's trial-epochs only
+
+
+def test_cli_resumed_study_reports_its_earlier_trials(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'hpo.db'}"
+    args = ["hpo", str(EX / "digits_search.neural"), "--population", "2", "--epochs", "1",
+            "--strategy", "random", "--storage", db, "--study", "r", "--no-live"]
+    assert main([*args, "--n-trials", "2"]) == 0
+    first = capsys.readouterr().out
+    best = float(re.search(r"best val_accuracy: ([0-9.]+)", first).group(1))
+    assert main([*args, "--n-trials", "4"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("round 1:"))
+    assert "trials 4/4" in line and "eta 0s" in line
+    shown = float(re.search(r"best val_accuracy ([0-9.]+)", line).group(1))
+    assert shown >= best  # the earlier best is kept
+
+
 def test_minimize_and_unknown_epochs():
     view = LiveView(4, metric="val_loss", direction="minimize", console=_console())
     assert view.snapshot()["eta"] is None and view.snapshot()["epochs"] is None
