@@ -194,6 +194,9 @@ class HPOptimizer:
         start = time.perf_counter()
         rnd = 0
         store = None
+        # the rounds this search will run, fixed up front so that every round asks for the
+        # same program (a search long enough to pay for XLA's optimizing compile gets it)
+        rounds = max(1, math.ceil((self.n_trials - done) / pop))
         try:
             while done < self.n_trials:
                 if self.timeout is not None and time.perf_counter() - start >= self.timeout:
@@ -220,7 +223,7 @@ class HPOptimizer:
                     results = train_population(net, dataset, configs, scheduler=scheduler,
                                                mode=self.mode, overrides=overrides,
                                                pad_members=pop, on_epoch=self.on_epoch,
-                                               program_store=store)
+                                               program_store=store, rounds=rounds)
                 records = [self._tell(t, r, metric) for t, r in zip(trials, results)]
                 self._running = []
                 self.trials.extend(records)

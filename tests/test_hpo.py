@@ -67,3 +67,26 @@ def test_timeout_returns_what_it_has():
     with pytest.warns(NeuralWarning, match="timeout"):
         best = opt.optimize(CODE, dataset_name="digits")
     assert len(opt.trials) == 2 and best
+
+
+def test_every_round_asks_for_the_program_of_the_whole_search(monkeypatch, tmp_path):
+    """The engine tells the trainer how many rounds the search runs (so a long search pays
+    for XLA's optimizing compile once), the same number in every round; a resumed study
+    counts only the rounds it has left."""
+    import neural_jax.train.population as population
+
+    seen, real = [], population.train_population
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["rounds"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(population, "train_population", spy)
+    url = f"sqlite:///{tmp_path / 'hpo.db'}"
+    HPOptimizer(strategy="random", n_trials=5, population=2, storage=url, study_name="r",
+                seed=0, epochs=1).optimize(CODE, dataset_name="digits")
+    assert seen == [3, 3, 3]
+    seen.clear()
+    HPOptimizer(strategy="random", n_trials=9, population=2, storage=url, study_name="r",
+                seed=0, epochs=1).optimize(CODE, dataset_name="digits")
+    assert seen == [2, 2]

@@ -141,7 +141,7 @@ class _BucketRun:
     def __init__(self, net, data, bucket: Bucket, bucket_index: int, mode: str,
                  memory_budget, scheduler, pbt: PBT | None, on_epoch, keep_variables,
                  compact: bool | str = "auto", pad_members: int | None = None,
-                 store=None) -> None:
+                 store=None, rounds: int = 1) -> None:
         from neural_jax.ir.checker import infer_shapes
         from neural_jax.jax import build_model
         from neural_jax.jax.padding import plan_macs
@@ -168,10 +168,11 @@ class _BucketRun:
         self.msh, self.rep = NamedSharding(mesh, PartitionSpec("pop")), NamedSharding(mesh, PartitionSpec())
         rows = infer_shapes(net, self.model.config)
         self.macs = plan_macs(rows, self.model.plan.layers, tuple(net.input_shape))
-        # a program whose whole run costs less than a compilation is compiled cheaply
+        # a program whose whole run (over every round the caller expects to run it) costs
+        # less than a compilation is compiled cheaply
         n_samples = len(x_tr) // spec.batch_size * spec.batch_size
         run_s = member_epoch_seconds(self.macs, n_samples) * max(len(bucket), pad_members or 0) \
-            * spec.epochs
+            * spec.epochs * rounds
         fast = run_s < compile_seconds()
         self.prog = cached_program(net, bucket, self.model, len(x_tr), mode, self.D, split is not None,
                              fast)
@@ -477,7 +478,7 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
                      keep_variables: bool = False,
                      compact: bool | str = "auto", pad: bool | str = "auto",
                      pad_members: int | None = None,
-                     program_store: Any = None) -> PopulationResult:
+                     program_store: Any = None, rounds: int = 1) -> PopulationResult:
     """Trains every configuration of ``net`` on ``dataset`` as a population.
 
     Args:
@@ -509,6 +510,11 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
         and bucket reuses one compiled size).
       program_store: a :class:`neural_jax.train.program_store.ProgramStore`: the init and
         epoch programs are loaded from it instead of traced (and exported to it when missing).
+      rounds: how many calls like this one (same network, sizes and epochs) the caller
+        expects to make in all, this one included; a search passes its number of rounds.
+        A program is compiled with XLA's cheaper CPU options when its estimated run over all
+        of them is below one compilation, with the optimizing defaults otherwise, so pass
+        the same value in every call of a search (both variants are separate programs).
 
     Returns:
       A :class:`PopulationResult`: one :class:`MemberResult` per configuration, in order.
@@ -519,6 +525,8 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
     """
     if mode != "auto" and mode not in MODES:
         raise PopulationConfigError(f"unknown mode {mode!r}; use 'auto' or one of {', '.join(MODES)}")
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+        raise PopulationConfigError(f"rounds must be a positive integer, got {rounds!r}")
     fitted = dataset.fit_to(net.input_shape)
     buckets = bucket_configs(net, configs, overrides, pad=pad, n_train=len(fitted.x_train))
     splits: dict[tuple, Any] = {}
@@ -531,7 +539,7 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
     if compact not in (True, False, "auto"):
         raise PopulationConfigError(f"compact must be True, False or 'auto', got {compact!r}")
     runs = [_BucketRun(net, data, b, i, mode, memory_budget, scheduler, pbt, on_epoch,
-                       keep_variables, compact, pad_members, program_store)
+                       keep_variables, compact, pad_members, program_store, rounds)
             for i, b in enumerate(buckets)]
     out: list[MemberResult | None] = [None] * len(configs)
     stats = []

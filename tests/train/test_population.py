@@ -107,6 +107,27 @@ def test_members_train_exactly_like_single_runs_and_compile_once(digits):
     assert r[1].hyperparams["optimizer.learning_rate"] == pytest.approx(1e-2)
 
 
+def test_rounds_choose_the_optimizing_compile_for_long_use(digits):
+    """A program run once compiles cheaply; one a search runs for many rounds gets XLA's
+    optimizing defaults (a different program, with the same training to float tolerance)."""
+    net = parse(MLP)
+    configs = [cfg(1e-2), cfg(3e-3, act="tanh", rate=0.2)]
+    once = train_population(net, digits, configs, mode="vmap", overrides={"epochs": 1}, pad=False)
+    many = train_population(net, digits, configs, mode="vmap", overrides={"epochs": 1}, pad=False,
+                            rounds=100_000)
+    assert [s["fast_compile"] for s in once.stats] == [True]
+    assert [s["fast_compile"] for s in many.stats] == [False]
+    for a, b in zip(once, many):
+        np.testing.assert_allclose(a.history[0]["loss"], b.history[0]["loss"], rtol=1e-4)
+        assert a.val["accuracy"] == pytest.approx(b.val["accuracy"], abs=0.01)
+
+
+@pytest.mark.parametrize("rounds", [0, -2, 1.5, True, "3"])
+def test_bad_rounds_fail_before_compiling(digits, rounds):
+    with pytest.raises(PopulationConfigError, match="rounds must be a positive integer"):
+        train_population(parse(MLP), digits, [cfg()], rounds=rounds)
+
+
 def test_divergent_member_is_frozen_and_reported(digits):
     configs = [{"optimizer.learning_rate": lr} for lr in (0.05, 1e30, 0.1)]
     r = train_population(parse(SGD), digits, configs, mode="vmap", compact=True)
