@@ -12,6 +12,14 @@ sent once per worker. Each worker gets ``cores // workers`` threads, so the work
 fight over the cores. A worker that dies (killed, out of memory, a crash inside the
 framework) fails only the trial it was running, with the exit code in the message; the
 pool is started again for the trials that remain, and nothing that finished is lost.
+
+Early stopping: with a ``scheduler`` (any :class:`search.schedulers.Scheduler`, e.g. the
+successive halving a search with ``early_stopping=True`` uses) every trial is judged after
+each epoch on the DSL's monitored value, exactly as members of a JAX population are, and a
+trial it stops ends with ``stopped_by="scheduler"``. In this process the scheduler sees
+every epoch of every trial as it is reported; a worker process judges against the history
+as it was when its pool started plus the epochs of its own trials, and the caller's
+scheduler receives the scores a worker judged when that trial's result arrives.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from bridges.errors import BACKENDS, normalize_backend
 from neural_jax.dsl.errors import NeuralValidationError
 
 __all__ = ["BACKENDS", "normalize_backend", "run_trials"]
+
 
 def _train_fn(backend: str) -> Callable[..., Any]:
     """The bridge's ``train_trial``; a clear error when its framework is not installed."""
@@ -55,7 +64,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(backend: str, net: Any, dataset: Any, overrides: Any, threads: int,
-                 fn: Callable[..., Any] | None) -> None:
+                 fn: Callable[..., Any] | None, scheduler: Any = None) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if backend == "pytorch":
         import torch
@@ -66,7 +75,8 @@ def _init_worker(backend: str, net: Any, dataset: Any, overrides: Any, threads: 
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    _WORKER.update(fn=fn or _train_fn(backend), net=net, dataset=dataset, overrides=overrides)
+    _WORKER.update(fn=fn or _train_fn(backend), net=net, dataset=dataset, overrides=overrides,
+                   scheduler=scheduler)
 
 
 def _split_seed(config: Mapping[str, Any], overrides: Mapping[str, Any] | None):
@@ -78,17 +88,32 @@ def _split_seed(config: Mapping[str, Any], overrides: Mapping[str, Any] | None):
     return config, {**dict(overrides or {}), "seed": seed}
 
 
-def _call(fn, net, dataset, config, overrides, index):
+def _judge(scheduler: Any, trial_id: int, reports: list) -> Callable[[int, float], bool]:
+    """``should_stop(epoch, score)`` of one trial: records the score (also in ``reports``),
+    then judges it."""
+    def should_stop(epoch: int, score: float) -> bool:
+        reports.append((int(epoch), float(score)))
+        return bool(scheduler.decide(epoch, [score], ids=[trial_id])[0])
+    return should_stop
+
+
+def _call(fn, net, dataset, config, overrides, index, scheduler=None, trial_id=None,
+          reports=None):
     config, overrides = _split_seed(config, overrides)
-    return fn(net, dataset, config, overrides=overrides, index=index)
+    extra = ({} if scheduler is None
+             else {"should_stop": _judge(scheduler, trial_id, [] if reports is None else reports)})
+    return fn(net, dataset, config, overrides=overrides, index=index, **extra)
 
 
-def _run_one(index: int, config: Mapping[str, Any]):
+def _run_one(index: int, config: Mapping[str, Any], trial_id: int):
+    """One trial in a worker: its result and the ``(epoch, score)`` its scheduler judged."""
     w = _WORKER
+    reports: list[tuple[int, float]] = []
     try:
-        return _call(w["fn"], w["net"], w["dataset"], config, w["overrides"], index)
+        return _call(w["fn"], w["net"], w["dataset"], config, w["overrides"], index,
+                     w["scheduler"], trial_id, reports), reports
     except Exception as e:  # noqa: BLE001 - a trial's own error fails that trial, not the study
-        return _failed(index, config, f"{type(e).__name__}: {e}")
+        return _failed(index, config, f"{type(e).__name__}: {e}"), reports
 
 
 # --- caller side ------------------------------------------------------------------------
@@ -107,7 +132,8 @@ def _strip(result: Any, keep_variables: bool) -> Any:
 def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], backend: str, *,
                workers: int = 1, overrides: Mapping[str, Any] | None = None,
                keep_variables: bool = False, fn: Callable[..., Any] | None = None,
-               on_result: Callable[[Any], None] | None = None) -> list[Any]:
+               on_result: Callable[[Any], None] | None = None, scheduler: Any = None,
+               trial_ids: Sequence[int] | None = None) -> list[Any]:
     """Trains every configuration in ``backend``; returns results in configuration order.
 
     Args:
@@ -123,10 +149,14 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
       fn: the trial function, ``fn(net, dataset, config, overrides=, index=)``; defaults to
         the bridge's ``train_trial`` (tests pass their own).
       on_result: called with each result as it arrives.
+      scheduler: early stopping judged after every epoch (module docstring); None trains
+        every trial its full epochs (the DSL's patience still applies).
+      trial_ids: the ids the scheduler knows the trials by, distinct, one per
+        configuration (default: positions); a search passes its trial numbers.
 
     Raises:
       NeuralValidationError: an unknown backend, ``"jax"`` (use the population trainer),
-        a framework that is not installed, or ``workers < 1``.
+        a framework that is not installed, ``workers < 1``, or bad ``trial_ids``.
     """
     name = normalize_backend(backend)
     if name == "jax":
@@ -135,6 +165,11 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
     if int(workers) < 1:
         raise NeuralValidationError(f"workers must be >= 1, got {workers!r}")
     overrides = dict(overrides or {}) or None
+    ids = list(range(len(configs))) if trial_ids is None else [int(t) for t in trial_ids]
+    if len(ids) != len(configs) or len(set(ids)) != len(ids):
+        raise NeuralValidationError(
+            f"trial_ids must give {len(configs)} distinct ids, one per configuration; got "
+            f"{len(ids)} ({len(set(ids))} distinct)")
     results: dict[int, Any] = {}
 
     def done(i: int, r: Any) -> None:
@@ -146,7 +181,7 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
         train = fn or _train_fn(name)
         for i, c in enumerate(configs):
             try:
-                r = _call(train, net, dataset, c, overrides, i)
+                r = _call(train, net, dataset, c, overrides, i, scheduler, ids[i])
             except Exception as e:  # noqa: BLE001 - as in a worker: the trial fails, not the study
                 r = _failed(i, c, f"{type(e).__name__}: {e}")
             done(i, r)
@@ -158,24 +193,33 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
     threads = max(1, (os.cpu_count() or 1) // workers)
     pending = list(range(len(configs)))
     ctx = mp.get_context("spawn")
+    initargs = (name, net, dataset, overrides, threads, fn, scheduler)
+
+    def remote(i: int, out: tuple[Any, list[tuple[int, float]]]) -> None:
+        r, reports = out
+        if scheduler is not None:  # the worker judged on its copy; the caller's learns too
+            for epoch, score in reports:
+                scheduler.record(ids[i], epoch, score)
+        done(i, r)
+
     for _ in range(2):
-        pending = _pool_round(pending, configs, (name, net, dataset, overrides, threads, fn),
-                              workers, ctx, done)
+        pending = _pool_round(pending, configs, ids, initargs, workers, ctx, remote)
         if not pending:
             break
     # The pool cannot tell which trial killed it: after a second break each lost trial runs
     # alone, so a crash fails exactly the trial that causes it.
     for i in pending:
-        done(i, _isolated(configs[i], i, (name, net, dataset, overrides, threads, fn), ctx))
+        remote(i, _isolated(configs[i], i, ids[i], initargs, ctx))
     return [results[i] for i in range(len(configs))]
 
 
-def _pool_round(ids, configs, initargs, workers, ctx, done):
-    """Runs trials ``ids`` in one pool; returns the ids lost to a broken pool."""
+def _pool_round(pending, configs, trial_ids, initargs, workers, ctx, done):
+    """Runs the trials at positions ``pending`` in one pool; returns those lost to a broken
+    pool."""
     broken: list[int] = []
-    with cf.ProcessPoolExecutor(min(workers, len(ids)), mp_context=ctx, initializer=_init_worker,
-                                initargs=initargs) as pool:
-        futures = {pool.submit(_run_one, i, configs[i]): i for i in ids}
+    with cf.ProcessPoolExecutor(min(workers, len(pending)), mp_context=ctx,
+                                initializer=_init_worker, initargs=initargs) as pool:
+        futures = {pool.submit(_run_one, i, configs[i], trial_ids[i]): i for i in pending}
         for fut in cf.as_completed(futures):
             i = futures[fut]
             try:
@@ -185,11 +229,12 @@ def _pool_round(ids, configs, initargs, workers, ctx, done):
     return sorted(broken)
 
 
-def _isolated(config, index, initargs, ctx):
+def _isolated(config, index, trial_id, initargs, ctx):
     """Runs one trial in a fresh single-worker pool; a crash there fails only this trial."""
     try:
         with cf.ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker,
                                     initargs=initargs) as pool:
-            return pool.submit(_run_one, index, config).result()
+            return pool.submit(_run_one, index, config, trial_id).result()
     except cf.process.BrokenProcessPool as e:
-        return _failed(index, config, _exit_message(e))
+        return _failed(index, config, _exit_message(e)), []
+

@@ -69,8 +69,10 @@ class HPOptimizer:
       n_trials: how many configurations to train in all.
       timeout: seconds; the engine stops starting rounds after it (a round in progress
         finishes) and says so.
-      early_stopping: successive halving inside each population (members below the
-        ``1/eta`` best at each rung stop training).
+      early_stopping: successive halving (``eta=2``, rungs at epochs 1, 2, 4, ...):
+        a trial below the best half of the search's trials at a rung stops training and is
+        told as pruned; inside each population for JAX, after every epoch for PyTorch and
+        TensorFlow trials.
       parallel_trials: population size (members trained together); default
         ``population`` or ``min(n_trials, 16)``. For ``backend="pytorch"``/``"tensorflow"``
         it is the number of worker processes training trials side by side (default 1).
@@ -209,7 +211,8 @@ class HPOptimizer:
                 self._running = trials
                 configs = [{**t.params, "seed": self.seed + t.number} for t in trials]
                 if backend != "jax":
-                    results = self._train_elsewhere(net, dataset, configs, backend, overrides)
+                    results = self._train_elsewhere(net, dataset, configs, backend, overrides,
+                                                    scheduler, [t.number for t in trials])
                 else:
                     from neural_jax.train.compile_cache import enable_compilation_cache
 
@@ -223,7 +226,8 @@ class HPOptimizer:
                     results = train_population(net, dataset, configs, scheduler=scheduler,
                                                mode=self.mode, overrides=overrides,
                                                pad_members=pop, on_epoch=self.on_epoch,
-                                               program_store=store, rounds=rounds)
+                                               program_store=store, rounds=rounds,
+                                               trial_ids=[t.number for t in trials])
                 records = [self._tell(t, r, metric) for t, r in zip(trials, results)]
                 self._running = []
                 self.trials.extend(records)
@@ -256,18 +260,14 @@ class HPOptimizer:
         self.best_value = float(self.study.best_value)
         return dict(self.best_params)
 
-    def _train_elsewhere(self, net, dataset, configs, backend: str, overrides):
-        """One round of PyTorch or TensorFlow trials (``parallel_trials`` worker processes)."""
+    def _train_elsewhere(self, net, dataset, configs, backend: str, overrides, scheduler,
+                         trial_ids):
+        """One round of PyTorch or TensorFlow trials (``parallel_trials`` worker processes),
+        judged after every epoch by the search's early stopping, as JAX members are."""
         from bridges.trials import run_trials
 
-        if self.early_stopping and not getattr(self, "_warned_es", False):
-            self._warned_es = True
-            warnings.warn(NeuralWarning(
-                f"early_stopping=True stops members inside JAX populations; {backend} trials "
-                "train their full epochs (the DSL's early_stopping patience still applies)"),
-                stacklevel=3)
         return run_trials(net, dataset, configs, backend, workers=self.parallel_trials or 1,
-                          overrides=overrides)
+                          overrides=overrides, scheduler=scheduler, trial_ids=trial_ids)
 
     def _tell(self, trial, member, metric: str) -> dict[str, Any]:
         for rec in member.history:

@@ -45,3 +45,20 @@ def test_missing_framework_is_a_clear_error(monkeypatch):
                         lambda name, *a: None if name == "torch" else real(name, *a))
     with pytest.raises(BackendUnavailable, match="needs torch"):
         HPOptimizer(n_trials=1).optimize(CODE, backend="torch")
+
+
+def test_early_stopping_prunes_pytorch_trials():
+    """early_stopping=True gives framework trials the same successive halving as JAX
+    members: judged after each epoch, the stopped ones told to the study as pruned."""
+    pytest.importorskip("torch")
+    opt = HPOptimizer(strategy="random", n_trials=4, population=4, seed=0, early_stopping=True,
+                      epochs=4)
+    opt.optimize(CODE, dataset_name="digits", backend="pytorch")
+    states = [t["state"] for t in opt.trials]
+    pruned = [t for t in opt.trials if t["state"] == "pruned"]
+    # rung 1 keeps the best half of the trials judged there so far: never the first trial
+    assert states[0] == "complete" and 1 <= len(pruned) <= 3, states
+    assert all(len(t["history"]) < 4 for t in pruned)
+    assert all(len(t["history"]) == 4 for t in opt.trials if t["state"] == "complete")
+    assert [t.state.name.lower() for t in opt.study.trials] == states
+    assert opt.best_value >= 0.85

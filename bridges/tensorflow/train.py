@@ -130,7 +130,8 @@ def _mean(stats) -> float:
 
 def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None = None,
                 overrides: Mapping[str, Any] | None = None, index: int = 0, *,
-                on_epoch: Callable[[int, dict], None] | None = None) -> MemberResult:
+                on_epoch: Callable[[int, dict], None] | None = None,
+                should_stop: Callable[[int, float], bool] | None = None) -> MemberResult:
     """Trains one configuration of ``net`` in Keras (see the module docstring).
 
     Args:
@@ -140,6 +141,8 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
       overrides: ``epochs``, ``batch_size``, ``seed``, ``validation_split``, ``patience``.
       index: the trial's position, stored in the result.
       on_epoch: called as ``on_epoch(epoch, record)`` after each finished epoch.
+      should_stop: a search's early stopping, ``should_stop(epoch, score)``
+        (:func:`neural_jax.train.loop.fit_epochs`).
 
     Returns:
       A :class:`~neural_jax.train.population.MemberResult` whose ``variables`` is the kept
@@ -186,12 +189,12 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
         def evaluate() -> dict[str, float]:
             return program.evaluate(x_val, data.y_val)
 
-    out = fit_epochs(spec, train_epoch, evaluate, model.get_weights, on_epoch)
+    out = fit_epochs(spec, train_epoch, evaluate, model.get_weights, on_epoch, should_stop)
     model.set_weights(out.best)
     val = evaluate() if evaluate is not None and not out.failed else {}
     test = (program.evaluate(cast(data.x_test), data.y_test)
             if not out.failed and len(data.x_test) else {})
     return MemberResult(index=index, config=dict(full), history=out.history, val=val, test=test,
                         failed=out.failed, message=out.message, stopped_epoch=out.stopped_epoch,
-                        stopped_by="patience" if out.stopped_epoch is not None else "",
+                        stopped_by=out.stopped_by,
                         best_epoch=out.best_epoch, variables=to_jax_variables(model))

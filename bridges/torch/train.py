@@ -124,7 +124,8 @@ def _state(module: torch.nn.Module) -> dict[str, Tensor]:
 def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None = None,
                 overrides: Mapping[str, Any] | None = None, index: int = 0, *,
                 num_threads: int | None = None, device: str | torch.device = "cpu",
-                on_epoch: Callable[[int, dict], None] | None = None) -> MemberResult:
+                on_epoch: Callable[[int, dict], None] | None = None,
+                should_stop: Callable[[int, float], bool] | None = None) -> MemberResult:
     """Trains one configuration of ``net`` in PyTorch (see the module docstring).
 
     Args:
@@ -138,6 +139,8 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
         leaves torch's setting alone.
       device: where to train.
       on_epoch: called as ``on_epoch(epoch, record)`` after each finished epoch.
+      should_stop: a search's early stopping, ``should_stop(epoch, score)``
+        (:func:`neural_jax.train.loop.fit_epochs`).
 
     Returns:
       A :class:`~neural_jax.train.population.MemberResult` whose ``history`` has the JAX
@@ -156,14 +159,16 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
-            return _fit(net, dataset, full, spec, index, torch.device(device), on_epoch)
+            return _fit(net, dataset, full, spec, index, torch.device(device), on_epoch,
+                        should_stop)
     finally:
         if num_threads is not None:
             torch.set_num_threads(threads)
 
 
 def _fit(net: Network, dataset: Dataset, full: dict[str, Any], spec: TrainSpec, index: int,
-         device: torch.device, on_epoch: Callable[[int, dict], None] | None) -> MemberResult:
+         device: torch.device, on_epoch: Callable[[int, dict], None] | None,
+         should_stop: Callable[[int, float], bool] | None = None) -> MemberResult:
     data = prepare_data(dataset, net.input_shape, spec)
     module = build_module(net, full).to(device)
     run = _Run(module, spec, device)
@@ -178,7 +183,7 @@ def _fit(net: Network, dataset: Dataset, full: dict[str, Any], spec: TrainSpec, 
 
     generator = torch.Generator().manual_seed(spec.seed)
     out = fit_epochs(spec, lambda epoch: run.epoch(x_tr, y_tr, generator), evaluate,
-                     lambda: _state(module), on_epoch)
+                     lambda: _state(module), on_epoch, should_stop)
     module.load_state_dict(out.best)
     val: dict[str, float] = {}
     test: dict[str, float] = {}
@@ -190,5 +195,5 @@ def _fit(net: Network, dataset: Dataset, full: dict[str, Any], spec: TrainSpec, 
                                 _tensor(data.y_test, False, device))
     return MemberResult(index=index, config=dict(full), history=out.history, val=val, test=test,
                         failed=out.failed, message=out.message, stopped_epoch=out.stopped_epoch,
-                        stopped_by="patience" if out.stopped_epoch is not None else "",
+                        stopped_by=out.stopped_by,
                         best_epoch=out.best_epoch, variables=copy.copy(out.best))

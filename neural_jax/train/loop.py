@@ -6,7 +6,9 @@ The JAX :class:`~neural_jax.train.trainer.Trainer` and the PyTorch and TensorFlo
 the same history records (``epoch``, ``loss``, train metrics, ``val_*``, ``seconds``), stops
 on a NaN/inf training loss naming the epoch, and applies the DSL's early stopping: the
 monitored value (``val_loss`` by default; an ``acc`` monitor is maximised) must improve
-within ``patience`` epochs, and the weights of the best epoch are the ones kept.
+within ``patience`` epochs, and the weights of the best epoch are the ones kept. A caller
+may also pass ``should_stop`` (a search's early-stopping scheduler, judged on the same
+monitored value as patience), which ends the run at an epoch boundary.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FitOutcome", "TrainData", "fit_epochs", "prepare_data"]
+__all__ = ["FitOutcome", "TrainData", "fit_epochs", "monitor_score", "prepare_data"]
 
 
 @dataclasses.dataclass
@@ -64,12 +66,21 @@ class FitOutcome:
     failed: bool = False
     message: str = ""
     stopped_epoch: int | None = None
+    stopped_by: str = ""
+
+
+def monitor_score(spec: Any, rec: Mapping[str, float]) -> float:
+    """The monitored value of an epoch's record, as a value to minimise (``acc`` monitors are
+    negated); the training loss when the record lacks the monitor (no validation split)."""
+    sign = -1.0 if "acc" in spec.monitor else 1.0
+    return sign * float(rec.get(spec.monitor, rec["loss"]))
 
 
 def fit_epochs(spec: Any, train_epoch: Callable[[int], Mapping[str, float]],
                evaluate: Callable[[], Mapping[str, float]] | None,
                snapshot: Callable[[], Any],
-               on_epoch: Callable[[int, dict], None] | None = None) -> FitOutcome:
+               on_epoch: Callable[[int, dict], None] | None = None,
+               should_stop: Callable[[int, float], bool] | None = None) -> FitOutcome:
     """Runs ``spec.epochs`` epochs with NaN stopping and patience (see the module docstring).
 
     Args:
@@ -80,11 +91,13 @@ def fit_epochs(spec: Any, train_epoch: Callable[[int], Mapping[str, float]],
         ``val_``), or None when there is no validation split.
       snapshot: returns a copy of the current weights (kept when the monitor improves).
       on_epoch: called with ``(epoch, record)`` after each finished epoch.
+      should_stop: called as ``should_stop(epoch, score)`` (:func:`monitor_score`) after
+        each epoch but the last that patience did not end; True stops the run there
+        (``stopped_by="scheduler"``).
     """
     out = FitOutcome(history=[], best=snapshot())
     best = math.inf
     bad = 0
-    sign = -1.0 if "acc" in spec.monitor else 1.0
     for epoch in range(1, spec.epochs + 1):
         t0 = time.perf_counter()
         rec: dict[str, float] = {"epoch": epoch, **train_epoch(epoch)}
@@ -99,13 +112,16 @@ def fit_epochs(spec: Any, train_epoch: Callable[[int], Mapping[str, float]],
         out.history.append(rec)
         if on_epoch is not None:
             on_epoch(epoch, rec)
-        score = sign * rec.get(spec.monitor, loss)
+        score = monitor_score(spec, rec)
         if score < best:
             best, bad = score, 0
             out.best, out.best_epoch = snapshot(), epoch
         else:
             bad += 1
             if spec.patience is not None and bad > spec.patience:
-                out.stopped_epoch = epoch
+                out.stopped_epoch, out.stopped_by = epoch, "patience"
                 break
+        if should_stop is not None and epoch < spec.epochs and should_stop(epoch, score):
+            out.stopped_epoch, out.stopped_by = epoch, "scheduler"
+            break
     return out

@@ -141,7 +141,7 @@ class _BucketRun:
     def __init__(self, net, data, bucket: Bucket, bucket_index: int, mode: str,
                  memory_budget, scheduler, pbt: PBT | None, on_epoch, keep_variables,
                  compact: bool | str = "auto", pad_members: int | None = None,
-                 store=None, rounds: int = 1) -> None:
+                 store=None, rounds: int = 1, trial_ids: Sequence[int] | None = None) -> None:
         from neural_jax.ir.checker import infer_shapes
         from neural_jax.jax import build_model
         from neural_jax.jax.padding import plan_macs
@@ -149,6 +149,7 @@ class _BucketRun:
         self.net, self.b, self.bi, self.compact = net, bucket, bucket_index, compact
         self.pad_members = pad_members
         self.store = store
+        self.trial_ids = trial_ids
         self.scheduler, self.pbt, self.on_epoch, self.keep = scheduler, pbt, on_epoch, keep_variables
         spec = bucket.spec
         self.ds, split = data(spec.validation_split, spec.seed)
@@ -229,6 +230,10 @@ class _BucketRun:
 
     def _padded(self, ids: np.ndarray, size: int) -> np.ndarray:
         return np.concatenate([ids, np.full(size - len(ids), ids[0], ids.dtype)])
+
+    def _trial_id(self, index: int) -> int:
+        """The scheduler's id of the configuration at ``index`` of the call."""
+        return int(index) if self.trial_ids is None else self.trial_ids[index]
 
     def _init(self):
         """Every member's initial state, as writable host arrays."""
@@ -407,7 +412,7 @@ class _BucketRun:
             if self.scheduler is not None and scores and epoch < spec.epochs:
                 ms = np.array(sorted(scores))
                 stop = self.scheduler.decide(epoch, np.array([scores[m] for m in ms]),
-                                             ids=[int(b.indices[m]) for m in ms])
+                                             ids=[self._trial_id(b.indices[m]) for m in ms])
                 for m in ms[np.asarray(stop, bool)]:
                     active[m], res[m]["stopped_epoch"], res[m]["stopped_by"] = False, epoch, "scheduler"
             if self.on_epoch is not None:
@@ -478,7 +483,8 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
                      keep_variables: bool = False,
                      compact: bool | str = "auto", pad: bool | str = "auto",
                      pad_members: int | None = None,
-                     program_store: Any = None, rounds: int = 1) -> PopulationResult:
+                     program_store: Any = None, rounds: int = 1,
+                     trial_ids: Sequence[int] | None = None) -> PopulationResult:
     """Trains every configuration of ``net`` on ``dataset`` as a population.
 
     Args:
@@ -515,6 +521,11 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
         A program is compiled with XLA's cheaper CPU options when its estimated run over all
         of them is below one compilation, with the optimizing defaults otherwise, so pass
         the same value in every call of a search (both variants are separate programs).
+      trial_ids: the ids the ``scheduler`` knows the members by, one per configuration,
+        distinct (default: their positions in ``configs``). A search that calls this once
+        per round with one scheduler passes its trial numbers, so that a rung compares
+        every trial of the search that reached it, not members of different rounds that
+        share a position.
 
     Returns:
       A :class:`PopulationResult`: one :class:`MemberResult` per configuration, in order.
@@ -527,6 +538,12 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
         raise PopulationConfigError(f"unknown mode {mode!r}; use 'auto' or one of {', '.join(MODES)}")
     if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
         raise PopulationConfigError(f"rounds must be a positive integer, got {rounds!r}")
+    if trial_ids is not None:
+        trial_ids = [int(i) for i in trial_ids]
+        if len(trial_ids) != len(configs) or len(set(trial_ids)) != len(trial_ids):
+            raise PopulationConfigError(
+                f"trial_ids must give {len(configs)} distinct ids, one per configuration; "
+                f"got {len(trial_ids)} ({len(set(trial_ids))} distinct)")
     fitted = dataset.fit_to(net.input_shape)
     buckets = bucket_configs(net, configs, overrides, pad=pad, n_train=len(fitted.x_train))
     splits: dict[tuple, Any] = {}
@@ -539,7 +556,7 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
     if compact not in (True, False, "auto"):
         raise PopulationConfigError(f"compact must be True, False or 'auto', got {compact!r}")
     runs = [_BucketRun(net, data, b, i, mode, memory_budget, scheduler, pbt, on_epoch,
-                       keep_variables, compact, pad_members, program_store, rounds)
+                       keep_variables, compact, pad_members, program_store, rounds, trial_ids)
             for i, b in enumerate(buckets)]
     out: list[MemberResult | None] = [None] * len(configs)
     stats = []

@@ -48,11 +48,16 @@ class Scheduler(abc.ABC):
         if len(ids) != values.shape[0]:
             raise ValueError(f"{len(ids)} ids for {values.shape[0]} values")
         for i, v in zip(ids, values):
-            self._history.setdefault(int(i), {})[int(step)] = float(v)
+            self.record(int(i), int(step), float(v))
         return np.array(
             [bool(self.should_stop(int(i), int(step), float(v), self._history)) for i, v in zip(ids, values)],
             dtype=bool,
         )
+
+    def record(self, trial_id: int, step: int, value: float) -> None:
+        """Adds ``value`` at ``step`` of ``trial_id`` to the history :meth:`decide` judges
+        against, without judging it (a trial that ran elsewhere)."""
+        self._history.setdefault(int(trial_id), {})[int(step)] = float(value)
 
     def reset(self) -> None:
         """Forgets the history recorded by :meth:`decide`."""

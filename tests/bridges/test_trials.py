@@ -6,7 +6,7 @@ import pytest
 
 from bridges.trials import normalize_backend, run_trials
 from neural_jax.dsl.errors import NeuralValidationError
-from trial_fns import crashing_trial, fake_trial
+from trial_fns import crashing_trial, curve_trial, fake_trial
 
 
 def test_backend_names():
@@ -50,8 +50,38 @@ def test_worker_processes_survive_a_killed_worker():
     assert [out[i].val["accuracy"] for i in (0, 2, 4)] == [0.1, 0.3, 0.5]
 
 
+CURVES = [[0.5, 0.4, 0.3, 0.2], [0.9, 0.8, 0.7, 0.6], [0.4, 0.3, 0.2, 0.1], [0.8, 0.9, 0.9, 0.9]]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_scheduler_prunes_trials_after_their_epochs(workers):
+    from search.schedulers import SuccessiveHalving
+
+    sh = SuccessiveHalving(min_resource=1, eta=2)
+    out = run_trials(None, None, [{"curve": c} for c in CURVES], "pytorch", fn=curve_trial,
+                     workers=workers, scheduler=sh, trial_ids=[10, 11, 12, 13])
+    # every judged score reaches the caller's scheduler, under the trial ids
+    assert sorted(sh._history) == [10, 11, 12, 13]
+    assert sh._history[10] == {1: 0.5, 2: 0.4, 3: 0.3}  # judged after every epoch but the last
+    assert not out[0].stopped_by and not out[2].stopped_by and len(out[2].history) == 4
+    if workers == 1:
+        # in one process every trial is judged against all earlier ones: at rung 1 trial 11
+        # (0.9) is below the best half of {0.5, 0.9}; trial 13 (0.8) of {0.5, 0.9, 0.4, 0.8}
+        assert [(r.stopped_by, r.stopped_epoch) for r in out] == [
+            ("", None), ("scheduler", 1), ("", None), ("scheduler", 1)]
+        assert sh._history[11] == {1: 0.9}
+    assert all(len(r.history) == (r.stopped_epoch or 4) for r in out)
+
+
+def test_without_a_scheduler_trials_run_their_epochs():
+    out = run_trials(None, None, [{"curve": c} for c in CURVES], "pytorch", fn=curve_trial)
+    assert [len(r.history) for r in out] == [4, 4, 4, 4] and not any(r.stopped_by for r in out)
+
+
 def test_bad_arguments():
     with pytest.raises(NeuralValidationError, match="PyTorch or TensorFlow"):
         run_trials(None, None, [{}], "jax", fn=fake_trial)
     with pytest.raises(NeuralValidationError, match="workers"):
         run_trials(None, None, [{}], "pytorch", workers=0, fn=fake_trial)
+    with pytest.raises(NeuralValidationError, match="2 distinct ids"):
+        run_trials(None, None, [{}, {}], "pytorch", fn=fake_trial, trial_ids=[3, 3])

@@ -27,3 +27,25 @@ def seed_trial(net, dataset, config, overrides=None, index=0):
     """Echoes the overrides it was called with (to check where a trial's seed goes)."""
     return MemberResult(index=index, config=dict(config), history=[], val=dict(overrides or {}),
                         test={})
+
+
+def curve_trial(net, dataset, config, overrides=None, index=0, should_stop=None):
+    """'Trains' ``len(config["curve"])`` epochs whose validation loss is the curve, through the
+    shared epoch loop (so a scheduler's ``should_stop`` acts as it does on a real trial)."""
+    from types import SimpleNamespace
+
+    from neural_jax.train.loop import fit_epochs
+
+    curve = list(config["curve"])
+    spec = SimpleNamespace(epochs=len(curve), patience=None, monitor="val_loss")
+    at = {"epoch": 0}
+
+    def train(epoch):
+        at["epoch"] = epoch
+        return {"loss": 1.0}
+
+    out = fit_epochs(spec, train, lambda: {"loss": curve[at["epoch"] - 1]}, lambda: at["epoch"],
+                     should_stop=should_stop)
+    return MemberResult(index=index, config=dict(config), history=out.history,
+                        val={"loss": curve[out.best_epoch - 1]}, test={},
+                        stopped_epoch=out.stopped_epoch, stopped_by=out.stopped_by)

@@ -58,3 +58,54 @@ def test_prepare_data_splits_and_checks_the_batch():
     assert prepare_data(ds, (4,), _spec(split=0.0)).x_val is None
     with pytest.raises(ValueError, match="batch_size 64 is larger"):
         prepare_data(ds, (4,), _spec(batch=64))
+
+
+def test_should_stop_ends_the_run_and_names_the_scheduler():
+    calls = []
+
+    def judge(epoch, score):
+        calls.append((epoch, score))
+        return epoch == 3
+
+    state = {"w": 0}
+
+    def train(epoch):
+        state["w"] = epoch
+        return {"loss": 1.0}
+
+    vals = [0.9, 0.5, 0.6, 0.4, 0.3, 0.2]
+    out = fit_epochs(_spec(), train, lambda: {"loss": vals[state["w"] - 1]}, lambda: state["w"],
+                     should_stop=judge)
+    assert out.stopped_epoch == 3 and out.stopped_by == "scheduler"
+    assert [h["epoch"] for h in out.history] == [1, 2, 3] and out.best_epoch == 2
+    assert calls == [(1, 0.9), (2, 0.5), (3, 0.6)]  # the monitored value, minimised
+
+
+def test_should_stop_is_not_asked_after_the_last_epoch_or_a_patience_stop():
+    calls = []
+    out = fit_epochs(_spec(epochs=2), lambda e: {"loss": 1.0}, lambda: {"accuracy": 0.5},
+                     lambda: None, should_stop=lambda e, s: calls.append((e, s)) or False)
+    assert out.stopped_by == "" and out.stopped_epoch is None
+    assert calls == [(1, 1.0)]  # val_loss missing: the training loss is monitored
+    calls.clear()
+    out = _run_with(lambda e, s: calls.append(e) or False, [0.5, 0.6, 0.7, 0.8], patience=1)
+    assert out.stopped_by == "patience" and out.stopped_epoch == 3 and calls == [1, 2]
+
+
+def test_accuracy_monitor_reaches_the_scheduler_negated():
+    seen = []
+    out = fit_epochs(_spec(epochs=3, monitor="val_accuracy"), lambda e: {"loss": 1.0},
+                     lambda: {"accuracy": 0.75}, lambda: None,
+                     should_stop=lambda e, s: seen.append(s) or False)
+    assert seen == [-0.75, -0.75] and len(out.history) == 3
+
+
+def _run_with(judge, vals, patience=None):
+    state = {"w": 0}
+
+    def train(epoch):
+        state["w"] = epoch
+        return {"loss": 1.0}
+
+    return fit_epochs(_spec(epochs=len(vals), patience=patience), train,
+                      lambda: {"loss": vals[state["w"] - 1]}, lambda: state["w"], should_stop=judge)

@@ -236,6 +236,34 @@ def test_successive_halving_compacts_the_population(digits):
     assert [m.stopped_epoch for m in auto] == [m.stopped_epoch for m in sh]
 
 
+def test_rungs_compare_trials_across_rounds_by_trial_id(digits):
+    """One scheduler over two rounds: with trial ids the second round is judged against
+    every trial that reached the rung; positions alone would let it overwrite the first."""
+    from search.schedulers import SuccessiveHalving
+
+    net = parse(SGD)
+    good = [{"optimizer.learning_rate": lr, "seed": i} for i, lr in enumerate((0.3, 0.1))]
+    poor = [{"optimizer.learning_rate": 1e-4, "seed": i} for i in (2, 3)]
+    sh = SuccessiveHalving(min_resource=1, eta=2)
+    first = train_population(net, digits, good, scheduler=sh, trial_ids=[0, 1])
+    second = train_population(net, digits, poor, scheduler=sh, trial_ids=[2, 3])
+    assert sorted(sh._history) == [0, 1, 2, 3]
+    assert sum(m.stopped_by == "scheduler" for m in first) == 1  # rung 1 keeps 1 of 2
+    # rung 1 now holds four values and keeps two: the first round's
+    assert [m.stopped_epoch for m in second] == [1, 1]
+    by_position = SuccessiveHalving(min_resource=1, eta=2)
+    train_population(net, digits, good, scheduler=by_position)
+    again = train_population(net, digits, poor, scheduler=by_position)
+    assert sorted(by_position._history) == [0, 1]
+    assert sum(m.stopped_by == "scheduler" for m in again) == 1
+
+
+@pytest.mark.parametrize("ids, words", [([0], "2 distinct ids"), ([4, 4], "got 2 \\(1 distinct\\)")])
+def test_bad_trial_ids_fail_before_compiling(digits, ids, words):
+    with pytest.raises(PopulationConfigError, match=words):
+        train_population(parse(MLP), digits, [cfg(), cfg(1e-2)], trial_ids=ids)
+
+
 @pytest.mark.slow
 def test_hyperband_brackets_and_patience(digits):
     from search.schedulers import Hyperband
