@@ -126,7 +126,7 @@ def _measure(side: str, seed: int, size: tuple[int, int], args, cache: str | Non
         cmd += ["--cache-dir", cache]
     if threads:
         cmd += ["--torch-threads", str(threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["Scheduler", "History"]
+__all__ = ["History", "Scheduler"]
 
 History = Mapping[int, Mapping[int, float]]
 

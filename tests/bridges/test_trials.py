@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from trial_fns import crashing_trial, curve_trial, fake_trial
 
 from bridges.trials import normalize_backend, run_trials
 from neural_jax.dsl.errors import NeuralValidationError
-from trial_fns import crashing_trial, curve_trial, fake_trial
 
 
 def test_backend_names():
