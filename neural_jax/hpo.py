@@ -179,6 +179,7 @@ class HPOptimizer:
         self.network = net
         dataset = load_dataset(dataset_name, **({"data_dir": self.data_dir} if self.data_dir else {}))
         space = to_space_dict(params)
+        store = self._program_store() if backend == "jax" else None
         self.study = search.create_study(
             name=self.study_name, storage=self.storage, space=space,
             strategy=self._strategy_name(net), direction=direction, seed=self.seed)
@@ -195,7 +196,6 @@ class HPOptimizer:
             self.on_start(done, best_value, best_number)
         start = time.perf_counter()
         rnd = 0
-        store = None
         # the rounds this search will run, fixed up front so that every round asks for the
         # same program (a search long enough to pay for XLA's optimizing compile gets it)
         rounds = max(1, math.ceil((self.n_trials - done) / pop))
@@ -214,13 +214,6 @@ class HPOptimizer:
                     results = self._train_elsewhere(net, dataset, configs, backend, overrides,
                                                     scheduler, [t.number for t in trials])
                 else:
-                    from neural_jax.train.compile_cache import enable_compilation_cache
-
-                    cache = enable_compilation_cache(self.compilation_cache)
-                    if cache and store is None:
-                        from neural_jax.train.program_store import ProgramStore
-
-                        store = self.program_store = ProgramStore(pathlib.Path(cache) / "programs")
                     # every round pads its buckets to the population size (when that costs
                     # less than a compilation), so a search compiles each program once
                     results = train_population(net, dataset, configs, scheduler=scheduler,
@@ -259,6 +252,18 @@ class HPOptimizer:
         self.best_params = dict(self.study.best_params)
         self.best_value = float(self.study.best_value)
         return dict(self.best_params)
+
+    def _program_store(self):
+        """Turns the persistent compilation cache on (unless disabled) and returns the
+        program store beside it, or None."""
+        from neural_jax.train.compile_cache import enable_compilation_cache, program_store_bytes
+        from neural_jax.train.program_store import ProgramStore
+
+        cache = enable_compilation_cache(self.compilation_cache)  # a bad size limit fails here
+        if not cache:
+            return None
+        self.program_store = ProgramStore(pathlib.Path(cache) / "programs", program_store_bytes())
+        return self.program_store
 
     def _train_elsewhere(self, net, dataset, configs, backend: str, overrides, scheduler,
                          trial_ids):

@@ -90,3 +90,12 @@ def test_every_round_asks_for_the_program_of_the_whole_search(monkeypatch, tmp_p
     HPOptimizer(strategy="random", n_trials=9, population=2, storage=url, study_name="r",
                 seed=0, epochs=1).optimize(CODE, dataset_name="digits")
     assert seen == [2, 2]
+
+
+def test_a_bad_cache_size_limit_fails_before_the_study_starts(monkeypatch, tmp_path):
+    monkeypatch.setenv("NEURAL_JAX_CACHE_MAX_BYTES", "two gigabytes")
+    url = f"sqlite:///{tmp_path / 'hpo.db'}"
+    opt = HPOptimizer(strategy="random", n_trials=2, population=2, storage=url, study_name="c")
+    with pytest.raises(NeuralValidationError, match="NEURAL_JAX_CACHE_MAX_BYTES='two gigabytes'"):
+        opt.optimize(CODE, dataset_name="digits")
+    assert opt.study is None and not opt.trials

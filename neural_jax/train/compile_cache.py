@@ -15,20 +15,58 @@ with ``HPOptimizer(compilation_cache=False)`` or the environment variable
 ``NEURAL_JAX_COMPILATION_CACHE=0``; set that variable to a directory to use another place.
 A cache directory the user configured in JAX (``jax_compilation_cache_dir``) is left as it
 is. JAX documents the cache as trusted: do not point it at a directory others can write.
+
+Size: the cache stays under :func:`max_bytes` (2 GiB unless ``NEURAL_JAX_CACHE_MAX_BYTES``
+says otherwise, ``-1`` for no limit): three quarters for XLA's executables, which JAX
+evicts least recently used first (``jax_compilation_cache_max_size``), and one quarter for
+the stored programs, which :class:`~neural_jax.train.program_store.ProgramStore` evicts the
+same way. A digits search leaves about 0.25 MB of each.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 
 import jax
 
-__all__ = ["ENV", "cache_dir", "enable_compilation_cache"]
+from neural_jax.dsl.errors import NeuralValidationError
+
+__all__ = ["ENV", "MAX_BYTES_ENV", "cache_dir", "enable_compilation_cache", "max_bytes",
+           "program_store_bytes"]
 
 #: environment variable: ``0``/``off``/``false`` disables the cache, a path relocates it
 ENV = "NEURAL_JAX_COMPILATION_CACHE"
+#: environment variable: the cache's size limit in bytes (``-1``: none)
+MAX_BYTES_ENV = "NEURAL_JAX_CACHE_MAX_BYTES"
 _OFF = {"0", "off", "false", "no", ""}
+_DEFAULT_MAX = 2 << 30
+
+
+def max_bytes() -> int:
+    """The cache's size limit in bytes (-1: none), from :data:`MAX_BYTES_ENV`.
+
+    Raises:
+      NeuralValidationError: the variable is not a whole number >= -1 (names it).
+    """
+    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
+    if not raw:
+        return _DEFAULT_MAX
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value == int(value) and value >= -1):
+        raise NeuralValidationError(f"{MAX_BYTES_ENV}={raw!r} is not a size in bytes",
+                                    hint="give a whole number of bytes (e.g. 2e9), or -1 for no limit")
+    return int(value)
+
+
+def program_store_bytes() -> int:
+    """The stored programs' share of :func:`max_bytes` (a quarter; -1 when unlimited)."""
+    total = max_bytes()
+    return -1 if total < 0 else total // 4
 
 
 def cache_dir() -> pathlib.Path:
@@ -51,12 +89,16 @@ def enable_compilation_cache(setting: bool | str | os.PathLike | None = True) ->
 
     Returns:
       The directory in use, or None when the cache stays off.
+
+    Raises:
+      NeuralValidationError: a bad ``NEURAL_JAX_CACHE_MAX_BYTES`` (:func:`max_bytes`).
     """
     env = os.environ.get(ENV)
     if setting is False or setting is None:
         return None
     if env is not None and env.strip().lower() in _OFF:
         return None
+    limit = max_bytes()
     current = jax.config.jax_compilation_cache_dir
     if current:
         return current  # configured by the user (or an earlier call): keep it
@@ -69,6 +111,7 @@ def enable_compilation_cache(setting: bool | str | os.PathLike | None = True) ->
     except OSError:
         return None  # an unwritable place: run without the cache
     jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_compilation_cache_max_size", -1 if limit < 0 else limit - limit // 4)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     return str(path)

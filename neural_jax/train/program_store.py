@@ -18,7 +18,9 @@ devices is stored with its arguments' shardings (part of the key), so it loads o
 the same device layout is.
 
 An unreadable or corrupt entry is a miss (the program is traced again and the entry
-rewritten); a store that cannot be written is skipped. Like JAX's compilation cache, the
+rewritten); a store that cannot be written is skipped. With ``max_bytes`` the store keeps
+its entries under that size, removing the least recently used first (a hit counts as a
+use) after each write. Like JAX's compilation cache, the
 directory is trusted: do not point it at a place others can write.
 """
 
@@ -71,10 +73,12 @@ class ProgramStore:
 
     Args:
       root: the directory (created when the first program is saved).
+      max_bytes: size limit of the entries together; -1 for none.
     """
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, max_bytes: int = -1) -> None:
         self.root = pathlib.Path(root)
+        self.max_bytes = int(max_bytes)
         self.hits = 0
         self.misses = 0
 
@@ -99,6 +103,10 @@ class ProgramStore:
         try:
             blob = pickle.loads(path.read_bytes())
             exported = jax.export.deserialize(bytearray(blob["exported"]))
+            try:
+                os.utime(path)  # recently used: evicted last
+            except OSError:
+                pass
             return exported, blob["in_tree"], blob["out_tree"]
         except FileNotFoundError:
             return None
@@ -120,6 +128,7 @@ class ProgramStore:
             with os.fdopen(fd, "wb") as f:
                 f.write(blob)
             os.replace(tmp, self.root / f"{key}.program")
+            self._evict()
             return True
         except OSError:
             if tmp is not None:
@@ -128,6 +137,27 @@ class ProgramStore:
                 except OSError:
                     pass
             return False
+
+    def _evict(self) -> None:
+        """Removes least recently used entries until the store fits ``max_bytes``."""
+        if self.max_bytes < 0:
+            return
+        entries = []
+        for path in self.root.glob("*.program"):
+            try:
+                st = path.stat()
+            except OSError:  # removed by another process meanwhile
+                continue
+            entries.append((st.st_mtime, st.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries, key=lambda e: e[0]):
+            if total <= self.max_bytes:
+                break
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            total -= size
 
     def prepare(self, fn, args, ident: tuple, compiler_options: dict | None = None):
         """Loads, or traces and exports, ``fn`` for ``args`` (arrays or

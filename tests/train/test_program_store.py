@@ -142,3 +142,46 @@ def test_a_program_the_store_refuses_is_compiled_directly(tmp_path, monkeypatch)
     assert all(m.history[-1]["loss"] < m.history[0]["loss"] for m in r)
     assert all(m.val["accuracy"] > 0.2 for m in r)  # chance is 0.1
     assert r.stats[0]["traces"]["epoch"] == 1 and not list(tmp_path.glob("*.program"))
+
+
+def test_a_size_limit_evicts_the_least_recently_used(tmp_path, args):
+    import os
+    import time
+
+    store = ProgramStore(tmp_path)
+    for name in ("a", "b", "c"):
+        store.compile(step, args, (name,))
+    paths = sorted(tmp_path.glob("*.program"), key=lambda p: p.stat().st_mtime)
+    size = max(p.stat().st_size for p in paths)
+    old = time.time() - 100
+    for age, path in enumerate(paths):  # a oldest, c newest, one second apart
+        os.utime(path, (old + age, old + age))
+    kept = ProgramStore(tmp_path, max_bytes=3 * size)
+    kept.compile(step, args, ("a",))  # a hit: now the most recently used
+    assert kept.hits == 1
+    kept.max_bytes = 2 * size + size // 2
+    kept.compile(step, args, ("d",))  # a write: the two least recently used (b, c) go
+    left = set(tmp_path.glob("*.program"))
+    assert paths[0] in left and paths[1] not in left and paths[2] not in left
+    assert len(left) == 2 and sum(p.stat().st_size for p in left) <= kept.max_bytes
+    unlimited = ProgramStore(tmp_path)
+    for name in "efg":
+        unlimited.compile(step, args, (name,))
+    assert len(list(tmp_path.glob("*.program"))) == 5
+
+
+def test_cache_size_limit_comes_from_the_environment(monkeypatch):
+    from neural_jax import NeuralValidationError
+    from neural_jax.train import compile_cache
+
+    monkeypatch.delenv(compile_cache.MAX_BYTES_ENV, raising=False)
+    assert compile_cache.max_bytes() == 2 << 30
+    assert compile_cache.program_store_bytes() == (2 << 30) // 4
+    monkeypatch.setenv(compile_cache.MAX_BYTES_ENV, "1e9")
+    assert compile_cache.max_bytes() == 10**9
+    monkeypatch.setenv(compile_cache.MAX_BYTES_ENV, "-1")
+    assert compile_cache.program_store_bytes() == -1
+    for bad in ("lots", "-5", "1.5", "inf"):
+        monkeypatch.setenv(compile_cache.MAX_BYTES_ENV, bad)
+        with pytest.raises(NeuralValidationError, match="NEURAL_JAX_CACHE_MAX_BYTES"):
+            compile_cache.max_bytes()
