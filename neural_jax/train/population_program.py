@@ -376,7 +376,10 @@ class Program:
         var = self.model.variable_shapes(x0)
         params = var["params"]
         state = {k: v for k, v in var.items() if k != "params"}
-        scalar = lambda v: jax.ShapeDtypeStruct(np.shape(v), jnp.asarray(v).dtype)
+        # the dtype jnp.asarray would give, without making a device array (the first one a
+        # process makes compiles JAX's staging programs: 0.2 s)
+        scalar = lambda v: jax.ShapeDtypeStruct(  # noqa: E731
+            np.shape(v), jax.dtypes.canonicalize_dtype(np.asarray(v).dtype))
         out = self._member_shapes[key] = {
             "params": params, "state": state, "opt": jax.eval_shape(self.tx.init, params),
             "hp": {k: scalar(v) for k, v in hp.items()},
