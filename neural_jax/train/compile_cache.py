@@ -17,10 +17,12 @@ A cache directory the user configured in JAX (``jax_compilation_cache_dir``) is 
 is. JAX documents the cache as trusted: do not point it at a directory others can write.
 
 Size: the cache stays under :func:`max_bytes` (2 GiB unless ``NEURAL_JAX_CACHE_MAX_BYTES``
-says otherwise, ``-1`` for no limit): three quarters for XLA's executables, which JAX
-evicts least recently used first (``jax_compilation_cache_max_size``), and one quarter for
-the stored programs, which :class:`~neural_jax.train.program_store.ProgramStore` evicts the
-same way. A digits search leaves about 0.25 MB of each.
+says otherwise, ``-1`` for no limit): three quarters for XLA's executables, trimmed oldest
+first when a process turns the cache on (:func:`trim`), and one quarter for the stored
+programs, which :class:`~neural_jax.train.program_store.ProgramStore` evicts least recently
+used first after each write. A digits search leaves about 0.25 MB of each. (JAX's own
+eviction, ``jax_compilation_cache_max_size``, is not used: it fails to write entries into a
+directory that holds entries written without it.)
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import jax
 from neural_jax.dsl.errors import NeuralValidationError
 
 __all__ = ["ENV", "MAX_BYTES_ENV", "cache_dir", "enable_compilation_cache", "max_bytes",
-           "program_store_bytes"]
+           "program_store_bytes", "trim"]
 
 #: environment variable: ``0``/``off``/``false`` disables the cache, a path relocates it
 ENV = "NEURAL_JAX_COMPILATION_CACHE"
@@ -67,6 +69,35 @@ def program_store_bytes() -> int:
     """The stored programs' share of :func:`max_bytes` (a quarter; -1 when unlimited)."""
     total = max_bytes()
     return -1 if total < 0 else total // 4
+
+
+def trim(path: str | os.PathLike, limit: int) -> int:
+    """Removes XLA cache entries (``*-cache`` files, with their ``*-atime`` companions)
+    in ``path``, oldest first, until those left take at most ``limit`` bytes.
+
+    Returns:
+      The number of entries removed.
+    """
+    entries = []
+    for entry in pathlib.Path(path).glob("*-cache"):
+        try:
+            st = entry.stat()
+        except OSError:  # removed meanwhile by another process
+            continue
+        entries.append((st.st_mtime, st.st_size, entry))
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    for _, size, entry in sorted(entries, key=lambda e: e[0]):
+        if total <= limit:
+            break
+        for victim in (entry, entry.with_name(entry.name[: -len("-cache")] + "-atime")):
+            try:
+                victim.unlink()
+            except OSError:
+                pass
+        total -= size
+        removed += 1
+    return removed
 
 
 def cache_dir() -> pathlib.Path:
@@ -110,8 +141,9 @@ def enable_compilation_cache(setting: bool | str | os.PathLike | None = True) ->
         path.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None  # an unwritable place: run without the cache
+    if limit >= 0:
+        trim(path, limit - limit // 4)
     jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_compilation_cache_max_size", -1 if limit < 0 else limit - limit // 4)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     return str(path)

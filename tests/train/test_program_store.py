@@ -185,3 +185,23 @@ def test_cache_size_limit_comes_from_the_environment(monkeypatch):
         monkeypatch.setenv(compile_cache.MAX_BYTES_ENV, bad)
         with pytest.raises(NeuralValidationError, match="NEURAL_JAX_CACHE_MAX_BYTES"):
             compile_cache.max_bytes()
+
+
+def test_trim_removes_the_oldest_xla_entries_first(tmp_path):
+    import os
+    import time
+
+    from neural_jax.train.compile_cache import trim
+
+    old = time.time() - 100
+    for age, name in enumerate(["jit_a-1", "jit_b-2", "jit_c-3"]):
+        for suffix, size in (("-cache", 1000), ("-atime", 8)):
+            path = tmp_path / f"{name}{suffix}"
+            path.write_bytes(b"x" * size)
+            os.utime(path, (old + age, old + age))
+    (tmp_path / "programs").mkdir()  # the program store's directory is not touched
+    assert trim(tmp_path, 5000) == 0
+    assert trim(tmp_path, 2000) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "jit_b-2-atime", "jit_b-2-cache", "jit_c-3-atime", "jit_c-3-cache", "programs"]
+    assert trim(tmp_path, 0) == 2 and [p.name for p in tmp_path.iterdir()] == ["programs"]
