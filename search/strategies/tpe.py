@@ -118,15 +118,15 @@ class _Parzen:
         z = (xx - mu) / sigma
         cont = -0.5 * z**2 - 0.5 * math.log(2 * math.pi) - np.log(sigma) - log_z
         lv = self.levels
-        if np.any(lv):
-            k = np.where(lv > 0, lv, 1)
-            left = np.floor(np.minimum(xx * k, k - 1)) / k
-            a, b = (left - mu) / sigma, (left + 1.0 / k - mu) / sigma
+        binned = np.flatnonzero((lv > 0) & ~self.cat)  # stepped coordinates: bin masses
+        if binned.size:
+            k = lv[binned]
+            m_, s_ = mu[..., binned], sigma[..., binned]
+            left = np.floor(np.minimum(xx[..., binned] * k, k - 1)) / k
+            a, b = (left - m_) / s_, (left + 1.0 / k - m_) / s_
             # mass of [a, b] computed on the side of the mean that avoids cancellation
-            upper = a > 0
-            mass = np.where(upper, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))
-            binned = np.log(np.maximum(mass, 1e-300)) - log_z
-            cont = np.where(lv > 0, binned, cont)
+            mass = np.where(a > 0, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))
+            cont[..., binned] = np.log(np.maximum(mass, 1e-300)) - log_z[..., binned]
         for j in np.flatnonzero(self.cat):
             k = int(lv[j])
             c = np.minimum(np.floor(x[:, j] * k), k - 1).astype(np.int64)
