@@ -71,15 +71,16 @@ def program_store_bytes() -> int:
     return -1 if total < 0 else total // 4
 
 
-def trim(path: str | os.PathLike, limit: int) -> int:
-    """Removes XLA cache entries (``*-cache`` files, with their ``*-atime`` companions)
-    in ``path``, oldest first, until those left take at most ``limit`` bytes.
+def trim(path: str | os.PathLike, limit: int, pattern: str = "*-cache") -> int:
+    """Removes the entries matching ``pattern`` in ``path``, oldest (last modified) first,
+    until those left take at most ``limit`` bytes. XLA's ``*-cache`` entries go with their
+    ``*-atime`` companions.
 
     Returns:
       The number of entries removed.
     """
     entries = []
-    for entry in pathlib.Path(path).glob("*-cache"):
+    for entry in pathlib.Path(path).glob(pattern):
         try:
             st = entry.stat()
         except OSError:  # removed meanwhile by another process
@@ -90,7 +91,10 @@ def trim(path: str | os.PathLike, limit: int) -> int:
     for _, size, entry in sorted(entries, key=lambda e: e[0]):
         if total <= limit:
             break
-        for victim in (entry, entry.with_name(entry.name[: -len("-cache")] + "-atime")):
+        victims = [entry]
+        if entry.name.endswith("-cache"):
+            victims.append(entry.with_name(entry.name[: -len("-cache")] + "-atime"))
+        for victim in victims:
             try:
                 victim.unlink()
             except OSError:

@@ -140,24 +140,10 @@ class ProgramStore:
 
     def _evict(self) -> None:
         """Removes least recently used entries until the store fits ``max_bytes``."""
-        if self.max_bytes < 0:
-            return
-        entries = []
-        for path in self.root.glob("*.program"):
-            try:
-                st = path.stat()
-            except OSError:  # removed by another process meanwhile
-                continue
-            entries.append((st.st_mtime, st.st_size, path))
-        total = sum(size for _, size, _ in entries)
-        for _, size, path in sorted(entries, key=lambda e: e[0]):
-            if total <= self.max_bytes:
-                break
-            try:
-                path.unlink()
-            except OSError:
-                pass
-            total -= size
+        from neural_jax.train.compile_cache import trim
+
+        if self.max_bytes >= 0:
+            trim(self.root, self.max_bytes, "*.program")
 
     def prepare(self, fn, args, ident: tuple, compiler_options: dict | None = None):
         """Loads, or traces and exports, ``fn`` for ``args`` (arrays or
