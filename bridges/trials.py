@@ -11,15 +11,18 @@ TensorFlow survives a fork after it has started threads). The network and the da
 sent once per worker. Each worker gets ``cores // workers`` threads, so the workers do not
 fight over the cores. A worker that dies (killed, out of memory, a crash inside the
 framework) fails only the trial it was running, with the exit code in the message; the
-pool is started again for the trials that remain, and nothing that finished is lost.
+pool is started again for the trials that remain, and nothing that finished is lost. A
+:class:`TrialPool` keeps the worker processes between calls (a search passes one for all its
+rounds), so only the first round pays for starting them and importing the framework.
 
 Early stopping: with a ``scheduler`` (any :class:`search.schedulers.Scheduler`, e.g. the
 successive halving a search with ``early_stopping=True`` uses) every trial is judged after
 each epoch on the DSL's monitored value, exactly as members of a JAX population are, and a
 trial it stops ends with ``stopped_by="scheduler"``. In this process the scheduler sees
-every epoch of every trial as it is reported; a worker process judges against the history
-as it was when its pool started plus the epochs of its own trials, and the caller's
-scheduler receives the scores a worker judged when that trial's result arrives.
+every epoch of every trial as it is reported; a trial in a worker process is judged
+against a copy of the scheduler as it was when the trial was handed out plus its own
+epochs, and the caller's scheduler receives the scores a worker judged when that trial's
+result arrives.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any
 from bridges.errors import BACKENDS, normalize_backend
 from neural_jax.dsl.errors import NeuralValidationError
 
-__all__ = ["BACKENDS", "normalize_backend", "run_trials"]
+__all__ = ["BACKENDS", "TrialPool", "normalize_backend", "run_trials"]
 
 
 def _train_fn(backend: str) -> Callable[..., Any]:
@@ -64,7 +67,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(backend: str, net: Any, dataset: Any, overrides: Any, threads: int,
-                 fn: Callable[..., Any] | None, scheduler: Any = None) -> None:
+                 fn: Callable[..., Any] | None) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if backend == "pytorch":
         import torch
@@ -75,8 +78,7 @@ def _init_worker(backend: str, net: Any, dataset: Any, overrides: Any, threads: 
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    _WORKER.update(fn=fn or _train_fn(backend), net=net, dataset=dataset, overrides=overrides,
-                   scheduler=scheduler)
+    _WORKER.update(fn=fn or _train_fn(backend), net=net, dataset=dataset, overrides=overrides)
 
 
 def _split_seed(config: Mapping[str, Any], overrides: Mapping[str, Any] | None):
@@ -105,13 +107,14 @@ def _call(fn, net, dataset, config, overrides, index, scheduler=None, trial_id=N
     return fn(net, dataset, config, overrides=overrides, index=index, **extra)
 
 
-def _run_one(index: int, config: Mapping[str, Any], trial_id: int):
-    """One trial in a worker: its result and the ``(epoch, score)`` its scheduler judged."""
+def _run_one(index: int, config: Mapping[str, Any], trial_id: int, scheduler: Any):
+    """One trial in a worker (``scheduler``: the caller's, copied when the trial was handed
+    out): its result and the ``(epoch, score)`` the scheduler judged."""
     w = _WORKER
     reports: list[tuple[int, float]] = []
     try:
         return _call(w["fn"], w["net"], w["dataset"], config, w["overrides"], index,
-                     w["scheduler"], trial_id, reports), reports
+                     scheduler, trial_id, reports), reports
     except Exception as e:  # noqa: BLE001 - a trial's own error fails that trial, not the study
         return _failed(index, config, f"{type(e).__name__}: {e}"), reports
 
@@ -129,11 +132,64 @@ def _strip(result: Any, keep_variables: bool) -> Any:
     return result
 
 
+class TrialPool:
+    """Worker processes kept across :func:`run_trials` calls, e.g. the rounds of one search.
+
+    The pool starts on first use and starts again when a call brings another network,
+    dataset, backend or settings, or after a worker died. Use it as a context manager, or
+    call :meth:`close`.
+
+    Args:
+      workers: worker processes (at least 2 to be of use; ``run_trials`` trains in its own
+        process with ``workers=1``).
+    """
+
+    def __init__(self, workers: int) -> None:
+        if int(workers) < 1:
+            raise NeuralValidationError(f"workers must be >= 1, got {workers!r}")
+        self.workers = int(workers)
+        self.starts = 0
+        self._executor: cf.ProcessPoolExecutor | None = None
+        self._for: tuple | None = None
+
+    def executor(self, initargs: tuple, ctx) -> cf.ProcessPoolExecutor:
+        """The running executor for workers set up with ``initargs`` (started if needed)."""
+        backend, net, dataset, overrides, threads, fn = initargs
+        ident = (backend, id(net), id(dataset), repr(overrides), threads, id(fn))
+        if self._executor is not None and self._for != ident:
+            self.discard()
+        if self._executor is None:
+            self._executor = cf.ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                                    initializer=_init_worker, initargs=initargs)
+            self._for, self._args = ident, initargs  # keep them alive: ids stay theirs
+            self.starts += 1
+        return self._executor
+
+    def discard(self) -> None:
+        """Stops the workers without waiting (a broken pool, other settings)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor, self._for = None, None
+
+    def close(self) -> None:
+        """Stops the workers."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        self._executor, self._for = None, None
+
+    def __enter__(self) -> TrialPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], backend: str, *,
                workers: int = 1, overrides: Mapping[str, Any] | None = None,
                keep_variables: bool = False, fn: Callable[..., Any] | None = None,
                on_result: Callable[[Any], None] | None = None, scheduler: Any = None,
-               trial_ids: Sequence[int] | None = None) -> list[Any]:
+               trial_ids: Sequence[int] | None = None,
+               pool: TrialPool | None = None) -> list[Any]:
     """Trains every configuration in ``backend``; returns results in configuration order.
 
     Args:
@@ -153,6 +209,9 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
         every trial its full epochs (the DSL's patience still applies).
       trial_ids: the ids the scheduler knows the trials by, distinct, one per
         configuration (default: positions); a search passes its trial numbers.
+      pool: worker processes to reuse (:class:`TrialPool`; its worker count replaces
+        ``workers`` when that is above 1); None starts a pool for this call and stops it
+        after.
 
     Raises:
       NeuralValidationError: an unknown backend, ``"jax"`` (use the population trainer),
@@ -189,11 +248,11 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
 
     if fn is None:
         _train_fn(name)  # a missing framework fails here, not in every worker
-    workers = min(int(workers), len(configs))
+    workers = pool.workers if pool is not None else min(int(workers), len(configs))
     threads = max(1, (os.cpu_count() or 1) // workers)
     pending = list(range(len(configs)))
     ctx = mp.get_context("spawn")
-    initargs = (name, net, dataset, overrides, threads, fn, scheduler)
+    initargs = (name, net, dataset, overrides, threads, fn)
 
     def remote(i: int, out: tuple[Any, list[tuple[int, float]]]) -> None:
         r, reports = out
@@ -202,39 +261,53 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
                 scheduler.record(ids[i], epoch, score)
         done(i, r)
 
-    for _ in range(2):
-        pending = _pool_round(pending, configs, ids, initargs, workers, ctx, remote)
+    for attempt in range(2):
+        pending = _pool_round(pending, configs, ids, initargs, workers, ctx, remote, scheduler,
+                              pool if attempt == 0 else None)
         if not pending:
             break
     # The pool cannot tell which trial killed it: after a second break each lost trial runs
     # alone, so a crash fails exactly the trial that causes it.
     for i in pending:
-        remote(i, _isolated(configs[i], i, ids[i], initargs, ctx))
+        remote(i, _isolated(configs[i], i, ids[i], initargs, ctx, scheduler))
     return [results[i] for i in range(len(configs))]
 
 
-def _pool_round(pending, configs, trial_ids, initargs, workers, ctx, done):
-    """Runs the trials at positions ``pending`` in one pool; returns those lost to a broken
-    pool."""
+def _pool_round(pending, configs, trial_ids, initargs, workers, ctx, done, scheduler,
+                reuse: TrialPool | None = None):
+    """Runs the trials at positions ``pending`` in one pool (``reuse``'s, else a new one
+    stopped after); returns those lost to a broken pool."""
     broken: list[int] = []
-    with cf.ProcessPoolExecutor(min(workers, len(pending)), mp_context=ctx,
-                                initializer=_init_worker, initargs=initargs) as pool:
-        futures = {pool.submit(_run_one, i, configs[i], trial_ids[i]): i for i in pending}
+    if reuse is not None:
+        executor = reuse.executor(initargs, ctx)
+    else:
+        executor = cf.ProcessPoolExecutor(min(workers, len(pending)), mp_context=ctx,
+                                          initializer=_init_worker, initargs=initargs)
+    try:
+        futures = {executor.submit(_run_one, i, configs[i], trial_ids[i], scheduler): i
+                   for i in pending}
         for fut in cf.as_completed(futures):
             i = futures[fut]
             try:
                 done(i, fut.result())
             except cf.process.BrokenProcessPool:
                 broken.append(i)
+    except cf.process.BrokenProcessPool:  # broke before every trial was handed out
+        broken = [i for i in pending if i not in broken]
+    finally:
+        if reuse is None:
+            executor.shutdown(wait=True)
+        elif broken:
+            reuse.discard()
     return sorted(broken)
 
 
-def _isolated(config, index, trial_id, initargs, ctx):
+def _isolated(config, index, trial_id, initargs, ctx, scheduler):
     """Runs one trial in a fresh single-worker pool; a crash there fails only this trial."""
     try:
         with cf.ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker,
                                     initargs=initargs) as pool:
-            return pool.submit(_run_one, index, config, trial_id).result()
+            return pool.submit(_run_one, index, config, trial_id, scheduler).result()
     except cf.process.BrokenProcessPool as e:
         return _failed(index, config, _exit_message(e)), []
 

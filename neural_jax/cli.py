@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--study", default=None, help="study name (resumes it when it exists)")
     h.add_argument("--epochs", type=int, default=None)
     h.add_argument("--seed", type=int, default=0)
-    h.add_argument("--early-stopping", action="store_true", help="successive halving in populations")
+    h.add_argument("--early-stopping", action="store_true", help="successive halving (JAX populations; PyTorch / TensorFlow trials after every epoch)")
     h.add_argument("--metric", default="val_accuracy")
     h.add_argument("--direction", default="maximize", choices=["maximize", "minimize"])
     h.add_argument("--space", default=None, help="a search_space dict as JSON")

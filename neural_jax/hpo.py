@@ -129,6 +129,7 @@ class HPOptimizer:
         self.program_store = None  # set when the compilation cache is on (hits, misses)
         self.compilation_cache = compilation_cache
         self.study = None
+        self._pool = None  # worker processes of PyTorch / TensorFlow trials, during a search
         self.trials: list[dict[str, Any]] = []
         self.best_params: dict[str, Any] = {}
         self.best_value: float | None = None
@@ -238,6 +239,10 @@ class HPOptimizer:
             warnings.warn(NeuralWarning(
                 f"interrupted: {len(self.trials)} finished trials are kept in the study "
                 f"{self.study.name!r}; run again with study_name= to resume"), stacklevel=2)
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
         if self.timed_out:
             warnings.warn(NeuralWarning(
                 f"timeout of {self.timeout:g}s reached after {len(self.trials)} trials "
@@ -267,12 +272,16 @@ class HPOptimizer:
 
     def _train_elsewhere(self, net, dataset, configs, backend: str, overrides, scheduler,
                          trial_ids):
-        """One round of PyTorch or TensorFlow trials (``parallel_trials`` worker processes),
-        judged after every epoch by the search's early stopping, as JAX members are."""
-        from bridges.trials import run_trials
+        """One round of PyTorch or TensorFlow trials (``parallel_trials`` worker processes,
+        started once a search), judged after every epoch by the search's early stopping, as
+        JAX members are."""
+        from bridges.trials import TrialPool, run_trials
 
-        return run_trials(net, dataset, configs, backend, workers=self.parallel_trials or 1,
-                          overrides=overrides, scheduler=scheduler, trial_ids=trial_ids)
+        workers = self.parallel_trials or 1
+        if workers > 1 and self._pool is None:  # kept for every round of this search
+            self._pool = TrialPool(workers)
+        return run_trials(net, dataset, configs, backend, workers=workers, overrides=overrides,
+                          scheduler=scheduler, trial_ids=trial_ids, pool=self._pool)
 
     def _tell(self, trial, member, metric: str) -> dict[str, Any]:
         for rec in member.history:

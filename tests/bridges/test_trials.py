@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from trial_fns import crashing_trial, curve_trial, fake_trial
 
-from bridges.trials import normalize_backend, run_trials
+from bridges.trials import TrialPool, normalize_backend, run_trials
 from neural_jax.dsl.errors import NeuralValidationError
 
 
@@ -78,6 +80,27 @@ def test_without_a_scheduler_trials_run_their_epochs():
     assert [len(r.history) for r in out] == [4, 4, 4, 4] and not any(r.stopped_by for r in out)
 
 
+def test_a_trial_pool_keeps_its_workers_across_calls():
+    from trial_fns import pid_trial
+
+    with TrialPool(2) as pool:
+        first = run_trials(None, None, [{}, {}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool)
+        again = run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool)
+        pids = {r.val["pid"] for r in first} | {r.val["pid"] for r in again}
+        assert pool.starts == 1 and len(pids) <= 2 and os.getpid() not in pids
+        # a worker that dies breaks the pool: its trial fails alone, the next call restarts
+        out = run_trials(None, None, [{"crash": True}, {}, {}], "pytorch", workers=2,
+                         fn=pid_trial, pool=pool)
+        assert [r.failed for r in out] == [True, False, False]
+        later = run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool)
+        assert not any(r.failed for r in later) and pool.starts == 2
+        # other settings need other workers
+        run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool,
+                   overrides={"epochs": 2})
+        assert pool.starts == 3
+    assert pool._executor is None
+
+
 def test_bad_arguments():
     with pytest.raises(NeuralValidationError, match="PyTorch or TensorFlow"):
         run_trials(None, None, [{}], "jax", fn=fake_trial)
@@ -85,3 +108,5 @@ def test_bad_arguments():
         run_trials(None, None, [{}], "pytorch", workers=0, fn=fake_trial)
     with pytest.raises(NeuralValidationError, match="2 distinct ids"):
         run_trials(None, None, [{}, {}], "pytorch", fn=fake_trial, trial_ids=[3, 3])
+    with pytest.raises(NeuralValidationError, match="workers"):
+        TrialPool(0)

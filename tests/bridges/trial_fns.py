@@ -49,3 +49,11 @@ def curve_trial(net, dataset, config, overrides=None, index=0, should_stop=None)
     return MemberResult(index=index, config=dict(config), history=out.history,
                         val={"loss": curve[out.best_epoch - 1]}, test={},
                         stopped_epoch=out.stopped_epoch, stopped_by=out.stopped_by)
+
+
+def pid_trial(net, dataset, config, overrides=None, index=0):
+    """Reports the worker process it ran in (``val["pid"]``); crashes like crashing_trial."""
+    if config.get("crash"):
+        os._exit(3)
+    return MemberResult(index=index, config=dict(config), history=[],
+                        val={"pid": os.getpid(), **dict(overrides or {})}, test={})
