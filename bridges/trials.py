@@ -31,7 +31,7 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from bridges.errors import BACKENDS, normalize_backend
 from neural_jax.dsl.errors import NeuralValidationError
@@ -177,7 +177,7 @@ class TrialPool:
             self._executor.shutdown(wait=True, cancel_futures=True)
         self._executor, self._for = None, None
 
-    def __enter__(self) -> TrialPool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -261,7 +261,10 @@ class HPOptimizer:
     def _program_store(self):
         """Turns the persistent compilation cache on (unless disabled) and returns the
         program store beside it, or None."""
-        from neural_jax.train.compile_cache import enable_compilation_cache, program_store_bytes
+        from neural_jax.train.compile_cache import (
+            enable_compilation_cache,
+            program_store_bytes,
+        )
         from neural_jax.train.program_store import ProgramStore
 
         cache = enable_compilation_cache(self.compilation_cache)  # a bad size limit fails here
