@@ -30,6 +30,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
@@ -68,6 +69,9 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(backend: str, net: Any, dataset: Any, overrides: Any, threads: int,
                  fn: Callable[..., Any] | None) -> None:
+    # Ctrl-C reaches the whole process group: the caller stops the workers (and keeps the
+    # study's finished trials); a worker would only print tracebacks
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if backend == "pytorch":
         import torch
@@ -171,17 +175,27 @@ class TrialPool:
             self._executor.shutdown(wait=False, cancel_futures=True)
         self._executor, self._for = None, None
 
-    def close(self) -> None:
-        """Stops the workers."""
+    def close(self, kill: bool = False) -> None:
+        """Stops the workers: after the trials they are running, or at once with ``kill``
+        (an interrupted search: those trials are abandoned)."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            _stop(self._executor, kill)
         self._executor, self._for = None, None
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(kill=exc_type is not None)
+
+
+def _stop(executor: cf.ProcessPoolExecutor, kill: bool) -> None:
+    """Shuts ``executor`` down; with ``kill`` its workers are terminated first, so a Ctrl-C
+    that reached only this process (a notebook's interrupt) leaves no trial running."""
+    if kill:
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            process.terminate()
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], backend: str, *,
@@ -283,6 +297,7 @@ def _pool_round(pending, configs, trial_ids, initargs, workers, ctx, done, sched
     else:
         executor = cf.ProcessPoolExecutor(min(workers, len(pending)), mp_context=ctx,
                                           initializer=_init_worker, initargs=initargs)
+    interrupted = True
     try:
         futures = {executor.submit(_run_one, i, configs[i], trial_ids[i], scheduler): i
                    for i in pending}
@@ -292,11 +307,13 @@ def _pool_round(pending, configs, trial_ids, initargs, workers, ctx, done, sched
                 done(i, fut.result())
             except cf.process.BrokenProcessPool:
                 broken.append(i)
+        interrupted = False
     except cf.process.BrokenProcessPool:  # broke before every trial was handed out
         broken = [i for i in pending if i not in broken]
+        interrupted = False
     finally:
         if reuse is None:
-            executor.shutdown(wait=True)
+            _stop(executor, kill=interrupted)
         elif broken:
             reuse.discard()
     return sorted(broken)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import pathlib
+import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -240,8 +241,8 @@ class HPOptimizer:
                 f"interrupted: {len(self.trials)} finished trials are kept in the study "
                 f"{self.study.name!r}; run again with study_name= to resume"), stacklevel=2)
         finally:
-            if self._pool is not None:
-                self._pool.close()
+            if self._pool is not None:  # an interrupted search abandons its running trials
+                self._pool.close(kill=self.interrupted or sys.exc_info()[0] is not None)
                 self._pool = None
         if self.timed_out:
             warnings.warn(NeuralWarning(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 
 import pytest
 from trial_fns import crashing_trial, curve_trial, fake_trial
@@ -99,6 +100,38 @@ def test_a_trial_pool_keeps_its_workers_across_calls():
                    overrides={"epochs": 2})
         assert pool.starts == 3
     assert pool._executor is None
+
+
+def test_an_interrupted_pool_stops_its_running_trials_at_once():
+    """Ctrl-C reaches the whole process group: workers ignore it and leave the stopping to
+    the caller, which (interrupted) terminates them instead of waiting for their trials."""
+    import signal
+    import time
+
+    from trial_fns import sleepy_trial
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt), TrialPool(2) as pool:
+            (quick, _) = run_trials(None, None, [{}, {}], "pytorch", workers=2,
+                                    fn=sleepy_trial, pool=pool)
+            assert quick.val["sigint_ignored"] and quick.val["pid"] != os.getpid()
+            pids = [p.pid for p in pool._executor._processes.values()]
+            signal.alarm(1)  # a Ctrl-C in this process during 60 s trials
+            run_trials(None, None, [{"sleep": 60}] * 2, "pytorch", workers=2,
+                       fn=sleepy_trial, pool=pool)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.perf_counter() - t0 < 40  # the 60 s trials were abandoned, not awaited
+    time.sleep(0.5)
+    stats = [pathlib.Path(f"/proc/{p}/stat") for p in pids]
+    alive = [st for st in stats if st.exists() and st.read_text().split()[2] != "Z"]
+    assert not alive and pool._executor is None
 
 
 def test_bad_arguments():

@@ -57,3 +57,14 @@ def pid_trial(net, dataset, config, overrides=None, index=0):
         os._exit(3)
     return MemberResult(index=index, config=dict(config), history=[],
                         val={"pid": os.getpid(), **dict(overrides or {})}, test={})
+
+
+def sleepy_trial(net, dataset, config, overrides=None, index=0):
+    """Sleeps ``config["sleep"]`` seconds; reports whether its process ignores Ctrl-C."""
+    import signal
+    import time
+
+    time.sleep(config.get("sleep", 0))
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    return MemberResult(index=index, config=dict(config), history=[],
+                        val={"pid": os.getpid(), "sigint_ignored": ignored}, test={})
