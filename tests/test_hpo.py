@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from tiny_search import TINY_SEARCH
 
 from neural_jax import NeuralValidationError, NeuralWarning
 from neural_jax.hpo import HPOptimizer, optimize_and_return
 
-CODE = """
-network Tiny {
-  input: (8, 8, 1)
-  layers:
-    Flatten()
-    Dense(32, activation=HPO(choice("relu", "tanh")))
-    Dropout(0.1)
-    Output(10, activation="softmax")
-  optimizer: Adam(learning_rate=HPO(log_range(1e-3, 3e-2)))
-  train { epochs: 3, batch_size: 64, validation_split: 0.2 }
-}
-"""
+CODE = TINY_SEARCH
 
 
 def test_search_finds_a_good_configuration_keyed_by_path():

@@ -10,6 +10,7 @@ import re
 
 import pytest
 from rich.console import Console
+from tiny_search import TINY_SEARCH
 
 from neural_jax.cli import main
 from neural_jax.hpo import HPOptimizer
@@ -18,17 +19,7 @@ from neural_jax.live import LiveView, top_trials, top_trials_table
 EX = pathlib.Path(__file__).resolve().parents[1] / "examples"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
-CODE = """
-network Tiny {
-  input: (8, 8, 1)
-  layers:
-    Flatten()
-    Dense(32, activation=HPO(choice("relu", "tanh")))
-    Output(10, activation="softmax")
-  optimizer: Adam(learning_rate=HPO(log_range(1e-3, 3e-2)))
-  train { epochs: 3, batch_size: 64, validation_split: 0.2 }
-}
-"""
+CODE = TINY_SEARCH
 
 
 def _console() -> Console:
