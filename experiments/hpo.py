@@ -3,6 +3,7 @@
 from absl import app
 from ml_collections import config_flags
 
+from experiments._launch import launch
 from neural_jax.experiment import run_hpo
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "a configs/*.py file", lock_config=True)
@@ -10,7 +11,7 @@ _CONFIG = config_flags.DEFINE_config_file("config", None, "a configs/*.py file",
 
 def main(argv):
     del argv
-    out = run_hpo(_CONFIG.value)
+    out = launch(run_hpo, _CONFIG.value)
     print(f"best value {out['best_value']}: {out['best_params']}")
 
 
