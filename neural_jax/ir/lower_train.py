@@ -26,6 +26,7 @@ from neural_jax.ir.training_specs import (
     lookup,
 )
 from neural_jax.ir.values import ValueLowerer
+from neural_jax.methods import canonical_method
 
 __all__ = ["TrainLowerer"]
 
@@ -216,11 +217,12 @@ class TrainLowerer(ValueLowerer):
             else:
                 vals[key] = self.value(node, f"train.{key}", _TRAIN[key], key)
                 if key == "search_method" and isinstance(vals[key], str):
-                    if vals[key].lower() not in SEARCH_METHODS:
+                    method = canonical_method(vals[key])
+                    if method is None:
                         hint = did_you_mean(vals[key], SEARCH_METHODS) or (
                             "one of " + ", ".join(SEARCH_METHODS))
                         raise self.fail(node.span, f"unknown search_method {vals[key]!r}", hint)
-                    vals[key] = vals[key].lower()
+                    vals[key] = method
         for key in _TRAIN:
             if key not in vals:
                 if block is not None:

@@ -8,6 +8,7 @@ needs them to validate and normalise what a file says.
 from __future__ import annotations
 
 from neural_jax.ir.params import ParamSpec as P
+from neural_jax.methods import METHODS
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "LOSSES", "METRICS", "SEARCH_METHODS", "lookup"]
 
@@ -68,9 +69,9 @@ METRICS: dict[str, tuple[P, ...]] = {
     "mae": (),
 }
 
-#: search methods a `train { search_method: ... }` may name (strategies of `search`)
-SEARCH_METHODS = ("random", "grid", "bayesian", "gp", "tpe", "evolution", "cma_es", "pbt",
-                  "hyperband", "asha", "optuna")
+#: search methods a `train { search_method: ... }` may name (:mod:`neural_jax.methods`;
+#: aliases such as "bayesian" and "CMA-ES" and any evosax algorithm name are accepted too)
+SEARCH_METHODS = tuple(METHODS)
 
 _ALIASES = {
     "mean_squared_error": "mse",
