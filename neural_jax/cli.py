@@ -104,13 +104,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     net = load(args.file, args.network)
     check(net)
-    config = json.loads(args.params) if args.params else {}
+    from neural_jax.train.best import load_best
+
+    best = load_best(args.params) if args.params else None  # a file or `neural hpo -o` folder
+    config = (best["params"] if best is not None else json.loads(args.params)) if args.params else {}
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     try:
         ds = load_dataset(args.dataset, **({"data_dir": args.data_dir} if args.data_dir else {}))
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if best is not None:
+        from neural_jax.cli_best import run_best
+
+        rc = run_best(args, net, best, ds)
+        if rc >= 0:
+            return rc
     if args.backend != "jax":
         from neural_jax.cli_bridges import run_in_backend
 
@@ -184,6 +193,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
     import contextlib
     import time
 
+    from neural_jax.cli_best import keeps_best, write_best
     from neural_jax.data import DatasetError
     from neural_jax.hpo import HPOptimizer
 
@@ -234,7 +244,8 @@ def cmd_hpo(args: argparse.Namespace) -> int:
                       storage=args.storage, seed=args.seed, study_name=args.study,
                       epochs=args.epochs, data_dir=args.data_dir, on_round=report,
                       on_start=on_start,
-                      on_epoch=view.on_epoch if view is not None else None)
+                      on_epoch=view.on_epoch if view is not None else None,
+                      keep_best=keeps_best(args))
     try:
         with view if view is not None else contextlib.nullcontext():
             best = opt.optimize(code, dataset_name=args.dataset, backend=args.backend,
@@ -262,11 +273,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
         print(f"\nbest {args.metric}: {opt.best_value:.4f}")
         print("best configuration: " + json.dumps(best))
         if args.output:
-            from neural_jax.dsl.optimized import generate_optimized_dsl
-
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(generate_optimized_dsl(code, best))
-            print(f"wrote the optimized network to {args.output}")
+            write_best(args, opt, code, best)
     return 0 if best else 1
 
 
@@ -285,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--epochs", type=int, help="override the file's epochs")
     r.add_argument("--batch-size", type=int, help="override the file's batch_size")
     r.add_argument("--seed", type=int, help="override the file's seed")
-    r.add_argument("--params", help='JSON values for HPO parameters, e.g. \'{"layers[1].units": 64}\'')
+    r.add_argument("--params", help='JSON values for HPO parameters, e.g. \'{"layers[1].units": 64}\', '
+                   "a JSON file, or the folder (or best.json) of `neural hpo -o DIR`: its best "
+                   "trial trains again in the search's program, reproducing its score")
     r.add_argument("--backend", default="jax", choices=["jax", "pytorch", "tensorflow"])
     r.add_argument("--data-dir", help="where dataset files are (default $NEURAL_DATA_DIR)")
     r.add_argument("--out", default="runs/latest", help="folder for parameters and metrics")
@@ -315,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--no-live", action="store_true",
                    help="print one line per round instead of the live view (the default "
                         "when standard output is not a terminal)")
-    h.add_argument("-o", "--output", default=None, help="write the optimized .neural here")
+    h.add_argument("-o", "--output", default=None,
+                   help="a folder for the best trial (best.neural, best.json, params.msgpack, "
+                        "metrics.json); a path ending in .neural writes only the network")
     h.set_defaults(func=cmd_hpo)
     from neural_jax.cli_bridges import add_commands
 

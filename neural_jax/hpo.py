@@ -97,6 +97,9 @@ class HPOptimizer:
       compilation_cache: JAX's persistent compilation cache for the compiled training
         programs (:mod:`neural_jax.train.compile_cache`): True (default directory), a
         directory, or False. ``NEURAL_JAX_COMPILATION_CACHE=0`` also turns it off.
+      keep_best: keep the weights of the best complete trial (``best_trial``, a
+        :class:`neural_jax.train.best.BestTrial`; only the best so far is held during the
+        search); :func:`neural_jax.train.best.save_best` writes it as a folder.
     """
 
     def __init__(self, strategy: Any = None, n_trials: int = 20, timeout: float | None = None,
@@ -107,7 +110,7 @@ class HPOptimizer:
                  on_round: Callable[[int, list[dict]], None] | None = None,
                  on_start: Callable[[int, float | None, int | None], None] | None = None,
                  on_epoch: Callable[[int, dict[int, dict]], None] | None = None,
-                 compilation_cache: bool | str = True) -> None:
+                 compilation_cache: bool | str = True, keep_best: bool = False) -> None:
         if not isinstance(n_trials, int) or n_trials < 1:
             raise ValueError(f"n_trials must be a whole number >= 1, got {n_trials!r}")
         if timeout is not None and timeout <= 0:
@@ -129,6 +132,8 @@ class HPOptimizer:
         self.on_epoch = on_epoch
         self.program_store = None  # set when the compilation cache is on (hits, misses)
         self.compilation_cache = compilation_cache
+        self.keep_best = keep_best
+        self.best_trial = None  # the best complete trial with its weights, when keep_best
         self.study = None
         self._pool = None  # worker processes of PyTorch / TensorFlow trials, during a search
         self.trials: list[dict[str, Any]] = []
@@ -201,6 +206,12 @@ class HPOptimizer:
         # the rounds this search will run, fixed up front so that every round asks for the
         # same program (a search long enough to pay for XLA's optimizing compile gets it)
         rounds = max(1, math.ceil((self.n_trials - done) / pop))
+        keeper = None
+        if self.keep_best:  # only the best trial's weights are held, never a whole search's
+            from neural_jax.train.best import BestKeeper
+
+            keeper = BestKeeper(direction, backend=backend, mode=self.mode, rounds=rounds,
+                                epochs=self.epochs)
         try:
             while done < self.n_trials:
                 if self.timeout is not None and time.perf_counter() - start >= self.timeout:
@@ -214,7 +225,8 @@ class HPOptimizer:
                 configs = [{**t.params, "seed": self.seed + t.number} for t in trials]
                 if backend != "jax":
                     results = self._train_elsewhere(net, dataset, configs, backend, overrides,
-                                                    scheduler, [t.number for t in trials])
+                                                    scheduler, [t.number for t in trials],
+                                                    keeper is not None)
                 else:
                     # every round pads its buckets to the population size (when that costs
                     # less than a compilation), so a search compiles each program once
@@ -222,8 +234,15 @@ class HPOptimizer:
                                                mode=self.mode, overrides=overrides,
                                                pad_members=pop, on_epoch=self.on_epoch,
                                                program_store=store, rounds=rounds,
-                                               trial_ids=[t.number for t in trials])
+                                               trial_ids=[t.number for t in trials],
+                                               keep_variables=keeper is not None)
                 records = [self._tell(t, r, metric) for t, r in zip(trials, results)]
+                if keeper is not None:
+                    keeper.offer(net, records, results, [c["seed"] for c in configs],
+                                 getattr(results, "stats", None))
+                    self.best_trial = keeper.best
+                    for r in results:  # the round's other weights go now
+                        r.variables = None
                 self._running = []
                 self.trials.extend(records)
                 done += len(trials)
@@ -275,7 +294,7 @@ class HPOptimizer:
         return self.program_store
 
     def _train_elsewhere(self, net, dataset, configs, backend: str, overrides, scheduler,
-                         trial_ids):
+                         trial_ids, keep_variables: bool = False):
         """One round of PyTorch or TensorFlow trials (``parallel_trials`` worker processes,
         started once a search), judged after every epoch by the search's early stopping, as
         JAX members are."""
@@ -285,7 +304,8 @@ class HPOptimizer:
         if workers > 1 and self._pool is None:  # kept for every round of this search
             self._pool = TrialPool(workers)
         return run_trials(net, dataset, configs, backend, workers=workers, overrides=overrides,
-                          scheduler=scheduler, trial_ids=trial_ids, pool=self._pool)
+                          scheduler=scheduler, trial_ids=trial_ids, pool=self._pool,
+                          keep_variables=keep_variables)
 
     def _tell(self, trial, member, metric: str) -> dict[str, Any]:
         for rec in member.history:

@@ -1,0 +1,113 @@
+"""The best model of a search on the command line: ``neural hpo -o DIR`` and
+``neural run --params DIR``.
+
+``neural hpo FILE -o DIR`` writes the best trial's folder (:func:`neural_jax.train.best.save_best`:
+``best.neural``, ``best.json``, ``params.msgpack``, ``metrics.json``, ``network.neural``); a
+path ending in ``.neural`` keeps its older meaning (only the optimized network is written).
+``neural run FILE --params DIR`` (or ``DIR/best.json``) trains that trial again in the
+search's own program and so reproduces its score; ``--seed`` and ``--epochs`` change it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+from typing import Any
+
+__all__ = ["keeps_best", "run_best", "write_best"]
+
+
+def keeps_best(args: argparse.Namespace) -> bool:
+    """Whether ``neural hpo``'s ``-o`` asks for the best trial's folder."""
+    return bool(args.output) and not str(args.output).endswith(".neural")
+
+
+def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> None:
+    """Writes ``-o``: the optimized ``.neural`` file or the best trial's folder."""
+    from neural_jax.dsl.optimized import generate_optimized_dsl
+
+    out = pathlib.Path(args.output)
+    if not keeps_best(args):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(generate_optimized_dsl(code, best), encoding="utf-8")
+        print(f"wrote the optimized network to {out} (give -o a folder to keep the best "
+              "trial's weights and metrics too)")
+        return
+    kept = opt.best_trial
+    if kept is None:
+        print(f"error: no trial of this run completed with weights to keep; nothing written "
+              f"to {out}", file=sys.stderr)
+        return
+    from neural_jax.train.best import save_best
+
+    study_best = opt.study.best_trial.number if opt.study is not None else kept["number"]
+    if study_best != kept["number"]:
+        print(f"note: the study's best trial #{study_best} was trained by an earlier run "
+              f"and its weights are gone; {out} holds trial #{kept['number']}, the best of "
+              "this run", file=sys.stderr)
+        best = kept["params"]
+    save_best(out, opt.network, code, kept, metric=args.metric, direction=args.direction,
+              dataset=args.dataset, backend=getattr(args, "backend", "jax") or "jax",
+              search_seed=args.seed, best_params=best)
+    print(f"wrote the best trial (#{kept['number']}, {args.metric} {kept['value']:.4f}) to "
+          f"{out}: best.neural, best.json, params.msgpack, metrics.json")
+    print(f"  train it again: neural run {args.file} --dataset {args.dataset} --params {out}")
+
+
+def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:
+    """``neural run FILE --params DIR``: trains a search's best trial again (see module)."""
+    from neural_jax.cli import epoch_printer
+    from neural_jax.train.best import reproduce
+    from neural_jax.train.checkpoint import save_run
+
+    where = record.get("_path", "")
+    if "program" not in record:  # a plain JSON file of values
+        return -1
+    program = record["program"]
+    if record.get("backend", "jax") != "jax" or args.backend != "jax":
+        print(f"note: {where} comes from a {record.get('backend')} search; training its "
+              f"values in {args.backend}", file=sys.stderr)
+        return -1
+    same = True
+    notes = []
+    if args.seed is not None and args.seed != record.get("seed"):
+        notes.append(f"seed {args.seed} instead of the trial's {record.get('seed')}")
+    if args.epochs is not None and args.epochs != program.get("epochs"):
+        notes.append(f"{args.epochs} epochs instead of the search's")
+    if record.get("dataset") and ds.name != record["dataset"] and args.dataset != record["dataset"]:
+        notes.append(f"dataset {args.dataset} instead of the search's {record['dataset']}")
+    if args.batch_size is not None:
+        print("error: --batch-size cannot change a search's trial; edit the .neural file "
+              "instead", file=sys.stderr)
+        return 1
+    if notes:
+        same = False
+    seed = args.seed if args.seed is not None else record.get("seed")
+    members = int(program.get("members", 1))
+    metric = record.get("metric", "val_accuracy")
+    print(f"training trial #{record.get('trial')} of the search ({metric} "
+          f"{record.get('value', float('nan')):.4f}) again with seed {seed}, in the search's "
+          f"program: a population of {members} member{'s' if members != 1 else ''} "
+          f"({program.get('mode', 'auto')} mode), the first of which is reported")
+    if notes:
+        print("  changed: " + "; ".join(notes) + " (the score will differ)")
+    epochs = args.epochs if args.epochs is not None else program.get("epochs")
+    from neural_jax.train.spec import training_spec
+
+    total = epochs or training_spec(net, record["params"]).epochs
+    net, result = reproduce(net, ds, record, seed=seed, epochs=epochs,
+                            on_epoch=epoch_printer(total))
+    if result.failed:
+        print(f"error: training failed: {result.message}", file=sys.stderr)
+        return 1
+    print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
+    print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
+    if metric.startswith("val_") and same and record.get("value") is not None:
+        got = result.val.get(metric[4:])
+        if got is not None:
+            verdict = "the same" if got == record["value"] else f"differs by {got - record['value']:+.2g}"
+            print(f"{metric} {got:.4f}; the search reported {record['value']:.4f}: {verdict}")
+    out = save_run(pathlib.Path(args.out), net, result)
+    print(f"saved parameters and metrics to {out}")
+    return 0
