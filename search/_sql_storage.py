@@ -325,6 +325,24 @@ class SQLStorage(BaseStorage):
 
         return self._run(fn)
 
+    def requeue_trial(self, study_id, number, reason):
+        def fn(c: Connection) -> int | None:
+            where = (_trials.c.study_id == study_id, _trials.c.number == number,
+                     _trials.c.state == TrialState.RUNNING.value)
+            old = c.execute(select(_trials.c.system_attrs).where(*where)).scalar_one_or_none()
+            if old is None:
+                return None
+            attrs = json.loads(old or "{}")
+            attrs.pop("worker", None)
+            attrs["requeued"] = int(attrs.get("requeued", 0)) + 1
+            attrs["requeue_reason"] = reason
+            r = c.execute(update(_trials).where(*where).values(
+                state=TrialState.WAITING.value, datetime_start=None, intermediate="{}",
+                system_attrs=_dumps(attrs)))
+            return number if r.rowcount == 1 else None
+
+        return self._run(fn)
+
     def set_intermediate(self, study_id, number, values):
         def fn(c: Connection) -> None:
             r = c.execute(update(_trials).where(

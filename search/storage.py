@@ -120,6 +120,31 @@ class BaseStorage(abc.ABC):
         """Numbers of the trials in ``states`` (cheap: no records built)."""
         return [t.number for t in self.get_trials(study_id, states)]
 
+    def requeue_trial(self, study_id: int, number: int, reason: str) -> int | None:
+        """Puts a RUNNING trial back in the queue so that a later ``ask`` hands it out again.
+
+        The storages of this package turn the trial itself back into a WAITING one (same
+        number and parameters, no intermediate values, ``system_attrs["requeued"]`` counts
+        how often, ``["requeue_reason"]`` says why). This default, for other storages,
+        fails it with ``reason`` and adds a WAITING copy (``system_attrs["requeued_from"]``).
+
+        Returns:
+          The number of the waiting trial, or None when the trial was not running.
+        """
+        try:
+            t = self.get_trial(study_id, number)
+        except TrialNotFoundError:
+            return None
+        if t.state != TrialState.RUNNING:
+            return None
+        try:
+            self.finish_trial(study_id, number, TrialState.FAILED, None, {"fail_reason": reason})
+        except TrialFinishedError:
+            return None
+        return self.create_trials(study_id, [{
+            "params": t.params, "x": t.x, "state": TrialState.WAITING,
+            "system_attrs": {"requeued_from": number}, "user_attrs": t.user_attrs}])[0].number
+
     def get_trials_by_number(self, study_id: int, numbers: Iterable[int]) -> list[FrozenTrial]:
         """The trials with these numbers, ordered by number."""
         return [self.get_trial(study_id, n) for n in sorted(set(numbers))]
@@ -235,6 +260,17 @@ class InMemoryStorage(BaseStorage):
             t.datetime_complete = utcnow()
             t.system_attrs.update(copy.deepcopy(dict(system_attrs or {})))
             return copy.deepcopy(t)
+
+    def requeue_trial(self, study_id, number, reason):
+        with self._lock:
+            t = self._trial(study_id, number)
+            if t.state != TrialState.RUNNING:
+                return None
+            t.state, t.datetime_start, t.intermediate_values = TrialState.WAITING, None, {}
+            t.system_attrs.pop("worker", None)
+            t.system_attrs["requeued"] = int(t.system_attrs.get("requeued", 0)) + 1
+            t.system_attrs["requeue_reason"] = reason
+            return number
 
     def set_intermediate(self, study_id, number, values):
         with self._lock:

@@ -12,7 +12,9 @@ the strategy from the registry, loads its last ``state_dict`` and replays the fi
 trials. Trials left ``RUNNING`` by a process on this host that no longer exists are marked
 ``FAILED`` (``system_attrs["fail_reason"]``) and their configuration is *re-queued* as a new
 waiting trial (``system_attrs["requeued_from"]``), so no configuration is lost; see
-:meth:`Study.recover_stale`.
+:meth:`Study.recover_stale`. A process that is interrupted puts its own running trials back
+in the queue with :meth:`Study.requeue` (they become WAITING again). :meth:`Study.n_counted`
+says which trials count toward a budget of trials.
 """
 
 from __future__ import annotations
@@ -205,7 +207,7 @@ class Study:
 
     def tell(
         self, trial: Trial | FrozenTrial | int, values: float | Sequence[float] | None = None,
-        state: TrialState | str | None = None,
+        state: TrialState | str | None = None, reason: str | None = None,
     ) -> FrozenTrial:
         """Finishes a trial.
 
@@ -215,6 +217,8 @@ class Study:
             value makes the trial ``FAILED``.
           state: ``"complete"`` (default with values), ``"pruned"`` (its last intermediate
             value is what the strategy sees) or ``"failed"`` (the strategy never sees it).
+          reason: why a failed trial failed (stored as ``system_attrs["fail_reason"]``,
+            shown by ``neural trials``); ignored for other states.
 
         Returns:
           The stored record.
@@ -244,6 +248,8 @@ class Study:
                 vals = None
         elif st not in (TrialState.PRUNED, TrialState.FAILED):
             raise ValueError(f"tell() finishes a trial: state must be complete, pruned or failed, not {st.value}")
+        elif st == TrialState.FAILED and reason:
+            extra["fail_reason"] = str(reason)
         record = self.storage.finish_trial(self.study_id, number, st, vals, extra)
         with self._lock:
             self._sync()
@@ -258,6 +264,34 @@ class Study:
         if len(vals) != self.n_objectives:
             raise ValueError(f"expected {self.n_objectives} objective value(s), got {len(vals)}: {values!r}")
         return vals
+
+    def requeue(self, trial: Trial | FrozenTrial | int, reason: str = "interrupted") -> int | None:
+        """Puts a running trial back in the queue (e.g. its run was interrupted).
+
+        The trial becomes WAITING again with the same parameters, so the next ``ask``, in
+        this process or after a resume, hands it out first; it never counts as failed.
+
+        Returns:
+          The number of the waiting trial, or None when the trial was not running (it
+          finished meanwhile).
+        """
+        number = trial if isinstance(trial, int) else trial.number
+        return self.storage.requeue_trial(self.study_id, number, reason)
+
+    def n_counted(self) -> int:
+        """How many trials count toward a budget of trials (``n_trials`` of a search).
+
+        COMPLETE and PRUNED trials count, and so do FAILED ones (the configuration was
+        trained and failed, e.g. diverged), except failures whose configuration was
+        re-queued (a worker that died: :meth:`recover_stale`), because their waiting copy
+        is trained again and counts once it finishes. WAITING and RUNNING trials do not
+        count.
+        """
+        finished = self.get_trials([TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED])
+        waiting = self.get_trials([TrialState.WAITING, TrialState.RUNNING])
+        copies = {t.system_attrs.get("requeued_from") for t in (*finished, *waiting)}
+        return sum(1 for t in finished
+                   if not (t.state == TrialState.FAILED and t.number in copies))
 
     def enqueue(self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None) -> int:
         """Queues a configuration (a warm start); the next ``ask`` returns it first.
