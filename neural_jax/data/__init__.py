@@ -7,6 +7,7 @@ Usage::
     ds = data.load("digits")                      # embedded default, (8, 8, 1) float32
     ds = data.load("MNIST", data_dir="~/data")    # IDX files, downloaded when online
     ds = data.load("synthetic", input_shape=(32,), num_classes=3)
+    ds = data.load("iris.csv", label="species")   # or .npz; data.as_dataset((x, y)) too
     split = ds.split_validation(0.1, seed=0)      # validation carved from train only
     x = data.fit_to_input(ds.x_train, (784,))     # reshape/scale to the network's input
 
@@ -18,6 +19,7 @@ from neural_jax.data._builtin import digits, synthetic
 from neural_jax.data._dataset import Dataset, DatasetError, Split, from_arrays, load_npz
 from neural_jax.data._fit import fit_to_input, scale_inputs
 from neural_jax.data._idx import read_idx, write_idx
+from neural_jax.data._inputs import as_dataset, load_csv, load_file
 from neural_jax.data._registry import DATASETS, list_datasets, load, register_dataset
 from neural_jax.data._remote import SOURCES, data_root
 from neural_jax.data._vision import (
@@ -35,6 +37,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "Split",
+    "as_dataset",
     "cifar10",
     "data_root",
     "digits",
@@ -44,6 +47,8 @@ __all__ = [
     "from_arrays",
     "list_datasets",
     "load",
+    "load_csv",
+    "load_file",
     "load_npz",
     "mnist",
     "mnist_t10k",

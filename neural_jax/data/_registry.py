@@ -1,9 +1,10 @@
 """The dataset registry: a plain dict from name to loader, looked up case-insensitively.
 
 A config or the DSL names a dataset (``dataset_name="MNIST"``, ``--dataset digits``);
-`load` finds its loader and passes the options on. A name that is a path to an ``.npz`` file
-loads that file. An unknown name raises `DatasetError` listing the known names and the
-closest match.
+`load` finds its loader and passes the options on. A name that is a path to an ``.npz`` or
+``.csv`` file loads that file (`neural_jax.data._inputs`); another existing file is an error
+naming it and the accepted kinds. An unknown name raises `DatasetError` listing the known
+names and the closest match.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import os
 from collections.abc import Callable
 
 from neural_jax.data._builtin import digits, synthetic
-from neural_jax.data._dataset import Dataset, DatasetError, load_npz
+from neural_jax.data._dataset import Dataset, DatasetError, from_arrays
+from neural_jax.data._inputs import FILE_KINDS, load_file
 from neural_jax.data._vision import cifar10, fashion_mnist, fashion_mnist_t10k, mnist, mnist_t10k
 
 __all__ = ["DATASETS", "list_datasets", "load", "register_dataset"]
@@ -66,16 +68,16 @@ def _unknown(name: str) -> DatasetError:
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return DatasetError(
         f"unknown dataset {name!r}.{hint} Known datasets: {', '.join(list_datasets())}; "
-        "or give the path of an .npz file."
+        "or give the path of an .npz or .csv file."
     )
 
 
 def load(name: str, **options: object) -> Dataset:
-    """Loads a dataset by registry name (case-insensitive) or ``.npz`` path.
+    """Loads a dataset by registry name (case-insensitive) or ``.npz`` / ``.csv`` path.
 
     Args:
         name: A registered name such as ``"digits"``, ``"MNIST"``, ``"synthetic"``, or a
-            path to an ``.npz`` file.
+            path to an ``.npz`` or ``.csv`` file (``label=`` names a CSV's label column).
         **options: Options of that loader, e.g. ``data_dir=...`` for the file datasets or
             ``input_shape=(28, 28, 1)`` for ``synthetic``.
 
@@ -86,12 +88,17 @@ def load(name: str, **options: object) -> Dataset:
         DatasetError: For an unknown name, an option the loader does not take, or any
             failure of the loader itself.
     """
+    if isinstance(name, os.PathLike):
+        name = os.fspath(name)
     if not isinstance(name, str):
         raise DatasetError(f"a dataset name must be a string, got {type(name).__name__}")
     key = _key(name)
     if key not in DATASETS:
-        if name.endswith(".npz") or os.path.isfile(name):
-            return load_npz(name, **options)
+        if os.path.splitext(name)[1].lower() in FILE_KINDS or os.path.isfile(name):
+            return _load_file(name, options)
+        if os.path.isdir(name):
+            raise DatasetError(f"{name} is a directory; give a dataset name or the path of an "
+                               ".npz or .csv file (dataset files of a name go in --data-dir)")
         raise _unknown(name)
     loader = DATASETS[key]
     try:
@@ -103,3 +110,17 @@ def load(name: str, **options: object) -> Dataset:
             f"it takes {', '.join(params) or 'no options'}"
         ) from None
     return loader(**options)
+
+
+def _load_file(path: str, options: dict[str, object]) -> Dataset:
+    """A dataset file; ``data_dir`` (meant for named datasets) does not apply to it."""
+    options = {k: v for k, v in options.items() if k != "data_dir"}
+    allowed = set(inspect.signature(from_arrays).parameters) - {"x", "y", "x_test", "y_test"}
+    allowed.add("label")
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise DatasetError(f"a dataset file does not take the options {unknown}; it takes "
+                           f"{', '.join(sorted(allowed))}")
+    if "label" in options and not path.lower().endswith(".csv"):
+        raise DatasetError(f"label= names the label column of a .csv file, not of {path}")
+    return load_file(path, **options)
