@@ -246,6 +246,8 @@ def cmd_hpo(args: argparse.Namespace) -> int:
                       on_start=on_start,
                       on_epoch=view.on_epoch if view is not None else None,
                       keep_best=keeps_best(args))
+    opt.resume_hint = "--storage {storage} --study {study}"  # the API's words are study_name=
+    opt.persist_hint = "--storage sqlite:///hpo.db --study NAME"
     try:
         with view if view is not None else contextlib.nullcontext():
             best = opt.optimize(code, dataset_name=args.dataset, backend=args.backend,
@@ -255,14 +257,21 @@ def cmd_hpo(args: argparse.Namespace) -> int:
         return 1
     if tracker is not None:
         tracker.finish(opt)
-    rows = sorted((t for t in opt.trials if t.get("value") is not None and t["state"] == "complete"),
+    shown = opt.trials
+    if opt.study is not None and (opt.interrupted or getattr(opt, "already_complete", False)):
+        from neural_jax.cli_trials import completed_note, study_records
+
+        shown = study_records(opt.study)  # every trial of the study, not only this run's
+        if not opt.interrupted:  # a rerun of a finished study: say so
+            print(completed_note(opt.study, args.n_trials))
+    rows = sorted((t for t in shown if t.get("value") is not None and t["state"] == "complete"),
                   key=lambda t: t["value"], reverse=args.direction == "maximize")[: args.top]
     if view is not None:
         from neural_jax.live import top_trials_table
 
-        if opt.trials:
+        if shown:
             view.console.print()
-            view.console.print(top_trials_table(opt.trials, args.metric, args.direction, args.top))
+            view.console.print(top_trials_table(shown, args.metric, args.direction, args.top))
     elif rows:
         print(f"\ntop {len(rows)} trials by {args.metric}:")
         for t in rows:
@@ -274,6 +283,8 @@ def cmd_hpo(args: argparse.Namespace) -> int:
         print("best configuration: " + json.dumps(best))
         if args.output:
             write_best(args, opt, code, best)
+    if opt.interrupted:  # Ctrl-C: finished trials kept, running ones re-queued (the warning)
+        return 130
     return 0 if best else 1
 
 
@@ -329,8 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "metrics.json); a path ending in .neural writes only the network")
     h.set_defaults(func=cmd_hpo)
     from neural_jax.cli_bridges import add_commands
+    from neural_jax.cli_trials import add_commands as add_trials_command
 
     add_commands(sub)
+    add_trials_command(sub)
     return p
 
 
@@ -340,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # JAX reports at INFO that it found no TPU on every start; not news on a command line
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
+    from neural_jax.user_errors import install_warning_format
+
+    install_warning_format()  # "warning: ..." lines, not our source path and line
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -156,8 +156,20 @@ class HPOptimizer:
 
     def optimize(self, neural_code: str, dataset_name: str = "digits", backend: str = "jax",
                  search_space: Mapping[str, Any] | None = None, metric: str = "val_accuracy",
-                 direction: str = "maximize") -> dict[str, Any]:
+                 direction: str = "maximize", dataset: Any = None) -> dict[str, Any]:
         """Runs the search; returns the best parameters keyed by path (SPEC §4).
+
+        Args:
+          dataset: the data, instead of ``dataset_name``: a :class:`neural_jax.data.Dataset`,
+            ``(x, y)`` (or ``(x, y, x_test, y_test)``) arrays, the path of an ``.npz`` or
+            ``.csv`` file (label column ``label``/``target``/``class``/``y``, else the last),
+            or a dataset name (:func:`neural_jax.data.as_dataset`).
+
+        A trial whose training diverged (:mod:`neural_jax.train.divergence`) is stored as
+        FAILED with its reason; every failed trial's reason is in the study
+        (``system_attrs["fail_reason"]``, shown by ``neural trials``). Ctrl-C puts the
+        running trials back in the queue of a stored study (a resume trains them) and keeps
+        every finished one; ``self.interrupted`` is then True.
 
         Raises:
           NeuralSyntaxError / NeuralValidationError: bad DSL or search space.
@@ -165,7 +177,7 @@ class HPOptimizer:
           DatasetError: unknown dataset or missing files (with what to put where).
         """
         import search
-        from neural_jax.data import load as load_dataset
+        from neural_jax.data import as_dataset
         from neural_jax.dsl.api import parse
         from neural_jax.ir.checker import check
         from neural_jax.ir.lift import lift
@@ -184,7 +196,9 @@ class HPOptimizer:
         net = lift(net0, params)
         check(net)
         self.network = net
-        dataset = load_dataset(dataset_name, **({"data_dir": self.data_dir} if self.data_dir else {}))
+        dataset = as_dataset(dataset_name if dataset is None else dataset,
+                             **({"data_dir": self.data_dir} if self.data_dir else {}))
+        self._num_classes = dataset.num_classes
         space = to_space_dict(params)
         store = self._program_store() if backend == "jax" else None
         self.study = search.create_study(
@@ -193,7 +207,10 @@ class HPOptimizer:
         scheduler = search.SuccessiveHalving(min_resource=1, eta=2) if self.early_stopping else None
         pop = max(1, self.population or min(self.n_trials, 16))
         overrides = {"epochs": self.epochs} if self.epochs else None
-        done = sum(1 for t in self.study.trials if t.state.is_finished)
+        # COMPLETE, PRUNED and FAILED trials count toward n_trials, except failures whose
+        # configuration was re-queued (their waiting copy counts once trained)
+        done = self.study.n_counted()
+        self.already_complete = done >= self.n_trials
         if self.on_start is not None:
             try:
                 best = self.study.best_trial
@@ -251,14 +268,14 @@ class HPOptimizer:
                 rnd += 1
         except KeyboardInterrupt:
             self.interrupted = True
+            requeued = 0
             for t in getattr(self, "_running", []):
-                try:
-                    self.study.tell(t, state="failed")
+                try:  # back in the queue: a resume trains the same configuration
+                    requeued += self.study.requeue(t, "interrupted (Ctrl-C)") is not None
                 except search.SearchError:
                     pass
-            warnings.warn(NeuralWarning(
-                f"interrupted: {len(self.trials)} finished trials are kept in the study "
-                f"{self.study.name!r}; run again with study_name= to resume"), stacklevel=2)
+            self._running = []
+            warnings.warn(NeuralWarning(self.interrupt_message(requeued)), stacklevel=2)
         finally:
             if self._pool is not None:  # an interrupted search abandons its running trials
                 self._pool.close(kill=self.interrupted or sys.exc_info()[0] is not None)
@@ -277,6 +294,27 @@ class HPOptimizer:
         self.best_params = dict(self.study.best_params)
         self.best_value = float(self.study.best_value)
         return dict(self.best_params)
+
+    #: how an interrupted search says to resume (``{study}`` and ``{storage}`` filled in) and
+    #: to make a search resumable; the ``neural`` command words them as its flags
+    resume_hint = "study_name={study!r} and the same storage"
+    persist_hint = "storage= and study_name="
+
+    def interrupt_message(self, requeued: int) -> str:
+        """What an interrupted search says: what was kept and how to resume.
+
+        Args:
+          requeued: running trials put back in the queue.
+        """
+        kept = f"{self.study.n_counted()} finished trials"
+        if self.storage is None:
+            return (f"interrupted: {kept} were in memory only and are lost; pass "
+                    f"{self.persist_hint} to make a search resumable")
+        again = (f" and {requeued} running trial{'s' if requeued != 1 else ''} re-queued"
+                 if requeued else "")
+        how = self.resume_hint.format(study=self.study.name, storage=self.storage)
+        return (f"interrupted: {kept} kept{again} in the study {self.study.name!r}; "
+                f"run again with {how} to resume")
 
     def _program_store(self):
         """Turns the persistent compilation cache on (unless disabled) and returns the
@@ -314,9 +352,10 @@ class HPOptimizer:
                 trial.report(int(rec.get("epoch", 0)), v)
         rec = {"number": trial.number, "params": dict(trial.params), "history": member.history,
                "val": member.val, "test": member.test}
-        if member.failed:
-            self.study.tell(trial, state="failed")
-            rec.update(state="failed", value=None, message=member.message)
+        reason = _fail_reason(member, getattr(self, "_num_classes", None))
+        if reason is not None:
+            self.study.tell(trial, state="failed", reason=reason)
+            rec.update(state="failed", value=None, message=reason)
         elif member.stopped_by == "scheduler":
             self.study.tell(trial, state="pruned")
             rec.update(state="pruned", value=_metric_value(metric, member))
@@ -325,6 +364,83 @@ class HPOptimizer:
             self.study.tell(trial, value)
             rec.update(state="complete" if math.isfinite(value) else "failed", value=value)
         return rec
+
+
+def _fail_reason(member, num_classes: int | None) -> str | None:
+    """Why a trained trial failed, or None: divergence (:mod:`neural_jax.train.divergence`,
+    also of a trial its trainer stopped for a NaN loss) or its trainer's message."""
+    from neural_jax.train.divergence import divergence
+
+    diverged = divergence(member.history, num_classes)
+    if diverged or not member.failed:
+        return diverged
+    return member.message or "training failed"
+
+
+def _pbt_lineage(trials, results) -> None:
+    """Stores what PBT did to each member of a round in its trial (user attribute ``pbt``:
+    ``lineage``, the copies it made with the donor's trial number, and ``hyperparams``,
+    the values it ended with) and on the member, for its record."""
+    for trial, member in zip(trials, results):
+        lineage = [{"epoch": int(ev["epoch"]), "from": trials[ev["from"]].number,
+                    "hyperparams": {k: float(v) for k, v in ev["hyperparams"].items()}}
+                   for ev in member.lineage]
+        hyper = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in member.hyperparams.items()}
+        member.pbt = {"lineage": lineage, "hyperparams": hyper}
+        trial.set_user_attr("pbt", member.pbt)
+
+
+def _whole(name: str, value: Any) -> None:
+    """Raises ValueError unless ``value`` is a whole number >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+
+
+def _method_of(strategy: Any) -> Method | Any | None:
+    """The :class:`Method` a strategy argument names, the strategy instance itself, or None
+    (the network's ``search_method``)."""
+    import search
+
+    if strategy is None:
+        return None
+    if isinstance(strategy, str):
+        return resolve_method(strategy)[1]
+    if isinstance(strategy, search.Strategy):
+        return strategy
+    raise TypeError(f"strategy must be a method name (e.g. 'tpe') or a search.Strategy "
+                    f"instance, got {type(strategy).__name__} {strategy!r}")
+
+
+def _scheduler_of(scheduler: Any, early_stopping: bool) -> Any:
+    """A scheduler name of :data:`neural_jax.methods.SCHEDULERS`, a scheduler instance, or None."""
+    import search
+
+    if scheduler is None:
+        return "sh" if early_stopping else None
+    if isinstance(scheduler, str):
+        name = resolve_scheduler(scheduler)
+    elif isinstance(scheduler, search.Scheduler):
+        name = scheduler
+    else:
+        raise TypeError(f"scheduler must be a scheduler name (e.g. 'asha') or a "
+                        f"search.Scheduler instance, got {type(scheduler).__name__} {scheduler!r}")
+    if early_stopping and name != "sh":
+        raise ValueError(f"early_stopping=True means scheduler 'sh', but scheduler "
+                         f"{scheduler!r} was given; give one of them")
+    return name
+
+
+def _longest_training(net, params, epochs: int | None) -> int:
+    """The most epochs a trial of the search trains (Hyperband's maximum resource)."""
+    if epochs:
+        return int(epochs)
+    for p in params:
+        if p.name in ("train.epochs", "epochs"):
+            values = p.choices if p.kind == "categorical" else (p.high,)
+            return max(int(v) for v in values)
+    from neural_jax.train.spec import training_spec
+
+    return training_spec(net).epochs
 
 
 def _backend(backend: str) -> str:
