@@ -197,6 +197,9 @@ def cmd_hpo(args: argparse.Namespace) -> int:
     from neural_jax.data import DatasetError
     from neural_jax.hpo import HPOptimizer
 
+    from neural_jax.objective import resolve_direction
+
+    args.direction = resolve_direction(args.metric, args.direction)  # before any work
     code = open(args.file, encoding="utf-8").read()
     space = json.loads(args.space) if args.space else None
     view = _live_view(code, args, space)
@@ -238,7 +241,8 @@ def cmd_hpo(args: argparse.Namespace) -> int:
         if tracker is not None:
             tracker.on_round(rnd, records)
 
-    opt = HPOptimizer(strategy=args.strategy, n_trials=args.n_trials, timeout=args.timeout,
+    opt = HPOptimizer(strategy=args.strategy, scheduler=args.scheduler,
+                      n_trials=args.n_trials, timeout=args.timeout,
                       early_stopping=args.early_stopping, population=args.population,
                       parallel_trials=args.parallel_trials,
                       storage=args.storage, seed=args.seed, study_name=args.study,
@@ -289,6 +293,15 @@ def cmd_hpo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from neural_jax.cli_values import (
+        json_object,
+        positive_float,
+        positive_int,
+        scheduler as scheduler_name,
+        search_method,
+    )
+    from neural_jax.methods import methods_help, schedulers_help
+
     p = argparse.ArgumentParser(prog="neural", description="The Neural DSL on JAX.")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="parse and shape-check a .neural file; print its search space")
@@ -300,8 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("file", help="the .neural file")
     r.add_argument("--dataset", default="digits", help="dataset name (default: digits)")
     r.add_argument("--network", help="the network of the file to train")
-    r.add_argument("--epochs", type=int, help="override the file's epochs")
-    r.add_argument("--batch-size", type=int, help="override the file's batch_size")
+    r.add_argument("--epochs", type=positive_int, help="override the file's epochs")
+    r.add_argument("--batch-size", type=positive_int, help="override the file's batch_size")
     r.add_argument("--seed", type=int, help="override the file's seed")
     r.add_argument("--params", help='JSON values for HPO parameters, e.g. \'{"layers[1].units": 64}\', '
                    "a JSON file, or the folder (or best.json) of `neural hpo -o DIR`: its best "
@@ -313,25 +326,38 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("hpo", help="search a network's hyperparameters on a dataset")
     h.add_argument("file", help="the .neural file")
     h.add_argument("--dataset", default="digits")
-    h.add_argument("--strategy", default=None, help="tpe, gp, random, grid, evolution, pbt, optuna")
-    h.add_argument("--n-trials", type=int, default=16)
-    h.add_argument("--population", type=int, default=None, help="members trained together")
-    h.add_argument("--timeout", type=float, default=None, help="seconds")
+    h.add_argument("--strategy", default=None, type=search_method, metavar="METHOD",
+                   help="search method (default: the file's search_method, else tpe): "
+                        + methods_help() + ". pbt: population based training inside each "
+                        "population (--n-trials members in all, --population per PBT "
+                        "population); hyperband, asha, sh, median: random search with that "
+                        "scheduler")
+    h.add_argument("--scheduler", default=None, type=scheduler_name, metavar="NAME",
+                   help="stop poor trials early: " + schedulers_help())
+    h.add_argument("--n-trials", type=positive_int, default=16)
+    h.add_argument("--population", type=positive_int, default=None,
+                   help="members trained together")
+    h.add_argument("--timeout", type=positive_float, default=None, help="seconds")
     h.add_argument("--storage", default=None, help="SQLAlchemy URL, e.g. sqlite:///hpo.db")
     h.add_argument("--study", default=None, help="study name (resumes it when it exists)")
-    h.add_argument("--epochs", type=int, default=None)
+    h.add_argument("--epochs", type=positive_int, default=None)
     h.add_argument("--seed", type=int, default=0)
-    h.add_argument("--early-stopping", action="store_true", help="successive halving (JAX populations; PyTorch / TensorFlow trials after every epoch)")
-    h.add_argument("--metric", default="val_accuracy")
-    h.add_argument("--direction", default="maximize", choices=["maximize", "minimize"])
-    h.add_argument("--space", default=None, help="a search_space dict as JSON")
+    h.add_argument("--early-stopping", action="store_true", help="same as --scheduler sh: successive halving (JAX populations; PyTorch / TensorFlow trials after every epoch)")
+    h.add_argument("--metric", default="val_accuracy",
+                   help="what to optimize: loss or a metric of the network, val_ for the "
+                        "validation split (default val_accuracy); checked before training")
+    h.add_argument("--direction", default=None, choices=["maximize", "minimize"],
+                   help="default: inferred from --metric (losses and errors are minimized); "
+                        "one contradicting the metric is an error")
+    h.add_argument("--space", default=None, type=json_object,
+                   help="a search_space dict as JSON")
     h.add_argument("--backend", default="jax", help="jax (populations), pytorch or tensorflow")
-    h.add_argument("--parallel-trials", type=int, default=None,
+    h.add_argument("--parallel-trials", type=positive_int, default=None,
                    help="pytorch/tensorflow: worker processes training trials side by side")
     h.add_argument("--wandb", metavar="PROJECT", default=None,
                    help="log every trial as a W&B run in PROJECT (WANDB_MODE=offline works)")
     h.add_argument("--data-dir", default=None)
-    h.add_argument("--top", type=int, default=5, help="rows of the final table")
+    h.add_argument("--top", type=positive_int, default=5, help="rows of the final table")
     h.add_argument("--no-live", action="store_true",
                    help="print one line per round instead of the live view (the default "
                         "when standard output is not a terminal)")
@@ -356,11 +382,18 @@ def main(argv: list[str] | None = None) -> int:
     from neural_jax.user_errors import install_warning_format
 
     install_warning_format()  # "warning: ..." lines, not our source path and line
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # a bad flag value (argparse printed it) or --help
+        return e.code if isinstance(e.code, int) else 2
     try:
         return args.func(args)
     except NeuralError as e:
-        print(e.format(), file=sys.stderr)
+        text = e.format()
+        argument = getattr(e, "argument", None)  # a flag's value: name the flag
+        if argument:
+            text = text.replace(f"{e.kind}: ", f"{e.kind}: argument --{argument.replace('_', '-')}: ", 1)
+        print(text, file=sys.stderr)
         return 1
     except FileNotFoundError as e:
         print(f"error: no such file: {e.filename}", file=sys.stderr)

@@ -24,19 +24,17 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
+from neural_jax.methods import METHODS, Method, make_scheduler, resolve_method, resolve_scheduler
 
 __all__ = ["SEARCH_METHODS", "BackendUnavailable", "HPOptimizer", "optimize_and_return"]
 
 _log = logging.getLogger(__name__)
 
-#: `search_method:` names of the DSL -> (strategy name, strategy options)
-SEARCH_METHODS: dict[str, tuple[str, dict[str, Any]]] = {
-    "random": ("random", {}), "grid": ("grid", {}), "bayesian": ("gp", {}), "gp": ("gp", {}),
-    "tpe": ("tpe", {}), "evolution": ("evolution", {}), "cma_es": ("evolution", {}),
-    "pbt": ("pbt", {}), "hyperband": ("random", {}), "asha": ("random", {}),
-    "optuna": ("optuna", {}),
-}
+#: the method registry (:data:`neural_jax.methods.METHODS`), under its former name
+SEARCH_METHODS = METHODS
 
 
 class BackendUnavailable(NeuralValidationError):
@@ -63,14 +61,30 @@ class HPOptimizer:
     """Searches a DSL network's hyperparameters (the seed's ``HPOptimizer``).
 
     Args:
-      strategy: a strategy name of :mod:`search` (``"tpe"``, ``"gp"``, ``"random"``,
-        ``"grid"``, ``"evolution"``, ``"pbt"``, ``"optuna"``, or the seed's names such as
-        ``"BayesianStrategy"``), a :class:`search.Strategy` instance, or None to use the
-        network's ``search_method`` (default ``"tpe"``).
+      strategy: a method name of :data:`neural_jax.methods.METHODS` (``"tpe"``, ``"gp"``,
+        ``"random"``, ``"grid"``, ``"optuna"``; evosax algorithms ``"cma_es"``, ``"de"``,
+        ``"pso"``, ``"ga"``, ``"snes"``, ``"open_es"``, ... or any evosax name;
+        ``"pbt"``; ``"hyperband"``, ``"asha"``, ``"sh"``, ``"median"``: random search with
+        that scheduler; the seed's names such as ``"BayesianStrategy"``), a
+        :class:`search.Strategy` instance, or None to use the network's ``search_method``
+        (default ``"tpe"``). ``"pbt"`` trains each round's population with Population
+        Based Training inside it (:mod:`neural_jax.train.pbt`): every ``pbt_interval``
+        epochs the worst quarter copies the weights of a top member and perturbs its float
+        hyperparameters, in the one compiled program. Each trial is then one member:
+        ``n_trials`` members in all, ``population`` per PBT population (give
+        ``n_trials == population`` for one population); a trial's params are the ones it
+        started with, its record's ``lineage`` and ``hyperparams`` (also the trial's
+        ``pbt`` user attribute) what it copied and ended with.
+      scheduler: early stopping: ``"median"``, ``"sh"``, ``"asha"``, ``"hyperband"``
+        (:data:`neural_jax.methods.SCHEDULERS`), a :class:`search.schedulers.Scheduler`,
+        or None for the method's own (``hyperband`` has one) or none. A scheduler named
+        by both ``strategy`` and ``scheduler`` must be the same one.
+      pbt_interval: epochs between PBT steps; default a quarter of the epochs (at least 1).
       n_trials: how many configurations to train in all.
       timeout: seconds; the engine stops starting rounds after it (a round in progress
         finishes) and says so.
-      early_stopping: successive halving (``eta=2``, rungs at epochs 1, 2, 4, ...):
+      early_stopping: shorthand for ``scheduler="sh"``: successive halving (``eta=2``,
+        rungs at epochs 1, 2, 4, ...):
         a trial below the best half of the search's trials at a rung stops training and is
         told as pruned; inside each population for JAX, after every epoch for PyTorch and
         TensorFlow trials.
@@ -110,12 +124,27 @@ class HPOptimizer:
                  on_round: Callable[[int, list[dict]], None] | None = None,
                  on_start: Callable[[int, float | None, int | None], None] | None = None,
                  on_epoch: Callable[[int, dict[int, dict]], None] | None = None,
-                 compilation_cache: bool | str = True, keep_best: bool = False) -> None:
-        if not isinstance(n_trials, int) or n_trials < 1:
-            raise ValueError(f"n_trials must be a whole number >= 1, got {n_trials!r}")
-        if timeout is not None and timeout <= 0:
+                 compilation_cache: bool | str = True, keep_best: bool = False,
+                 scheduler: Any = None, pbt_interval: int | None = None) -> None:
+        _whole("n_trials", n_trials)
+        for name, value in (("population", population), ("parallel_trials", parallel_trials),
+                            ("epochs", epochs), ("pbt_interval", pbt_interval)):
+            if value is not None:
+                _whole(name, value)
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+                timeout, (int, float)) or not timeout > 0):
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        self._method = _method_of(strategy)  # an unknown name fails here, before any work
+        self._scheduler = _scheduler_of(scheduler, early_stopping)
+        if (isinstance(strategy, str) and self._method.scheduler and isinstance(self._scheduler, str)
+                and self._scheduler != self._method.scheduler):
+            raise ValueError(
+                f"strategy {strategy!r} means scheduler {self._method.scheduler!r}, but "
+                f"scheduler {self._scheduler!r} was given; give one of them")
         self.strategy = strategy
+        self.scheduler = scheduler
+        self.pbt_interval = pbt_interval
+        self.direction: str | None = None  # the direction optimize() searched in
         self.n_trials = n_trials
         self.timeout = timeout
         self.early_stopping = early_stopping
@@ -145,21 +174,41 @@ class HPOptimizer:
 
     # -------------------------------------------------------------------------------------
 
-    def _strategy_name(self, net) -> Any:
-        s = self.strategy
-        if s is None:
-            method = net.train.search_method if isinstance(net.train.search_method, str) else None
-            return SEARCH_METHODS.get(method or "tpe", ("tpe", {}))[0]
-        if isinstance(s, str):
-            return SEARCH_METHODS.get(s.lower(), (s, {}))[0]
-        return s
+    def _plan(self, net, params) -> tuple[Any, Any, Any]:
+        """``(strategy, scheduler, pbt)`` of this search of ``net``: the strategy instance
+        for the study, a fresh scheduler or None, :class:`PBT` settings or None."""
+        import search
+        from neural_jax.train.pbt import PBT
+
+        method = self._method
+        if method is None:  # the network's search_method
+            name = net.train.search_method if isinstance(net.train.search_method, str) else None
+            method = resolve_method(name or "tpe")[1]
+        if isinstance(method, Method):
+            strategy = search.get_strategy(method.strategy, **dict(method.options))
+        else:
+            strategy = method
+        scheduler = self._scheduler if self._scheduler is not None else getattr(
+            method, "scheduler", None)
+        epochs = _longest_training(net, params, self.epochs)
+        if isinstance(scheduler, str):
+            scheduler = make_scheduler(scheduler, epochs)
+        pbt = None
+        if getattr(method, "pbt", False):
+            pbt = PBT(interval=self.pbt_interval or max(1, epochs // 4), seed=self.seed)
+        return strategy, scheduler, pbt
 
     def optimize(self, neural_code: str, dataset_name: str = "digits", backend: str = "jax",
                  search_space: Mapping[str, Any] | None = None, metric: str = "val_accuracy",
-                 direction: str = "maximize", dataset: Any = None) -> dict[str, Any]:
+                 direction: str | None = None, dataset: Any = None) -> dict[str, Any]:
         """Runs the search; returns the best parameters keyed by path (SPEC §4).
 
         Args:
+          metric: what a trial's value is: a metric the network's training records
+            (:func:`neural_jax.objective.available_metrics`: ``val_accuracy``,
+            ``val_loss``, ...); any other name fails before training.
+          direction: ``"maximize"`` or ``"minimize"``; None infers it from the metric
+            (losses and errors are minimized); one contradicting the metric is an error.
           dataset: the data, instead of ``dataset_name``: a :class:`neural_jax.data.Dataset`,
             ``(x, y)`` (or ``(x, y, x_test, y_test)``) arrays, the path of an ``.npz`` or
             ``.csv`` file (label column ``label``/``target``/``class``/``y``, else the last),
@@ -173,6 +222,7 @@ class HPOptimizer:
 
         Raises:
           NeuralSyntaxError / NeuralValidationError: bad DSL or search space.
+          MetricError: a metric the training does not record, or a contradicting direction.
           BackendUnavailable: ``"pytorch"``/``"tensorflow"`` without that framework installed.
           DatasetError: unknown dataset or missing files (with what to put where).
         """
@@ -184,9 +234,17 @@ class HPOptimizer:
         from neural_jax.ir.space import bind_search_space, to_space_dict
         from neural_jax.train.population import train_population
 
+        from neural_jax.objective import check_metric, resolve_direction
+
         backend = _backend(backend)
-        if direction not in ("maximize", "minimize"):
-            raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        direction = resolve_direction(metric, direction)
+        self.direction = direction
+        if search_space is not None and not isinstance(search_space, Mapping):
+            raise NeuralValidationError(
+                f"search_space must be a dict of search values by path, got "
+                f"{type(search_space).__name__} {search_space!r}",
+                hint='e.g. {"optimizer.learning_rate": {"type": "log_range", "low": 1e-4, '
+                     '"high": 1e-2}}')
         net0 = parse(neural_code)
         params = bind_search_space(net0, search_space)
         if not params:
@@ -195,7 +253,13 @@ class HPOptimizer:
                 hint="mark values with HPO(...) or pass search_space={...}")
         net = lift(net0, params)
         check(net)
+        check_metric(net, metric)
         self.network = net
+        strategy, scheduler, pbt = self._plan(net, params)
+        if pbt is not None and backend != "jax":
+            raise NeuralValidationError(
+                f"PBT trains inside a JAX population (weights copied between members); "
+                f"backend {backend!r} cannot", hint='use backend="jax", or another strategy')
         dataset = as_dataset(dataset_name if dataset is None else dataset,
                              **({"data_dir": self.data_dir} if self.data_dir else {}))
         self._num_classes = dataset.num_classes
@@ -203,8 +267,7 @@ class HPOptimizer:
         store = self._program_store() if backend == "jax" else None
         self.study = search.create_study(
             name=self.study_name, storage=self.storage, space=space,
-            strategy=self._strategy_name(net), direction=direction, seed=self.seed)
-        scheduler = search.SuccessiveHalving(min_resource=1, eta=2) if self.early_stopping else None
+            strategy=strategy, direction=direction, seed=self.seed)
         pop = max(1, self.population or min(self.n_trials, 16))
         overrides = {"epochs": self.epochs} if self.epochs else None
         # COMPLETE, PRUNED and FAILED trials count toward n_trials, except failures whose
@@ -248,11 +311,13 @@ class HPOptimizer:
                     # every round pads its buckets to the population size (when that costs
                     # less than a compilation), so a search compiles each program once
                     results = train_population(net, dataset, configs, scheduler=scheduler,
-                                               mode=self.mode, overrides=overrides,
+                                               pbt=pbt, mode=self.mode, overrides=overrides,
                                                pad_members=pop, on_epoch=self.on_epoch,
                                                program_store=store, rounds=rounds,
                                                trial_ids=[t.number for t in trials],
                                                keep_variables=keeper is not None)
+                if pbt is not None:
+                    _pbt_lineage(trials, results)
                 records = [self._tell(t, r, metric) for t, r in zip(trials, results)]
                 if keeper is not None:
                     keeper.offer(net, records, results, [c["seed"] for c in configs],
@@ -352,6 +417,8 @@ class HPOptimizer:
                 trial.report(int(rec.get("epoch", 0)), v)
         rec = {"number": trial.number, "params": dict(trial.params), "history": member.history,
                "val": member.val, "test": member.test}
+        if getattr(member, "pbt", None):
+            rec.update(member.pbt)
         reason = _fail_reason(member, getattr(self, "_num_classes", None))
         if reason is not None:
             self.study.tell(trial, state="failed", reason=reason)

@@ -29,9 +29,18 @@ _DIRECTIONS = {"maximize": "maximize", "max": "maximize", "minimize": "minimize"
 
 
 class MetricError(NeuralValidationError):
-    """A metric the training does not record, or a direction that contradicts it."""
+    """A metric the training does not record, or a direction that contradicts it.
+
+    Attributes:
+      argument: the argument at fault, ``"metric"`` or ``"direction"`` (the ``neural``
+        command names its flag).
+    """
 
     kind = "error"
+
+    def __init__(self, message: str, *, argument: str = "metric", **kw) -> None:
+        self.argument = argument
+        super().__init__(message, **kw)
 
 
 def available_metrics(net) -> list[str]:
@@ -86,10 +95,12 @@ def resolve_direction(metric: str, direction: str | None) -> str:
         return inferred
     key = _DIRECTIONS.get(str(direction).lower())
     if key is None:
-        raise MetricError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        raise MetricError(f"direction must be 'maximize' or 'minimize', got {direction!r}",
+                          argument="direction")
     if key != inferred:
         better = "lower" if inferred == "minimize" else "higher"
         raise MetricError(
             f"direction {key!r} contradicts metric {metric!r}, which is better {better}",
-            hint=f"leave the direction out ({inferred} is inferred), or optimize another metric")
+            hint=f"leave the direction out ({inferred} is inferred), or optimize another metric",
+            argument="direction")
     return key

@@ -1,0 +1,74 @@
+"""Argument types of the ``neural`` command: every value is checked while the command line is
+read, so a bad one is a one-line error naming the flag before anything loads or trains.
+
+Each function is an ``argparse`` ``type=``: it returns the value (canonical where there is a
+canonical form) or raises :class:`argparse.ArgumentTypeError`, which argparse shows as
+``neural hpo: error: argument --epochs: ...`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+__all__ = ["positive_int", "positive_float", "search_method", "scheduler", "json_object"]
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (``--epochs``, ``--population``, ``--n-trials``...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (``--timeout``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
+def _registry_error(e) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"{e.message}; {e.hint}" if e.hint else e.message)
+
+
+def search_method(text: str) -> str:
+    """A method name of :data:`neural_jax.methods.METHODS` (or an evosax algorithm)."""
+    from neural_jax.methods import UnknownMethodError, resolve_method
+
+    try:
+        return resolve_method(text)[0]
+    except UnknownMethodError as e:
+        raise _registry_error(e) from None
+
+
+def scheduler(text: str) -> str:
+    """A scheduler name of :data:`neural_jax.methods.SCHEDULERS`."""
+    from neural_jax.methods import UnknownMethodError, resolve_scheduler
+
+    try:
+        return resolve_scheduler(text)
+    except UnknownMethodError as e:
+        raise _registry_error(e) from None
+
+
+def json_object(text: str) -> str:
+    """JSON text of an object (``--space``); returned unchanged, parsed by the command."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"must be a JSON object of search values by path, e.g. "
+            f"'{{\"optimizer.learning_rate\": {{\"type\": \"log_range\", \"low\": 1e-4, "
+            f"\"high\": 1e-2}}}}', got {type(value).__name__} {text}")
+    return text
