@@ -41,6 +41,13 @@ def _directions(direction: str | None, directions: Sequence[str] | None) -> list
     return out
 
 
+def _check_strategy(strategy: Any) -> None:
+    """Raises TypeError unless ``strategy`` is None, a registry name or a Strategy."""
+    if strategy is not None and not isinstance(strategy, (str, Strategy)):
+        raise TypeError(f"strategy must be a registry name (e.g. 'tpe') or a search.Strategy "
+                        f"instance, got {type(strategy).__name__} {strategy!r}")
+
+
 def create_study(
     name: str | None = None,
     storage: BaseStorage | str | None = None,
@@ -75,6 +82,7 @@ def create_study(
       SearchSpaceError: a malformed space, or one differing from the stored study's.
       StorageError: the storage cannot be opened.
     """
+    _check_strategy(strategy)
     store = get_storage(storage)
     name = name or f"study-{uuid.uuid4().hex[:12]}"
     dirs = _directions(direction, directions)
@@ -120,6 +128,7 @@ def load_study(
       SearchSpaceError: ``space`` differs from the stored one.
       ValueError: ``directions`` differ from the stored ones.
     """
+    _check_strategy(strategy)
     store = get_storage(storage)
     sid = store.find_study(name)
     if sid is None:
