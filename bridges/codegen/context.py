@@ -74,6 +74,7 @@ class Context:
       output_shape: the model's output shape without the batch axis.
       vocab_size: the Embedding's ``input_dim`` when the inputs are token ids, else None.
       helpers: names of the helper classes/functions the emitted model needs.
+      dataset: the built-in dataset ``load_data()`` reads, or None (random data).
     """
 
     net: Network
@@ -86,6 +87,7 @@ class Context:
     output_shape: tuple
     vocab_size: int | None = None
     helpers: set[str] = field(default_factory=set)
+    dataset: str | None = None
 
     @property
     def data_shape(self) -> tuple[int, ...]:
@@ -179,9 +181,9 @@ def build_context(net: Network, backend: str, config: Mapping[str, Any] | None) 
     """
     from neural_jax.ir.checker import infer_shapes
     from neural_jax.ir.plan import constant_plan, plan_network
-    from neural_jax.train.spec import default_config, training_spec
+    from neural_jax.train.spec import bind_config, training_spec
 
-    full = {**default_config(net), **dict(config or {})}
+    full = bind_config(net, config)
     infer_shapes(net, full)  # a configuration the checker rejects fails here, with its message
     plan = constant_plan(plan_network(net, full))
     spec = training_spec(net, full)

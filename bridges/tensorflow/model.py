@@ -25,6 +25,7 @@ from typing import Any
 from bridges.tensorflow._keras import load
 from bridges.tensorflow.layers import make_layer
 from neural_jax.ir.checker import default_config, infer_shapes
+from neural_jax.ir.config import validate_config
 from neural_jax.ir.nodes import Network
 from neural_jax.ir.plan import NetworkPlan, constant_plan, plan_network
 
@@ -80,7 +81,7 @@ def build_model(net: Network, config: Mapping[str, Any] | None = None):
       BackendError: a layer or value Keras cannot express exactly (the message names the
         layer, its path and the backend).
     """
-    full = {**default_config(net), **dict(config or {})}
+    full = {**default_config(net), **validate_config(net, config)}
     rows = infer_shapes(net, full)
     plan = constant_plan(plan_network(net, full, backend="tensorflow"))
     top = [r for r in rows if r[3] == 0]

@@ -41,6 +41,7 @@ from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.population import MemberResult
 from neural_jax.train.spec import default_config, training_spec
+from neural_jax.ir.config import validate_config
 
 tf, keras = load()
 
@@ -155,7 +156,7 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
       BackendError: a layer, loss or metric this bridge cannot express.
       ValueError: ``batch_size`` larger than the training set.
     """
-    full = {**default_config(net), **dict(config or {})}
+    full = {**default_config(net), **validate_config(net, config)}
     spec = training_spec(net, full, overrides)
     keras.utils.set_random_seed(spec.seed)
     model = build_model(net, full)

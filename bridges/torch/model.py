@@ -20,6 +20,7 @@ import torch
 
 from bridges.torch.rules import Sequence
 from neural_jax.ir.checker import default_config, infer_shapes
+from neural_jax.ir.config import validate_config
 from neural_jax.ir.nodes import Network
 from neural_jax.ir.plan import BackendError, NetworkPlan, constant_plan, plan_network
 
@@ -113,7 +114,7 @@ def build_module(net: Network, config: Mapping[str, Any] | None = None) -> Torch
       NeuralValidationError: the configuration gives a layer an input it cannot take.
       BackendError: a layer or value PyTorch cannot express exactly.
     """
-    full = {**default_config(net), **dict(config or {})}
+    full = {**default_config(net), **validate_config(net, config)}
     rows = infer_shapes(net, full)
     plan = constant_plan(plan_network(net, full, backend="pytorch"))
     return TorchNetwork(net, full, plan, _top_level_output(rows)).eval()

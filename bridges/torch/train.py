@@ -40,6 +40,7 @@ from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.population import MemberResult
 from neural_jax.train.spec import TrainSpec, default_config, training_spec
+from neural_jax.ir.config import validate_config
 
 __all__ = ["train_trial"]
 
@@ -151,7 +152,7 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
       TrainConfigError: a bad optimizer, schedule, loss or metric setting.
       ValueError: ``batch_size`` larger than the training set.
     """
-    full = {**default_config(net), **dict(config or {})}
+    full = {**default_config(net), **validate_config(net, config)}
     spec = training_spec(net, full, overrides)
     threads = torch.get_num_threads()
     if num_threads is not None:

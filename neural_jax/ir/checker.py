@@ -147,7 +147,7 @@ def _run(net: Network, items, shape, config, rows, depth, first=False):
     for i, it in enumerate(items):
         layer = it
         if isinstance(it, Choice):
-            layer = it.values[int(resolve(it, config))]
+            layer = it.values[_option(it, config)]
         if layer.type == "Output" and depth == 0 and i != n - 1:
             raise _err(net, layer, "Output must be the last layer",
                        "use Dense(...) for hidden layers", config)
@@ -156,6 +156,17 @@ def _run(net: Network, items, shape, config, rows, depth, first=False):
                        "move it to the top of the layers: list", config)
         shape = apply_layer(net, layer, shape, config, rows, depth, path=it.path)
     return shape
+
+
+def _option(choice: Choice, config) -> int:
+    from neural_jax.ir.config import choice_index
+
+    value = resolve(choice, config)
+    index = choice_index(choice.values, value)
+    if index is None:
+        raise NeuralValidationError(f"{value!r} is not an option of {choice.path}",
+                                    hint=f"use an index in 0..{len(choice.values) - 1}")
+    return index
 
 
 def apply_layer(net, layer: Layer, shape, config, rows=None, depth=0, path=None):

@@ -159,14 +159,23 @@ class _Planner:
         """A list entry: a Layer, or a layer choice resolved by its configured index."""
         name = module_name(item.path)
         if isinstance(item, Choice):
-            index = int(resolve(item, self.config))
-            if not 0 <= index < len(item.values):
-                raise BackendError(
-                    f"layer choice {item.path} has {len(item.values)} options, index {index} "
-                    f"was configured (backend: {self.backend})",
-                    hint=f"use an index in 0..{len(item.values) - 1}")
-            return self.layer(item.values[index], name)
+            return self.layer(item.values[self.index(item)], name)
         return self.layer(item, name)
+
+    def index(self, choice: Choice) -> int:
+        """The configured option of a layer choice (an index; a label is accepted too)."""
+        from neural_jax.dsl.printer import format_call
+        from neural_jax.ir.config import choice_index
+
+        value = resolve(choice, self.config)
+        index = choice_index(choice.values, value)
+        if index is None:
+            labels = tuple(format_call(o) for o in choice.values)
+            raise BackendError(
+                f"{value!r} is not an option of the layer choice {choice.path} "
+                f"(backend: {self.backend})",
+                hint=f"use one of {', '.join(labels)} or an index in 0..{len(labels) - 1}")
+        return index
 
     def layer(self, layer: Layer, name: str) -> LayerPlan:
         spec = LAYERS.get(layer.type)
@@ -178,7 +187,7 @@ class _Planner:
             p = spec.param(key)
             if key == spec.wraps:
                 if isinstance(value, Choice):
-                    value = value.values[int(resolve(value, self.config))]
+                    value = value.values[self.index(value)]
                 inner = self.layer(value, "layer")
             elif p is not None and p.shape_affecting:
                 args.append((key, _normalise(resolve(value, self.config))))

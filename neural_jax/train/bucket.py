@@ -55,9 +55,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from neural_jax.ir.nodes import Layer, Network, Optimizer
+from neural_jax.ir.nodes import Network
 from neural_jax.ir.space import SearchParam, search_space
-from neural_jax.train._registry import TrainConfigError, did_you_mean
+from neural_jax.train._registry import TrainConfigError
 from neural_jax.train.optimizers import optimizer_hyperparams, optimizer_structure
 from neural_jax.train.spec import TrainSpec, default_config, training_spec
 
@@ -138,32 +138,6 @@ def _freeze(v: Any) -> Any:
     return v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)
 
 
-def _check_param(p: SearchParam, value: Any, where: str) -> None:
-    if p.kind == "categorical":
-        if value in p.choices:
-            return
-        if p.options and isinstance(p.options[0], (Layer, Optimizer)):
-            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(p.options):
-                return
-            if isinstance(value, (Layer, Optimizer)) or any(
-                    getattr(o, "type", None) == value for o in p.options):
-                return
-        if isinstance(value, str) and value.lower() in [str(c).lower() for c in p.choices]:
-            return
-        raise PopulationConfigError(
-            f"{where}: {value!r} is not an option of '{p.name}'; use one of "
-            f"{', '.join(map(repr, p.choices))}.")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise PopulationConfigError(f"{where}: '{p.name}' must be a finite number, got {value!r}.")
-    tol = 1e-9 * max(1.0, abs(p.high or 0.0), abs(p.low or 0.0))
-    if (p.low is not None and value < p.low - tol) or (p.high is not None and value > p.high + tol):
-        raise PopulationConfigError(
-            f"{where}: '{p.name}' = {value!r} is outside its domain [{p.low}, {p.high}]; "
-            "use a value inside it or widen the range in the network.")
-    if p.kind == "int" and float(value) != int(value):
-        raise PopulationConfigError(f"{where}: '{p.name}' must be an integer, got {value!r}.")
-
-
 def check_config(net: Network, config: Mapping[str, Any], where: str = "configuration",
                  space: Sequence[SearchParam] | None = None) -> dict[str, Any]:
     """Checks one configuration against the network's search space.
@@ -180,23 +154,13 @@ def check_config(net: Network, config: Mapping[str, Any], where: str = "configur
     Raises:
       PopulationConfigError: an unknown key or a value outside its domain.
     """
-    if not isinstance(config, Mapping):
-        raise PopulationConfigError(f"{where}: a configuration is a dict of HPO paths to "
-                                    f"values, got {type(config).__name__}.")
-    params = {p.name: p for p in (space if space is not None else search_space(net))}
-    for key, value in config.items():
-        if key in RESERVED:
-            if key == "seed" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise PopulationConfigError(f"{where}: 'seed' must be a non-negative int, got {value!r}.")
-            continue
-        if key in params:
-            _check_param(params[key], value, where)
-        elif not key.startswith("optimizer."):
-            raise PopulationConfigError(
-                f"{where}: '{key}' is not a searched parameter of network '{net.name}'."
-                f"{did_you_mean(key, params)} It has: {', '.join(params) or 'none'}.")
-    full = {**default_config(net), **{k: v for k, v in config.items() if k not in RESERVED}}
-    return full
+    from neural_jax.ir.config import ConfigError, validate_config
+
+    try:  # the one check every entry point shares (choice labels become indices)
+        checked = validate_config(net, config, where=where, space=space)
+    except ConfigError as e:
+        raise PopulationConfigError(f"{e.message}. {e.hint}." if e.hint else e.message) from None
+    return {**default_config(net), **{k: v for k, v in checked.items() if k not in RESERVED}}
 
 
 def _structure(net: Network, full: dict[str, Any], spec: TrainSpec) -> tuple:

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neural_jax.ir.checker import resolve
+from neural_jax.ir.config import choice_index, validate_config
 from neural_jax.ir.nodes import Choice, Layer, LogRange, Network, Optimizer, Range, Schedule
 from neural_jax.ir.space import search_space
 
-__all__ = ["TrainSpec", "default_config", "training_spec", "pick_option"]
+__all__ = ["TrainSpec", "bind_config", "default_config", "training_spec", "pick_option"]
 
 #: what a run uses when the DSL says nothing (Keras-like)
 DEFAULTS = {"epochs": 10, "batch_size": 32, "validation_split": 0.2, "seed": 0,
@@ -68,21 +69,25 @@ def default_config(net: Network) -> dict[str, Any]:
     return out
 
 
+def bind_config(net: Network, config: Mapping[str, Any] | None = None,
+                where: str = "configuration") -> dict[str, Any]:
+    """``config`` checked and made canonical (:func:`~neural_jax.ir.config.validate_config`:
+    choice labels become indices), over :func:`default_config` for what it leaves out.
+
+    Raises:
+      ConfigError: an unknown key, a value outside its domain or of the wrong type.
+    """
+    return {**default_config(net), **validate_config(net, config, where=where)}
+
+
 def pick_option(choice: Choice, value: Any) -> Any:
-    """The option of a layer/optimizer choice named by index, type name or the option itself."""
+    """The option of a layer/optimizer choice named by index, label, type name or itself."""
     if isinstance(value, (Layer, Optimizer)):
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(choice.values):
-        return choice.values[value]
-    for opt in choice.values:
-        if getattr(opt, "type", None) == value:
-            return opt
-    from neural_jax.dsl.printer import format_call
-
-    for opt in choice.values:
-        if format_call(opt) == value:
-            return opt
-    raise ValueError(f"{value!r} is not an option of {choice.path}")
+    idx = choice_index(choice.values, value)
+    if idx is None:
+        raise ValueError(f"{value!r} is not an option of {choice.path}")
+    return choice.values[idx]
 
 
 def _value(v: Any, config: Mapping[str, Any]) -> Any:

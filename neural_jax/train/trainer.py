@@ -29,7 +29,7 @@ from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric, mean_from_stats
 from neural_jax.train.optimizers import build_optimizer
-from neural_jax.train.spec import TrainSpec, default_config, training_spec
+from neural_jax.train.spec import TrainSpec, bind_config, training_spec
 
 __all__ = ["TrainResult", "Trainer", "TrainingDiverged", "train"]
 
@@ -97,7 +97,7 @@ class Trainer:
         from neural_jax.jax import build_model
 
         self.net = net
-        self.config = {**default_config(net), **dict(config or {})}
+        self.config = bind_config(net, config)  # labels -> indices; bad keys/values fail here
         self.spec = training_spec(net, self.config, overrides)
         # On CPU, convolutions run as patches x matmul (XLA's CPU convolution is slow; see
         # neural_jax.jax.layers_conv); the same rule the population trainer uses.
