@@ -108,6 +108,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     best = load_best(args.params) if args.params else None  # a file or `neural hpo -o` folder
     config = (best["params"] if best is not None else json.loads(args.params)) if args.params else {}
+    from neural_jax.ir.config import config_labels, validate_config
+
+    if best is None:  # JSON values: checked before any data is loaded or compiled
+        config = validate_config(net, config, where="--params")
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     try:
         ds = load_dataset(args.dataset, **({"data_dir": args.data_dir} if args.data_dir else {}))
@@ -131,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     searched = [p for p in trainer.config if p not in config]
     if searched:
         print("HPO parameters fixed for this run (pass --params to choose): " + ", ".join(
-            f"{p}={trainer.config[p]!r}" for p in searched))
+            f"{p}={v!r}" for p, v in config_labels(net, {p: trainer.config[p] for p in searched}).items()))
     print(f"training {net.name} on {ds.name}: {spec.epochs} epochs, batch {spec.batch_size}, "
           f"{spec.optimizer}, validation {spec.validation_split:g} of the training split")
 
