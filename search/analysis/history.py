@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["OptimizationHistory", "optimization_history", "trial_rows"]
+__all__ = ["OptimizationHistory", "direction_of", "optimization_history", "trial_rows"]
 
 
 def trial_rows(trials: Any) -> list[dict[str, Any]]:
@@ -33,6 +33,32 @@ def trial_rows(trials: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def direction_of(trials: Any, direction: str | None = None) -> str:
+    """The direction to judge ``trials`` by: ``direction`` when given, else the study's
+    (a :class:`~search.study.Study`, or anything with a ``direction`` or a ``study``, such as
+    ``HPOptimizer``), else ``"maximize"``.
+
+    Raises:
+      ValueError: a direction other than ``"minimize"``/``"maximize"``.
+    """
+    if direction is None:
+        for source in (trials, getattr(trials, "study", None)):
+            try:
+                d = getattr(source, "direction", None)
+            except ValueError:  # several objectives: the first one's direction
+                d = (getattr(source, "directions", None) or [None])[0]
+            if isinstance(d, str):
+                direction = d
+                break
+        else:
+            direction = "maximize"
+    key = str(direction).lower()
+    key = {"min": "minimize", "max": "maximize"}.get(key, key)
+    if key not in ("minimize", "maximize"):
+        raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
+    return key
+
+
 @dataclass(frozen=True)
 class OptimizationHistory:
     """``numbers[i]``, ``values[i]`` (NaN when not complete) and ``best[i]`` so far."""
@@ -45,8 +71,15 @@ class OptimizationHistory:
 
 
 def optimization_history(trials: Iterable[Any], metric: str = "objective",
-                         direction: str = "maximize") -> OptimizationHistory:
-    """The record behind :func:`search.visualization.plot_optimization_history`."""
+                         direction: str | None = None) -> OptimizationHistory:
+    """The record behind :func:`search.visualization.plot_optimization_history`.
+
+    Args:
+      trials: a study, its trials, or ``HPOptimizer`` / its ``trials`` records.
+      metric: the objective's name (for labels).
+      direction: None takes the study's (:func:`direction_of`).
+    """
+    direction = direction_of(trials, direction)
     rows = sorted(trial_rows(trials), key=lambda r: r["number"])
     better = (lambda a, b: a > b) if direction == "maximize" else (lambda a, b: a < b)
     best, cur = [], math.nan

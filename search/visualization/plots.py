@@ -26,8 +26,12 @@ def _has_display() -> bool:
 
 
 def plot_optimization_history(trials: Any, metric: str = "objective",
-                              direction: str = "maximize", path: str | None = None):
+                              direction: str | None = None, path: str | None = None):
     """Objective per trial and the best so far; saved to ``path`` when given.
+
+    ``direction`` None means the study's own (a :class:`~search.study.Study` or
+    ``HPOptimizer``; ``"maximize"`` for plain records), so "best so far" of a minimized
+    study is its lowest value.
 
     Returns:
       The matplotlib ``Figure``.
@@ -39,7 +43,7 @@ def plot_optimization_history(trials: Any, metric: str = "objective",
     ax.step(rec.numbers, rec.best, where="post", color="tab:red", label="best so far")
     ax.set_xlabel("trial")
     ax.set_ylabel(metric)
-    ax.set_title("Optimization history")
+    ax.set_title(f"Optimization history ({rec.direction})")
     ax.legend(loc="best")
     fig.tight_layout()
     if path:
