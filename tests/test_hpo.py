@@ -89,3 +89,116 @@ def test_a_bad_cache_size_limit_fails_before_the_study_starts(monkeypatch, tmp_p
     with pytest.raises(NeuralValidationError, match="NEURAL_JAX_CACHE_MAX_BYTES='two gigabytes'"):
         opt.optimize(CODE, dataset_name="digits")
     assert opt.study is None and not opt.trials
+
+
+# --- one registry of method names: each does what it says ---------------------------------
+
+from neural_jax.methods import METHODS, SCHEDULERS  # noqa: E402
+
+
+def _search(**kw):
+    opt = HPOptimizer(n_trials=4, population=4, epochs=3, seed=0, **kw)
+    best = opt.optimize(TINY_SEARCH)
+    return opt, best
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_method_name_does_what_it_says(name):
+    import search
+
+    method = METHODS[name]
+    opt, best = _search(strategy=name)
+    assert best and opt.best_value > 0.3, (name, opt.trials)
+    assert len(opt.trials) == 4
+    strategy = opt.study.strategy
+    assert search.strategies.strategy_name(strategy) == method.strategy
+    for key, value in method.options.items():  # e.g. the evosax algorithm asked for
+        assert getattr(strategy, key) == value
+    states = [t["state"] for t in opt.trials]
+    if method.scheduler:  # hyperband, asha, sh, median: poor trials really stop early
+        assert "pruned" in states, (name, states)
+        pruned = [t for t in opt.trials if t["state"] == "pruned"]
+        assert all(len(t["history"]) < 3 for t in pruned)
+    else:
+        assert "pruned" not in states
+    if method.pbt:  # weights copied inside the population, recorded per trial
+        copies = [ev for t in opt.trials for ev in t["lineage"]]
+        assert copies, opt.trials
+        numbers = {t["number"] for t in opt.trials}
+        assert all(ev["from"] in numbers for ev in copies)
+        stored = {t.number: t.user_attrs["pbt"] for t in opt.study.trials}
+        assert any(s["lineage"] for s in stored.values())
+        assert all("optimizer.learning_rate" in s["hyperparams"] for s in stored.values())
+    else:
+        assert all("lineage" not in t for t in opt.trials)
+
+
+@pytest.mark.parametrize("scheduler", list(SCHEDULERS))
+def test_every_scheduler_name_prunes_a_search(scheduler):
+    opt, _ = _search(strategy="tpe", scheduler=scheduler)
+    assert any(t["state"] == "pruned" for t in opt.trials), opt.trials
+    assert opt.study.strategy.name == "tpe"
+
+
+def test_a_scheduler_instance_and_the_files_search_method():
+    import search
+
+    opt, _ = _search(scheduler=search.Hyperband(min_resource=1, max_resource=3, eta=3))
+    assert any(t["state"] == "pruned" for t in opt.trials)
+    code = TINY_SEARCH.replace("validation_split: 0.2", 'validation_split: 0.2, search_method: "ASHA"')
+    opt = HPOptimizer(n_trials=4, population=4, epochs=3, seed=0)
+    opt.optimize(code)
+    assert any(t["state"] == "pruned" for t in opt.trials)
+
+
+def test_method_and_scheduler_arguments_fail_before_any_work():
+    from neural_jax.methods import UnknownMethodError
+
+    with pytest.raises(UnknownMethodError, match="unknown search method 'hyperbnd'") as e:
+        HPOptimizer(strategy="hyperbnd")
+    assert "did you mean 'hyperband'" in e.value.hint and "pso" in e.value.hint
+    with pytest.raises(UnknownMethodError, match="unknown scheduler 'asah'"):
+        HPOptimizer(scheduler="asah")
+    with pytest.raises(ValueError, match="means scheduler 'hyperband'.*'median'"):
+        HPOptimizer(strategy="hyperband", scheduler="median")
+    with pytest.raises(ValueError, match="early_stopping=True means scheduler 'sh'"):
+        HPOptimizer(early_stopping=True, scheduler="asha")
+    with pytest.raises(TypeError, match="got int 42"):
+        HPOptimizer(strategy=42)
+    for kw in ({"epochs": 0}, {"epochs": -2}, {"population": 0}, {"population": -1},
+               {"parallel_trials": 0}, {"n_trials": True}):
+        with pytest.raises(ValueError, match=f"{next(iter(kw))} must be a whole number >= 1"):
+            HPOptimizer(**kw)
+    assert HPOptimizer(strategy="CMA-ES")._method is METHODS["cma_es"]
+    with pytest.raises(NeuralValidationError, match="PBT trains inside a JAX population"):
+        HPOptimizer(strategy="pbt", n_trials=1).optimize(TINY_SEARCH, backend="pytorch")
+
+
+def test_metric_and_direction_are_checked_before_training(monkeypatch):
+    from neural_jax.objective import MetricError
+    import neural_jax.data as data
+
+    def no_data(*a, **k):
+        raise AssertionError("the dataset was loaded before the metric was checked")
+
+    monkeypatch.setattr(data, "as_dataset", no_data)
+    with pytest.raises(MetricError, match="unknown metric 'val_acc'.*val_loss, val_accuracy, "
+                                          "loss, accuracy") as e:
+        HPOptimizer(n_trials=1).optimize(TINY_SEARCH, metric="val_acc")
+    assert "val_accuracy" in e.value.hint and e.value.argument == "metric"
+    with pytest.raises(MetricError, match="'maximize' contradicts metric 'val_loss'") as e:
+        HPOptimizer(n_trials=1).optimize(TINY_SEARCH, metric="val_loss", direction="maximize")
+    assert e.value.argument == "direction"
+    with pytest.raises(MetricError, match="holds out no validation split"):
+        HPOptimizer(n_trials=1).optimize(TINY_SEARCH.replace("validation_split: 0.2",
+                                                             "validation_split: 0.0"))
+    with pytest.raises(NeuralValidationError, match="search_space must be a dict.*list"):
+        HPOptimizer(n_trials=1).optimize(TINY_SEARCH, search_space=[1, 2, 3])
+
+
+def test_val_loss_is_minimized_without_a_direction():
+    opt = HPOptimizer(strategy="random", n_trials=4, population=4, epochs=2, seed=0)
+    opt.optimize(TINY_SEARCH, metric="val_loss")
+    assert opt.direction == "minimize" and opt.study.directions == ["minimize"]
+    values = [t["value"] for t in opt.trials]
+    assert opt.best_value == pytest.approx(min(values))
