@@ -456,6 +456,21 @@ class Evolution(Strategy):
         return bool(np.any(same & np.isclose(self.history_y, y, rtol=1e-12, atol=0.0)))
 
     # ------------------------------------------------------------------ resume
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments (a resumed study rebuilds the same algorithm); options
+        that are not JSON values (e.g. an optax optimizer) are left out."""
+        import json
+
+        config: dict[str, Any] = {"algorithm": self.algorithm, "popsize": self.popsize,
+                                  "scale": self.scale, "bounds": self.bounds}
+        for k, v in {**self._ctor_kwargs, **self._param_overrides}.items():
+            try:
+                json.dumps(v)
+            except (TypeError, ValueError):
+                continue
+            config[k] = v
+        return config
+
     def state_dict(self) -> dict[str, Any]:
         """Seed, population size, told history and position in the generation (JSON)."""
         return {

@@ -41,3 +41,13 @@ def test_evolution_by_short_name_searches():
     study.optimize(lambda t: (t.params["x"] - 0.3) ** 2, n_trials=12)
     assert study.strategy.algorithm == "DifferentialEvolution"
     assert study.best_value < 0.05
+
+
+def test_a_stored_evolution_study_resumes_with_its_algorithm(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = search.create_study("e", url, space=SPACE, strategy=Evolution("de", popsize=4), seed=0)
+    study.optimize(lambda t: (t.params["x"] - 0.3) ** 2, n_trials=6)
+    again = search.load_study("e", url)
+    assert again.strategy.algorithm == "DifferentialEvolution" and again.strategy.popsize == 4
+    again.optimize(lambda t: (t.params["x"] - 0.3) ** 2, n_trials=2)
+    assert len(again.trials) == 8
