@@ -334,7 +334,7 @@ class HPOptimizer:
         except KeyboardInterrupt:
             self.interrupted = True
             requeued = 0
-            for t in getattr(self, "_running", []):
+            for t in self._own_running():
                 try:  # back in the queue: a resume trains the same configuration
                     requeued += self.study.requeue(t, "interrupted (Ctrl-C)") is not None
                 except search.SearchError:
@@ -359,6 +359,18 @@ class HPOptimizer:
         self.best_params = dict(self.study.best_params)
         self.best_value = float(self.study.best_value)
         return dict(self.best_params)
+
+    def _own_running(self) -> list:
+        """This process's running trials: the round's, and any an interrupted ``ask`` had
+        already stored."""
+        import search
+        from search.storage import worker_id
+
+        me = worker_id()
+        numbers = {t.number for t in getattr(self, "_running", [])}
+        numbers |= {t.number for t in self.study.get_trials([search.TrialState.RUNNING])
+                    if t.system_attrs.get("worker") == me}
+        return sorted(numbers)
 
     #: how an interrupted search says to resume (``{study}`` and ``{storage}`` filled in) and
     #: to make a search resumable; the ``neural`` command words them as its flags
