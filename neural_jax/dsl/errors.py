@@ -18,6 +18,10 @@ __all__ = [
 ]
 
 
+#: the most characters of a source line an error shows (a window around the column)
+SHOWN_WIDTH = 100
+
+
 class NeuralWarning(UserWarning):
     """A problem that does not stop the run (e.g. a search-space key that binds to nothing)."""
 
@@ -51,22 +55,37 @@ class NeuralError(Exception):
         self.hint = hint
         super().__init__(self.format())
 
+    def _window(self) -> tuple[str, int]:
+        """The source line (clipped to :data:`SHOWN_WIDTH` around the column) and the
+        column's index in it."""
+        text, col = self.source_line, max(self.column - 1, 0)
+        if len(text) <= SHOWN_WIDTH:
+            return text, col
+        start = max(0, min(col - SHOWN_WIDTH // 2, len(text) - SHOWN_WIDTH))
+        end = start + SHOWN_WIDTH
+        head, tail = ("..." if start else ""), ("..." if end < len(text) else "")
+        return head + text[start:end] + tail, col - start + len(head)
+
     @property
     def caret(self) -> str:
         """A line with a caret under the offending column."""
-        if not self.source_line or self.column <= 0:
+        return self._caret(self.source_line, self.column - 1)
+
+    @staticmethod
+    def _caret(text: str, col: int) -> str:
+        if not text or col < 0:
             return ""
-        prefix = "".join(c if c == "\t" else " " for c in self.source_line[: self.column - 1])
-        return prefix + "^"
+        return "".join(c if c == "\t" else " " for c in text[:col]) + "^"
 
     def format(self) -> str:
         """The full, multi-line message shown to the user."""
         where = f"line {self.line}, column {self.column}: " if self.line else ""
         out = [f"{self.kind}: {where}{self.message}"]
         if self.source_line:
-            shown = "".join(c if c.isprintable() or c == "\t" else "?" for c in self.source_line)
+            text, col = self._window()  # a long line: the part around the column
+            shown = "".join(c if c.isprintable() or c == "\t" else "?" for c in text)
             out.append("    " + shown)
-            out.append("    " + self.caret)
+            out.append("    " + (self._caret(text, col) if self.column > 0 else ""))
         if self.hint:
             out.append(f"hint: {self.hint}")
         return "\n".join(out)

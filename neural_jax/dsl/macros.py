@@ -14,6 +14,7 @@ import dataclasses
 
 from neural_jax.dsl import ast
 from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
+from neural_jax.dsl.parser import MAX_NESTING
 
 __all__ = ["expand_macros"]
 
@@ -47,9 +48,13 @@ def expand_macros(file: ast.FileNode) -> ast.FileNode:
                                 "rename one of them")
             seen.add(pname)
         macros[m.name] = m
-    if not macros:
-        return file
     ex = _Expander(macros, src)
+    if not macros:  # repetitions alone can multiply too: `{ Dense(4) * 1000 } * 1000`
+        for n in file.networks:
+            for e in n.entries:
+                if isinstance(e, ast.Section) and e.key == "layers":
+                    ex.check_size(e.items)
+        return file
     nets = tuple(
         dataclasses.replace(n, entries=tuple(ex.entry(e) for e in n.entries)) for n in file.networks
     )
@@ -61,17 +66,73 @@ class _Expander:
         self.macros = macros
         self.src = source
         self.expanded = 0  # layer items made so far: guards against exponential expansion
+        self._sizes: dict[str, int] = {}  # macro -> layers it expands to
 
     def entry(self, e):
         if isinstance(e, ast.Section) and e.key == "layers":
+            self.check_size(e.items)
             return dataclasses.replace(e, items=self.items(e.items, ()))
         return e
 
-    def items(self, items: tuple[ast.Item, ...], stack: tuple[str, ...]) -> tuple[ast.Item, ...]:
-        return tuple(self.item(it, stack) for it in items)
+    # --- the size of an expansion, computed before expanding ----------------------------
 
-    def item(self, it: ast.Item, stack: tuple[str, ...]) -> ast.Item:
-        block = self.items(it.block, stack) if it.block is not None else None
+    def _macro_of(self, v) -> str | None:
+        if isinstance(v, (ast.Name, ast.Call)) and v.name in self.macros:
+            return v.name
+        return None
+
+    def count(self, items, visiting: tuple[str, ...]) -> int:
+        """Layers ``items`` expand to, repetitions included (exact big ints, no expansion)."""
+        total = 0
+        for it in items:
+            name = self._macro_of(it.value)
+            if name is not None:
+                one = self.macro_size(name, visiting)
+            else:
+                one = 1 + (self.count(it.block, visiting) if it.block is not None else 0)
+            total += max(1, it.repeat or 1) * one
+        return total
+
+    def macro_size(self, name: str, visiting: tuple[str, ...]) -> int:
+        if name in self._sizes:
+            return self._sizes[name]
+        if name in visiting or len(visiting) >= MAX_NESTING:
+            return 0  # recursion and depth are reported, with their place, by the expansion
+        size = self.count(self.macros[name].body, visiting + (name,))
+        self._sizes[name] = size
+        return size
+
+    def check_size(self, items) -> None:
+        """Refuses a layer list that would expand past :data:`_MAX_EXPANDED` layers, at the
+        item that crosses the limit, before any copy is made (expansion can be exponential:
+        each macro using the previous one twice doubles it)."""
+        total = 0
+        for it in items:
+            if it.repeat is not None and not 1 <= it.repeat <= _MAX_EXPANDED:
+                continue  # the lowering reports the count itself, at the `* N`
+            n = self.count((it,), ())
+            total += n
+            if total > _MAX_EXPANDED:
+                name = getattr(it.value, "name", None)
+                what = f"{name}(...)" if isinstance(name, str) else "this layer"
+                raise self.src.error(
+                    NeuralValidationError, it.span,
+                    f"{what}{' * ' + str(it.repeat) if it.repeat else ''} expands to "
+                    f"{n:,} layers; a network may have at most {_MAX_EXPANDED:,}",
+                    "use fewer repetitions (* N) or macros that use each other fewer times")
+
+    # --- expansion ----------------------------------------------------------------------
+
+    def items(self, items: tuple[ast.Item, ...], stack: tuple[str, ...],
+              depth: int = 0) -> tuple[ast.Item, ...]:
+        return tuple(self.item(it, stack, depth) for it in items)
+
+    def item(self, it: ast.Item, stack: tuple[str, ...], depth: int = 0) -> ast.Item:
+        if depth > MAX_NESTING:
+            raise self.src.error(NeuralValidationError, it.span,
+                                 f"blocks and macro calls nest more than {MAX_NESTING} deep here",
+                                 "flatten the structure: a network needs only a few levels")
+        block = self.items(it.block, stack, depth + 1) if it.block is not None else None
         v = it.value
         if isinstance(v, ast.Name) and v.name in self.macros:
             v = ast.Call(v.name, (), v.span, close=v.span.end)
@@ -80,14 +141,14 @@ class _Expander:
                 raise self.src.error(NeuralValidationError, it.block_span,
                                      f"macro '{v.name}' does not take a {{ block }}",
                                      "put the layers inside the macro's definition")
-            group = self.call(v, stack)
+            group = self.call(v, stack, depth + 1)
             if it.device is not None:  # a device on a macro call applies to each layer
                 group = dataclasses.replace(group, items=tuple(
                     dataclasses.replace(x, device=x.device or it.device) for x in group.items))
             return dataclasses.replace(it, value=group, block=None, device=None)
         return dataclasses.replace(it, block=block)
 
-    def call(self, call: ast.Call, stack: tuple[str, ...]) -> ast.Group:
+    def call(self, call: ast.Call, stack: tuple[str, ...], depth: int = 0) -> ast.Group:
         m = self.macros[call.name]
         if call.name in stack:
             chain = " -> ".join(stack + (call.name,))
@@ -132,7 +193,7 @@ class _Expander:
                                  f"macro '{m.name}' expands to too many layers",
                                  f"macros may expand to at most {_MAX_EXPANDED} layers in all")
         body = tuple(_subst_item(it, bound) for it in m.body)
-        body = self.items(body, stack + (call.name,))
+        body = self.items(body, stack + (call.name,), depth)
         return ast.Group(m.name, body, call.span)
 
 

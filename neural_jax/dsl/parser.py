@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import functools
 import pathlib
+import re
 
 import lark
 from lark import Token, Transformer, v_args
 
 from neural_jax.dsl import ast
-from neural_jax.dsl.errors import NeuralSyntaxError
+from neural_jax.dsl.errors import NeuralError, NeuralSyntaxError, NeuralValidationError
 
-__all__ = ["parse_ast", "grammar_text"]
+__all__ = ["MAX_DIGITS", "MAX_NESTING", "parse_ast", "grammar_text"]
+
+#: the most digits a whole-number literal may have (Python's own conversion limit is 4300)
+MAX_DIGITS = 4000
+#: the deepest brackets ( [ { may nest in the text
+MAX_NESTING = 64
 
 _GRAMMAR = pathlib.Path(__file__).with_name("grammar.lark")
 
@@ -88,8 +94,18 @@ _CONSTANTS = {"true": True, "false": False, "none": None}
 class _ToAst(Transformer):
     """Parse tree -> AST nodes (bottom-up)."""
 
+    def __init__(self, source: ast.Source) -> None:
+        super().__init__()
+        self.source = source
+
     def int(self, meta, children):
         (tok,) = children
+        digits = len(tok.value.lstrip("+-"))
+        if digits > MAX_DIGITS:  # Python refuses to convert such a string (CVE-2020-10735)
+            raise self.source.error(
+                NeuralValidationError, _tok_span(tok),
+                f"this whole number has {digits} digits; a number may have at most {MAX_DIGITS}",
+                "no size, count or rate is that large; write a smaller number")
         return ast.Literal(int(tok.value), _tok_span(tok))
 
     def float(self, meta, children):
@@ -222,6 +238,8 @@ def parse_ast(text: str | bytes, name: str = "<string>") -> ast.FileNode:
         )
     if text.startswith("\ufeff"):  # a byte-order mark: blanked, so that offsets stay put
         text = " " + text[1:]
+    if "\r" in text:  # classic Mac line ends (a lone CR) count as lines; offsets stay put
+        text = _LONE_CR.sub("\n", text)
     source = ast.Source(text, name)
     if not _strip_comments(text).strip():
         raise NeuralSyntaxError(
@@ -231,11 +249,15 @@ def parse_ast(text: str | bytes, name: str = "<string>") -> ast.FileNode:
             source_line=source.line_text(1),
             hint="write at least `network Name { input: (...) layers: ... }`",
         )
+    _check_nesting(source)
     try:
         tree = _lark().parse(text)
-        nets, macros = _ToAst().transform(tree)
-    except lark.exceptions.VisitError as e:  # pragma: no cover - a bug in _ToAst
-        raise NeuralSyntaxError(f"could not read the file: {e.orig_exc}", line=1, column=1) from None
+        nets, macros = _ToAst(source).transform(tree)
+    except lark.exceptions.VisitError as e:
+        if isinstance(e.orig_exc, NeuralError):  # raised by _ToAst with its place
+            raise e.orig_exc from None
+        raise NeuralSyntaxError(  # pragma: no cover - a bug in _ToAst
+            f"could not read the file: {e.orig_exc}", line=1, column=1) from None
     except lark.exceptions.UnexpectedInput as e:
         raise _friendly(e, source) from None
     except RecursionError:
@@ -246,9 +268,50 @@ def parse_ast(text: str | bytes, name: str = "<string>") -> ast.FileNode:
     return ast.FileNode(nets, macros, source)
 
 
-def _strip_comments(text: str) -> str:
-    import re
+_LONE_CR = re.compile(r"\r(?!\n)")
+_NESTING_TOKENS = re.compile(r"[][(){}\"'#]|//")
 
+
+def _check_nesting(source: ast.Source) -> None:
+    """Refuses brackets nested deeper than :data:`MAX_NESTING` (linear scan, before lark).
+
+    Deeper nesting means nothing in a network and would exhaust Python's recursion in the
+    passes that walk the tree; the error points at the first bracket too deep.
+    """
+    text = source.text
+    depth, pos, n = 0, 0, len(text)
+    while True:
+        m = _NESTING_TOKENS.search(text, pos)
+        if m is None:
+            return
+        c, i = m.group(), m.start()
+        if c in "\"'":  # skip the string (to its end or the end of the line)
+            j = i + 1
+            while j < n and text[j] != c and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            pos = j + 1
+            continue
+        if c in ("#", "//"):
+            j = text.find("\n", i)
+            if j < 0:
+                return
+            pos = j
+            continue
+        if c in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                line, col = source.position(i)
+                raise NeuralSyntaxError(
+                    f"brackets nest more than {MAX_NESTING} deep here",
+                    line=line, column=col, source_line=source.line_text(line),
+                    hint="flatten the structure: a network needs only a few levels of "
+                    "blocks and brackets")
+        else:
+            depth = max(0, depth - 1)
+        pos = i + 1
+
+
+def _strip_comments(text: str) -> str:
     return re.sub(r"(#|//)[^\n]*", "", text)
 
 

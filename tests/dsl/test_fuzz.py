@@ -139,7 +139,8 @@ def _check_error(text: str, e: NeuralError) -> None:
         assert e.column >= 1, f"error without a column: {e.message}"
         if text.startswith("\ufeff"):
             text = " " + text[1:]  # the parser blanks a byte-order mark, keeping offsets
-        lines = text.split("\n")
+        # a lone CR ends a line too (classic Mac files); CR LF is one line end
+        lines = re.sub(r"\r(?!\n)", "\n", text).split("\n")
         assert e.line <= len(lines), f"line {e.line} past the end: {e.message}"
         assert e.source_line == lines[e.line - 1], e.message
 
