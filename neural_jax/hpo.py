@@ -10,7 +10,8 @@ Each round asks the study (:mod:`search`) for a whole population, trains it with
 population trainer (one compiled program per bucket of shape-compatible configurations,
 in-population successive halving when ``early_stopping=True``), reports every member's
 learning curve and tells the results, until ``n_trials`` or ``timeout``. With ``storage=``
-the study lives in a database and resumes by name; Ctrl-C keeps every finished trial.
+the study lives in a database and resumes by name; Ctrl-C keeps every finished trial and
+puts the running ones back in the queue.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ class HPOptimizer:
       mode: population execution mode (``"auto"``, ``"vmap"``, ``"patches"``, ``"sequential"``).
       on_start: called once the study is open with ``(finished trials, best value, best
         trial number)`` (the last two None before any trial completed): a resumed study's
-        finished trials count toward ``n_trials``.
+        finished trials count toward ``n_trials``, except the failures of re-queued trials
+        (:meth:`search.Study.n_counted`).
       on_round: called after each round with ``(round index, list of trial records)``.
       on_epoch: called after every epoch of every bucket of a round with ``(epoch,
         {member index in the round: epoch record})`` (``loss``, ``val_accuracy``...; see
