@@ -34,7 +34,7 @@ def _search(args: argparse.Namespace, code: str) -> dict:
     opt = HPOptimizer(strategy=args.strategy, n_trials=args.n_trials, population=args.population,
                       seed=args.seed, epochs=args.epochs, data_dir=args.data_dir,
                       on_round=on_round)
-    best = opt.optimize(code, dataset_name=args.dataset)
+    best = opt.optimize(code, dataset_name=args.dataset or "digits")
     if not best:
         raise SystemExit("error: no trial completed; nothing to compile")
     print(f"best val_accuracy {opt.best_value:.4f}: {json.dumps(best)}")
@@ -55,15 +55,17 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.hpo:
         best = _search(args, text)
         optimized = generate_optimized_dsl(text, best)
-        net = parse(optimized)
-        config = {}
+        parse(optimized)  # the optimized file must read back
+        config = best  # the script's header lists the values found
+        args.dataset = args.dataset or "digits"
         dsl_out = pathlib.Path(args.output).with_suffix(".neural") if args.output else None
         if dsl_out is not None:
+            dsl_out.parent.mkdir(parents=True, exist_ok=True)
             dsl_out.write_text(optimized, encoding="utf-8")
             print(f"wrote the optimized network to {dsl_out}")
         else:
             print(optimized)
-    code = generate_code(net, args.backend, config)
+    code = generate_code(net, args.backend, config, dataset=args.dataset)
     if args.output:
         out = pathlib.Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -110,22 +112,55 @@ def cmd_export(args: argparse.Namespace) -> int:
     """``neural export``: see the module docstring."""
     folder = pathlib.Path(args.run)
     net, config, variables = _load_run(folder)
+    script = getattr(args, "layout", "script") == "script"
     if args.backend == "pytorch":
         from bridges.torch import build_module, load_jax_variables, save_state_dict
 
         module = build_module(net, config)
         load_jax_variables(module, variables)
         out = pathlib.Path(args.output or folder / "model.pt")
-        save_state_dict(module, out)
+        if script:
+            import torch
+
+            from bridges.codegen.weights import torch_state_dict
+
+            state = torch_state_dict(net, config, module)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(state, out)
+        else:
+            save_state_dict(module, out)
     else:
         from bridges.tensorflow import build_model, load_jax_variables, save_weights
 
         model = build_model(net, config)
         load_jax_variables(model, variables)
         out = pathlib.Path(args.output or folder / "model.weights.h5")
+        if script:
+            from bridges.codegen.weights import keras_model
+
+            model = keras_model(net, config, model)
+        out.parent.mkdir(parents=True, exist_ok=True)
         save_weights(model, out)
     print(f"wrote the {args.backend} weights of {net.name} to {out}")
+    if script:
+        if (folder / "best.neural").exists():  # a folder of `neural hpo -o DIR`
+            dataset = json.loads((folder / "metrics.json").read_text()).get("dataset")
+            make = (f"neural compile {folder / 'best.neural'} --backend {args.backend}"
+                    + (f" --dataset {dataset}" if dataset else "") + " -o SCRIPT")
+        else:
+            make = (f"neural compile {folder / 'network.neural'} --backend {args.backend} "
+                    f"--params '{json.dumps(_searched(net, config))}' -o SCRIPT")
+        print(f"  they load into the script of `{make}`: "
+              f"python SCRIPT --weights {out} --epochs 0 --evaluate")
     return 0
+
+
+def _searched(net, config: dict) -> dict:
+    """The values of ``config`` that HPO parameters of ``net`` take."""
+    from neural_jax.ir.space import search_space
+
+    names = {p.name for p in search_space(net)}
+    return {k: v for k, v in config.items() if k in names}
 
 
 def run_in_backend(args: argparse.Namespace, net, config: dict, overrides: dict, ds) -> int:
@@ -197,7 +232,11 @@ def add_commands(sub) -> None:
     c.add_argument("-o", "--output", help="the script to write (default: standard output)")
     c.add_argument("--hpo", action="store_true",
                    help="search first, then write the optimized .neural and its script")
-    c.add_argument("--dataset", default="digits", help="dataset for --hpo")
+    c.add_argument("--dataset", default=None,
+                   help="a built-in dataset (digits, mnist, mnist_t10k, fashion_mnist, "
+                        "cifar10...) the script trains on, read and split as `neural run` "
+                        "does (default: random data to replace; --hpo: the searched one, "
+                        "digits by default)")
     c.add_argument("--strategy", default=None)
     c.add_argument("--n-trials", type=int, default=16)
     c.add_argument("--population", type=int, default=None)
@@ -209,4 +248,8 @@ def add_commands(sub) -> None:
     e.add_argument("run", help="a folder written by `neural run`")
     e.add_argument("--backend", required=True, choices=["pytorch", "tensorflow"])
     e.add_argument("-o", "--output", help="the weights file (default: in the run folder)")
+    e.add_argument("--layout", choices=["script", "bridge"], default="script",
+                   help="script (default): for the script `neural compile` writes (python "
+                        "SCRIPT --weights FILE); bridge: for bridges.torch.build_module / "
+                        "bridges.tensorflow.build_model")
     e.set_defaults(func=cmd_export)

@@ -51,12 +51,14 @@ def test_export_pytorch_state_dict_reproduces_the_trained_model(jax_run, capsys)
     from bridges.torch import build_module, load_state_dict
     from neural_jax.cli_bridges import _load_run
 
-    assert main(["export", str(jax_run), "--backend", "pytorch"]) == 0
-    assert "model.pt" in capsys.readouterr().out
+    out = jax_run / "bridge.pt"
+    assert main(["export", str(jax_run), "--backend", "pytorch", "--layout", "bridge",
+                 "-o", str(out)]) == 0
+    assert "bridge.pt" in capsys.readouterr().out
     net, config, _ = _load_run(jax_run)
     assert config["layers[3].units"] == 24
     module = build_module(net, config)
-    load_state_dict(module, jax_run / "model.pt")
+    load_state_dict(module, out)
     x = np.random.default_rng(0).normal(size=(5, 8, 8, 1)).astype(np.float32)
     with torch.no_grad():
         got = module(torch.from_numpy(x)).numpy()
@@ -79,6 +81,23 @@ def test_run_in_pytorch(tmp_path, capsys):
     rec = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert rec["backend"] == "pytorch" and rec["val"]["accuracy"] > 0.5
     assert (tmp_path / "out" / "model.pt").exists()
+
+
+def test_export_pytorch_loads_into_the_generated_script(jax_run, capsys):
+    torch = pytest.importorskip("torch")
+    from bridges.codegen.weights import script_namespace
+    from neural_jax.cli_bridges import _load_run
+
+    assert main(["export", str(jax_run), "--backend", "pytorch"]) == 0
+    assert "--weights" in capsys.readouterr().out
+    net, config, _ = _load_run(jax_run)
+    model = script_namespace(net, "pytorch", config).build_model()
+    model.load_state_dict(torch.load(jax_run / "model.pt"))  # the script's own names
+    model.eval()
+    x = np.random.default_rng(0).normal(size=(5, 8, 8, 1)).astype(np.float32)
+    with torch.no_grad():
+        got = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, _jax_outputs(jax_run, x), rtol=1e-5, atol=1e-5)
 
 
 def test_export_keras_weights_reproduce_the_trained_model(jax_run, capsys):

@@ -74,7 +74,7 @@ def _bind_config(net: Network, config: Mapping[str, Any]) -> tuple[Network, dict
 
 
 def generate_code(network: Network | str, backend: str = "tensorflow",
-                  config: Mapping[str, Any] | None = None) -> str:
+                  config: Mapping[str, Any] | None = None, dataset: str | None = None) -> str:
     """Writes a readable, standalone training script for ``network``.
 
     The script has a header naming the network, backend and configuration; the DSL's
@@ -92,6 +92,9 @@ def generate_code(network: Network | str, backend: str = "tensorflow",
         (``"torch"``) or ``"jax"`` (``"flax"``).
       config: ``{hpo_path: value}`` fixing HPO parameters (e.g. a search's best
         parameters); missing ones take the single-run defaults.
+      dataset: a built-in dataset (``digits``, ``mnist``, ``mnist_t10k``, ``fashion_mnist``,
+        ``fashion_mnist_t10k``, ``cifar10``): ``load_data()`` reads it, split as
+        ``neural run`` splits it (:mod:`bridges.codegen.datasets`); None: random data.
 
     Returns:
       The script's source text.
@@ -110,6 +113,18 @@ def generate_code(network: Network | str, backend: str = "tensorflow",
     from bridges.codegen.context import build_context
 
     ctx = build_context(net, name, config)
+    if dataset is not None:
+        from bridges.codegen.datasets import DATASETS
+
+        key = str(dataset).strip().lower().replace("-", "_")
+        if key not in DATASETS:
+            from neural_jax.dsl.errors import NeuralValidationError
+
+            raise NeuralValidationError(
+                f"a generated script cannot read dataset {dataset!r}",
+                hint=f"built-in datasets: {', '.join(sorted(DATASETS))}; or none (random data "
+                     "in load_data(), to replace with your own)")
+        ctx.dataset = key
     if name == "tensorflow":
         from bridges.codegen.train_keras import script
     elif name == "pytorch":

@@ -120,9 +120,21 @@ def header(ctx: Context) -> str:
         lines.append("# Configuration: the network has no HPO parameters.")
     deps = {"tensorflow": "keras (TensorFlow)", "pytorch": "torch",
             "jax": "jax, flax and optax"}[ctx.backend]
-    lines += ["#",
-              f"# It needs only {deps} and numpy. Replace load_data() with your own data,",
-              "# edit anything else freely, and run it with `python <this file> --epochs N`."]
+    if ctx.dataset:
+        extra = "and scikit-learn" if ctx.dataset == "digits" else "and numpy"
+        lines += ["#",
+                  f"# Data: {ctx.dataset}, read and split as `neural run --dataset {ctx.dataset}` "
+                  "does",
+                  f"# (see load_dataset()). It needs only {deps}, numpy {extra}."]
+    else:
+        lines += ["#",
+                  f"# It needs only {deps} and numpy. Replace load_data() with your own data."]
+    lines.append("# Run it with `python <this file> --epochs N`; --weights FILE starts from "
+                 "trained weights" if ctx.backend != "jax" else
+                 "# Run it with `python <this file> --epochs N`.")
+    if ctx.backend != "jax":
+        lines.append("# (`neural export`), --evaluate reports the test data's loss and "
+                     "metrics.")
     return "\n".join(lines)
 
 
@@ -141,8 +153,13 @@ def constants(ctx: Context) -> str:
         lines.append(f"PATIENCE = {s.patience}  # early stopping: epochs without improvement "
                      "of MONITOR")
         lines.append(f"MONITOR = {lit(s.monitor)}")
-    lines += [f"SEED = {s.seed}",
-              "N_TRAIN = 512  # training examples made by the default load_data()"]
+    lines.append(f"SEED = {s.seed}")
+    if ctx.dataset:
+        from bridges.codegen.datasets import dataset_constant
+
+        lines += dataset_constant(ctx.dataset)
+    else:
+        lines.append("N_TRAIN = 512  # training examples made by the default load_data()")
     return "\n".join(lines)
 
 
@@ -159,7 +176,13 @@ def _labels(ctx: Context) -> list[str]:
 
 
 def data_hook(ctx: Context) -> str:
-    """``load_data()``: random data of the input shape with targets from a random teacher."""
+    """``load_data()`` and ``load_test_data()``: the real data of ``ctx.dataset``
+    (:mod:`bridges.codegen.datasets`), else random data of the input shape with targets from
+    a random teacher."""
+    if ctx.dataset:
+        from bridges.codegen.datasets import dataset_hook
+
+        return join_sections(dataset_hook(ctx, ctx.dataset)).rstrip("\n")
     if ctx.vocab_size is not None:
         make = ["x = rng.integers(0, VOCAB_SIZE, size=(n,) + INPUT_SHAPE)",
                 "teacher = rng.normal(size=(VOCAB_SIZE, int(np.prod(OUTPUT_SHAPE))))",
@@ -186,23 +209,60 @@ def data_hook(ctx: Context) -> str:
         "return x[:n_train], y[:n_train], x[n_train:], y[n_train:]",
     ]
     sig = "def load_data(n_train: int = N_TRAIN, seed: int = SEED) -> tuple[np.ndarray, ...]:"
-    return sig + "\n" + indent("\n".join(body), 4)
+    test = ("def load_test_data() -> tuple[np.ndarray, np.ndarray]:\n"
+            '    """Data for ``--evaluate``: random data has no test part, so the validation '
+            'data."""\n'
+            "    _, _, x, y = load_data()\n"
+            "    return x, y")
+    return sig + "\n" + indent("\n".join(body), 4) + "\n\n\n" + test
 
 
-def main_block(ctx: Context, seed_lines: list[str]) -> str:
-    """``main()`` and the command line."""
+def main_block(ctx: Context, seed_lines: list[str], load_lines: list[str] | None = None,
+               test_lines: list[str] | None = None) -> str:
+    """``main()`` and the command line.
+
+    Args:
+      ctx: the context.
+      seed_lines: lines seeding the framework.
+      load_lines: lines loading the weights file ``weights`` into ``model`` (``--weights``).
+      test_lines: lines setting ``logs`` to the test metrics of ``model`` on ``x_test``,
+        ``y_test`` (``--evaluate``).
+    """
     framework = _FRAMEWORKS[ctx.backend]
+    extra = load_lines is not None
     body = [
-        '"""Trains the network on ``load_data()``; returns the training loss of each epoch."""',
+        '"""Trains the network on ``load_data()``; returns the training loss of each epoch.',
+        "",
+        "``weights`` (a file of `neural export`) is loaded before training (``epochs=0``",
+        "only evaluates it); ``report_test`` prints the loss and metrics on load_test_data().",
+        '"""' if extra else "",
+    ]
+    body = body if extra else [
+        '"""Trains the network on ``load_data()``; returns the training loss of each epoch."""']
+    body += [
         *seed_lines,
         "data = load_data(N_TRAIN if n_train is None else n_train)",
         "model = build_model()",
-        "return train(model, data, EPOCHS if epochs is None else epochs,",
-        "             BATCH_SIZE if batch_size is None else batch_size)",
     ]
-    main = ("def main(epochs: int | None = None, n_train: int | None = None,\n"
-            "         batch_size: int | None = None) -> list[float]:\n"
-            + indent("\n".join(body), 4))
+    if extra:
+        body += ["if weights is not None:", indent("\n".join(load_lines), 4),
+                 "losses = train(model, data, EPOCHS if epochs is None else epochs,",
+                 "               BATCH_SIZE if batch_size is None else batch_size)",
+                 "if report_test:",
+                 "    x_test, y_test = load_test_data()",
+                 indent("\n".join(test_lines), 4),
+                 '    print("test " + " ".join(f"{k} {v:.4f}" for k, v in sorted(logs.items())),',
+                 "          flush=True)",
+                 "return losses"]
+        sig = ("def main(epochs: int | None = None, n_train: int | None = None,\n"
+               "         batch_size: int | None = None, weights: str | None = None,\n"
+               "         report_test: bool = False) -> list[float]:\n")
+    else:
+        body += ["return train(model, data, EPOCHS if epochs is None else epochs,",
+                 "             BATCH_SIZE if batch_size is None else batch_size)"]
+        sig = ("def main(epochs: int | None = None, n_train: int | None = None,\n"
+               "         batch_size: int | None = None) -> list[float]:\n")
+    main = sig + indent("\n".join(body), 4)
     cli = "\n".join([
         'if __name__ == "__main__":',
         f'    parser = argparse.ArgumentParser(description="Train {ctx.net.name} ({framework}).")',
@@ -211,8 +271,15 @@ def main_block(ctx: Context, seed_lines: list[str]) -> str:
         '                        help="number of examples load_data() makes")',
         '    parser.add_argument("--batch-size", type=int, default=None,',
         '                        help=f"default {BATCH_SIZE}")',
+        *([
+            '    parser.add_argument("--weights", default=None,',
+            '                        help="start from these weights (a file of `neural export`)")',
+            '    parser.add_argument("--evaluate", action="store_true",',
+            '                        help="print the loss and metrics on the test data at the end")',
+        ] if extra else []),
         "    args = parser.parse_args()",
-        "    main(args.epochs, args.n_train, args.batch_size)",
+        ("    main(args.epochs, args.n_train, args.batch_size, args.weights, args.evaluate)"
+         if extra else "    main(args.epochs, args.n_train, args.batch_size)"),
     ])
     return main + "\n\n\n" + cli
 

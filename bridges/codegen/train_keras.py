@@ -153,7 +153,11 @@ def script(ctx: Context) -> str:
     parts = [
         header(ctx), IMPORTS, constants(ctx), data_hook(ctx), model, _optimizer(ctx),
         _loss(ctx), EPOCH_LOG, _train(ctx),
-        main_block(ctx, ["keras.utils.set_random_seed(SEED)"]),
+        main_block(ctx, ["keras.utils.set_random_seed(SEED)"],
+                   ["model.load_weights(weights)"],
+                   ["logs = model.evaluate(x_test, y_test, verbose=0, return_dict=True,",
+                    "                      batch_size=BATCH_SIZE if batch_size is None else "
+                    "batch_size)"]),
     ]
     return join_sections(parts)
 

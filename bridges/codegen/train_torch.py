@@ -176,6 +176,11 @@ def script(ctx: Context) -> str:
     if opt.schedule is not None:
         parts.append(schedule_function(*opt.schedule, jax=False))
     parts += [loss_source(ctx, jax=False), metrics_source(ctx, jax=False), EVALUATE,
-              _train(ctx, opt), main_block(ctx, ["torch.manual_seed(SEED)"])]
+              _train(ctx, opt), main_block(
+                  ctx, ["torch.manual_seed(SEED)"],
+                  ["model.load_state_dict(torch.load(weights))"],
+                  ["logs = evaluate(model, torch.as_tensor(x_test), torch.as_tensor(y_test),",
+                   "                BATCH_SIZE if batch_size is None else batch_size)",
+                   'logs = {k[len("val_"):]: v for k, v in logs.items()}'])]
     body = join_sections(parts)
     return join_sections([header(ctx), _imports(body), body.rstrip("\n")])
