@@ -6,14 +6,18 @@ optimizer, schedule, epochs and batch size; results are
 :class:`neural_jax.train.population.MemberResult` records, the same as the JAX population
 trainer returns, so the engine tells the study the same metric names and learning curves.
 
-With ``workers > 1`` trials run in that many worker processes (``spawn``: neither torch nor
-TensorFlow survives a fork after it has started threads). The network and the dataset are
-sent once per worker. Each worker gets ``cores // workers`` threads, so the workers do not
-fight over the cores. A worker that dies (killed, out of memory, a crash inside the
-framework) fails only the trial it was running, with the exit code in the message; the
-pool is started again for the trials that remain, and nothing that finished is lost. A
-:class:`TrialPool` keeps the worker processes between calls (a search passes one for all its
-rounds), so only the first round pays for starting them and importing the framework.
+With ``workers > 1`` trials run in that many worker processes, each a fresh interpreter
+running :mod:`bridges.worker` (not :mod:`multiprocessing`: a worker never imports the
+caller's main module, so a plain script without a ``__main__`` guard works, and neither torch
+nor TensorFlow is forked after starting threads). The network and the dataset are sent once
+per worker. Each worker gets ``cores // workers`` threads, so the workers do not fight over
+the cores. A worker that dies (killed, out of memory, a crash inside the framework) fails
+only the trial it was running, with the signal or exit code in the message, and is replaced
+for the trials that remain; the caller never waits on a dead worker. A :class:`TrialPool`
+keeps the worker processes between calls (a search passes one for all its rounds), so only
+the first round pays for starting them and importing the framework. Workers write their
+output (TensorFlow's C++ logs, framework warnings) to a log file of the pool, not to the
+terminal.
 
 Early stopping: with a ``scheduler`` (any :class:`search.schedulers.Scheduler`, e.g. the
 successive halving a search with ``early_stopping=True`` uses) every trial is judged after
@@ -27,20 +31,27 @@ result arrives.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing as mp
+import importlib.util
 import os
-import signal
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Self
+from typing import Any
 
+from bridges._pool import TrialPool
 from bridges.errors import BACKENDS, normalize_backend
 from neural_jax.dsl.errors import NeuralValidationError
 
 __all__ = ["BACKENDS", "TrialPool", "normalize_backend", "run_trials"]
 
+_EXTRA = {"pytorch": "torch", "tensorflow": "tensorflow"}
 
-def _train_fn(backend: str) -> Callable[..., Any]:
+
+def _missing(backend: str, reason: str) -> NeuralValidationError:
+    extra = _EXTRA[backend]
+    return NeuralValidationError(f"backend {backend!r} needs {extra}, which is not installed "
+                                 f"({reason})", hint=f'pip install "neural-jax[{extra}]"')
+
+
+def train_fn(backend: str) -> Callable[..., Any]:
     """The bridge's ``train_trial``; a clear error when its framework is not installed."""
     try:
         if backend == "pytorch":
@@ -48,41 +59,23 @@ def _train_fn(backend: str) -> Callable[..., Any]:
         else:
             from bridges.tensorflow import train_trial
     except ImportError as e:
-        extra = "torch" if backend == "pytorch" else "tensorflow"
-        raise NeuralValidationError(
-            f"backend {backend!r} needs {extra}, which is not installed ({e})",
-            hint=f'pip install "neural-jax[{extra}]"') from e
+        raise _missing(backend, str(e)) from e
     return train_trial
 
 
-def _failed(index: int, config: Mapping[str, Any], message: str):
+def _check_installed(backend: str) -> None:
+    """Fails early, in this process, when the framework the workers need is missing
+    (without importing it here: only the workers need it)."""
+    if importlib.util.find_spec(_EXTRA[backend]) is None:
+        raise _missing(backend, f"no module named {_EXTRA[backend]!r}")
+
+
+def failed_result(index: int, config: Mapping[str, Any], message: str):
+    """A failed trial's :class:`~neural_jax.train.population.MemberResult`."""
     from neural_jax.train.population import MemberResult
 
     return MemberResult(index=index, config=dict(config), history=[], val={}, test={},
                         failed=True, message=message)
-
-
-# --- worker side ------------------------------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(backend: str, net: Any, dataset: Any, overrides: Any, threads: int,
-                 fn: Callable[..., Any] | None) -> None:
-    # Ctrl-C reaches the whole process group: the caller stops the workers (and keeps the
-    # study's finished trials); a worker would only print tracebacks
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if backend == "pytorch":
-        import torch
-
-        torch.set_num_threads(threads)
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    _WORKER.update(fn=fn or _train_fn(backend), net=net, dataset=dataset, overrides=overrides)
 
 
 def _split_seed(config: Mapping[str, Any], overrides: Mapping[str, Any] | None):
@@ -111,91 +104,22 @@ def _call(fn, net, dataset, config, overrides, index, scheduler=None, trial_id=N
     return fn(net, dataset, config, overrides=overrides, index=index, **extra)
 
 
-def _run_one(index: int, config: Mapping[str, Any], trial_id: int, scheduler: Any):
-    """One trial in a worker (``scheduler``: the caller's, copied when the trial was handed
-    out): its result and the ``(epoch, score)`` the scheduler judged."""
-    w = _WORKER
+def run_one(state: Mapping[str, Any], index: int, config: Mapping[str, Any], trial_id: int,
+            scheduler: Any):
+    """One trial in a worker (``state``: its setup; ``scheduler``: the caller's, copied when
+    the trial was handed out): its result and the ``(epoch, score)`` the scheduler judged."""
     reports: list[tuple[int, float]] = []
     try:
-        return _call(w["fn"], w["net"], w["dataset"], config, w["overrides"], index,
-                     scheduler, trial_id, reports), reports
+        return _call(state["fn"], state["net"], state["dataset"], config, state["overrides"],
+                     index, scheduler, trial_id, reports), reports
     except Exception as e:  # noqa: BLE001 - a trial's own error fails that trial, not the study
-        return _failed(index, config, f"{type(e).__name__}: {e}"), reports
-
-
-# --- caller side ------------------------------------------------------------------------
-
-def _exit_message(e: BaseException) -> str:
-    return ("the worker process running this trial died "
-            f"({type(e).__name__}: {e}); the trial is recorded as failed")
+        return failed_result(index, config, f"{type(e).__name__}: {e}"), reports
 
 
 def _strip(result: Any, keep_variables: bool) -> Any:
     if not keep_variables and getattr(result, "variables", None) is not None:
         result.variables = None
     return result
-
-
-class TrialPool:
-    """Worker processes kept across :func:`run_trials` calls, e.g. the rounds of one search.
-
-    The pool starts on first use and starts again when a call brings another network,
-    dataset, backend or settings, or after a worker died. Use it as a context manager, or
-    call :meth:`close`.
-
-    Args:
-      workers: worker processes (at least 2 to be of use; ``run_trials`` trains in its own
-        process with ``workers=1``).
-    """
-
-    def __init__(self, workers: int) -> None:
-        if int(workers) < 1:
-            raise NeuralValidationError(f"workers must be >= 1, got {workers!r}")
-        self.workers = int(workers)
-        self.starts = 0
-        self._executor: cf.ProcessPoolExecutor | None = None
-        self._for: tuple | None = None
-
-    def executor(self, initargs: tuple, ctx) -> cf.ProcessPoolExecutor:
-        """The running executor for workers set up with ``initargs`` (started if needed)."""
-        backend, net, dataset, overrides, threads, fn = initargs
-        ident = (backend, id(net), id(dataset), repr(overrides), threads, id(fn))
-        if self._executor is not None and self._for != ident:
-            self.discard()
-        if self._executor is None:
-            self._executor = cf.ProcessPoolExecutor(self.workers, mp_context=ctx,
-                                                    initializer=_init_worker, initargs=initargs)
-            self._for, self._args = ident, initargs  # keep them alive: ids stay theirs
-            self.starts += 1
-        return self._executor
-
-    def discard(self) -> None:
-        """Stops the workers without waiting (a broken pool, other settings)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-        self._executor, self._for = None, None
-
-    def close(self, kill: bool = False) -> None:
-        """Stops the workers: after the trials they are running, or at once with ``kill``
-        (an interrupted search: those trials are abandoned)."""
-        if self._executor is not None:
-            _stop(self._executor, kill)
-        self._executor, self._for = None, None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        self.close(kill=exc_type is not None)
-
-
-def _stop(executor: cf.ProcessPoolExecutor, kill: bool) -> None:
-    """Shuts ``executor`` down; with ``kill`` its workers are terminated first, so a Ctrl-C
-    that reached only this process (a notebook's interrupt) leaves no trial running."""
-    if kill:
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
-            process.terminate()
-    executor.shutdown(wait=True, cancel_futures=True)
 
 
 def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], backend: str, *,
@@ -250,23 +174,22 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
         if on_result is not None:
             on_result(results[i])
 
-    if workers == 1 or len(configs) == 1:
-        train = fn or _train_fn(name)
+    if workers == 1 or (len(configs) == 1 and pool is None):
+        train = fn or train_fn(name)
         for i, c in enumerate(configs):
             try:
                 r = _call(train, net, dataset, c, overrides, i, scheduler, ids[i])
             except Exception as e:  # noqa: BLE001 - as in a worker: the trial fails, not the study
-                r = _failed(i, c, f"{type(e).__name__}: {e}")
+                r = failed_result(i, c, f"{type(e).__name__}: {e}")
             done(i, r)
         return [results[i] for i in range(len(configs))]
 
     if fn is None:
-        _train_fn(name)  # a missing framework fails here, not in every worker
-    workers = pool.workers if pool is not None else min(int(workers), len(configs))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    pending = list(range(len(configs)))
-    ctx = mp.get_context("spawn")
-    initargs = (name, net, dataset, overrides, threads, fn)
+        _check_installed(name)  # a missing framework fails here, not in every worker
+    own = pool is None
+    if own:
+        pool = TrialPool(min(int(workers), len(configs)))
+    threads = max(1, (os.cpu_count() or 1) // pool.workers)
 
     def remote(i: int, out: tuple[Any, list[tuple[int, float]]]) -> None:
         r, reports = out
@@ -275,56 +198,16 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
                 scheduler.record(ids[i], epoch, score)
         done(i, r)
 
-    for attempt in range(2):
-        pending = _pool_round(pending, configs, ids, initargs, workers, ctx, remote, scheduler,
-                              pool if attempt == 0 else None)
-        if not pending:
-            break
-    # The pool cannot tell which trial killed it: after a second break each lost trial runs
-    # alone, so a crash fails exactly the trial that causes it.
-    for i in pending:
-        remote(i, _isolated(configs[i], i, ids[i], initargs, ctx, scheduler))
-    return [results[i] for i in range(len(configs))]
+    def lost(i: int, message: str) -> None:
+        done(i, failed_result(i, configs[i], message))
 
-
-def _pool_round(pending, configs, trial_ids, initargs, workers, ctx, done, scheduler,
-                reuse: TrialPool | None = None):
-    """Runs the trials at positions ``pending`` in one pool (``reuse``'s, else a new one
-    stopped after); returns those lost to a broken pool."""
-    broken: list[int] = []
-    if reuse is not None:
-        executor = reuse.executor(initargs, ctx)
-    else:
-        executor = cf.ProcessPoolExecutor(min(workers, len(pending)), mp_context=ctx,
-                                          initializer=_init_worker, initargs=initargs)
     interrupted = True
     try:
-        futures = {executor.submit(_run_one, i, configs[i], trial_ids[i], scheduler): i
-                   for i in pending}
-        for fut in cf.as_completed(futures):
-            i = futures[fut]
-            try:
-                done(i, fut.result())
-            except cf.process.BrokenProcessPool:
-                broken.append(i)
-        interrupted = False
-    except cf.process.BrokenProcessPool:  # broke before every trial was handed out
-        broken = [i for i in pending if i not in broken]
+        pool.prepare(name, threads, net, dataset, overrides, fn, keep_variables)
+        pool.run([(i, configs[i], ids[i]) for i in range(len(configs))], scheduler,
+                 remote, lost)
         interrupted = False
     finally:
-        if reuse is None:
-            _stop(executor, kill=interrupted)
-        elif broken:
-            reuse.discard()
-    return sorted(broken)
-
-
-def _isolated(config, index, trial_id, initargs, ctx, scheduler):
-    """Runs one trial in a fresh single-worker pool; a crash there fails only this trial."""
-    try:
-        with cf.ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker,
-                                    initargs=initargs) as pool:
-            return pool.submit(_run_one, index, config, trial_id, scheduler).result()
-    except cf.process.BrokenProcessPool as e:
-        return _failed(index, config, _exit_message(e)), []
-
+        if own:
+            pool.close(kill=interrupted)
+    return [results[i] for i in range(len(configs))]

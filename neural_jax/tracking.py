@@ -11,12 +11,20 @@ trials and the best configuration.
 Offline use (no server, e.g. a cluster without network): set ``WANDB_MODE=offline`` (or pass
 ``mode="offline"``) and ``wandb sync`` the ``wandb/`` folder later.
 
+Quiet by default: W&B prints some 25 lines for every run it starts and finishes (banner,
+sparkline history, summary, sync hints), which for one run per trial buries a search's own
+output; the tracker starts its runs with W&B's ``silent`` setting and without console
+capture (a trial's run does not own the process's terminal). ``quiet=False``, or
+``NEURAL_WANDB_QUIET=0`` in the environment (for ``neural hpo --wandb`` and the configs),
+gives W&B back its usual output.
+
 ``wandb`` is imported when a tracker is made, so the rest of the package never needs it.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -49,6 +57,8 @@ class WandbTracker:
       tags: tags for every run.
       config: extra config recorded on every run (network file, dataset, strategy...).
       directory: where W&B writes its local files (default: ``./wandb``).
+      quiet: keep W&B's console output off (module docstring); None: on unless
+        ``NEURAL_WANDB_QUIET`` is ``0``, ``false``, ``no`` or ``off``.
 
     Use it as the engine's round callback::
 
@@ -63,7 +73,8 @@ class WandbTracker:
 
     def __init__(self, project: str, group: str | None = None, *, entity: str | None = None,
                  mode: str | None = None, tags: Sequence[str] = (),
-                 config: Mapping[str, Any] | None = None, directory: str | None = None) -> None:
+                 config: Mapping[str, Any] | None = None, directory: str | None = None,
+                 quiet: bool | None = None) -> None:
         try:
             import wandb
         except ImportError as e:
@@ -81,6 +92,10 @@ class WandbTracker:
         self.tags = list(tags)
         self.config = {k: _json_value(v) for k, v in dict(config or {}).items()}
         self.directory = directory
+        if quiet is None:
+            flag = os.environ.get("NEURAL_WANDB_QUIET", "1").strip().lower()
+            quiet = flag not in ("0", "false", "no", "off")
+        self.quiet = bool(quiet)
         self.logged: list[int] = []
 
     def _init(self, **kwargs: Any):
@@ -88,6 +103,8 @@ class WandbTracker:
                   "tags": self.tags, "dir": self.directory, "reinit": "create_new", **kwargs}
         if self.mode is not None:
             kwargs["mode"] = self.mode
+        if self.quiet:
+            kwargs["settings"] = self._wandb.Settings(silent=True, console="off")
         return self._wandb.init(**{k: v for k, v in kwargs.items() if v is not None})
 
     def log_trial(self, record: Mapping[str, Any]) -> None:

@@ -103,6 +103,25 @@ def test_each_trial_is_a_run_with_its_curve_and_the_study_has_a_summary(tmp_path
     assert summary["summary"]["best/optimizer.learning_rate"] == 0.01
 
 
+@pytest.mark.parametrize("quiet,env,shown", [(None, None, False), (False, None, True),
+                                               (None, "0", True)])
+def test_w_and_b_output_is_off_unless_asked_for(tmp_path, capfd, monkeypatch, quiet, env, shown):
+    monkeypatch.delenv("WANDB_SILENT", raising=False)
+    if env is None:
+        monkeypatch.delenv("NEURAL_WANDB_QUIET", raising=False)
+    else:
+        monkeypatch.setenv("NEURAL_WANDB_QUIET", env)
+    t = WandbTracker("p", group="g", mode="offline", directory=str(tmp_path), quiet=quiet)
+    t.log_trial(_record(0, 0.75))
+    wandb.teardown()  # flushes the run's file (finish() does this after the summary run)
+    out = capfd.readouterr()
+    lines = [ln for ln in (out.out + out.err).splitlines() if ln.startswith("wandb:")]
+    assert bool(lines) == shown, lines
+    if shown:  # W&B's own summary of the run, as it prints it without the tracker
+        assert any("Run summary" in ln for ln in lines)
+    assert [r["name"] for r in _runs(tmp_path)] == ["trial-0"]  # logged either way
+
+
 def test_bad_mode_is_a_clear_error():
     with pytest.raises(NeuralValidationError, match="mode"):
         WandbTracker("p", mode="sometimes")

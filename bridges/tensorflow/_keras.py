@@ -8,12 +8,20 @@ not be TensorFlow models.
 
 Every module of the bridge gets ``tf`` and ``keras`` from :func:`load`; nothing else in the
 project imports them.
+
+TensorFlow's C++ start-up lines (the absl banner, oneDNN and CPU-feature notices) are not
+shown: ``TF_CPP_MIN_LOG_LEVEL`` defaults to ``2``, and since TensorFlow writes some of them
+before it reads that variable, the import runs with the process's standard error held
+back; afterwards everything but those INFO/WARNING lines is written out again. Set
+``TF_CPP_MIN_LOG_LEVEL=0`` (or ``1``) to see them all.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
+import tempfile
 from types import ModuleType
 
 from bridges.errors import BackendError
@@ -38,6 +46,48 @@ def _check_env() -> None:
                 f"tensorflow backend (backend: {BACKEND})", hint=_HINT)
 
 
+#: C++ log lines of TensorFlow's import: absl's banner, INFO / WARNING records, and the
+#: second line of the CPU-feature notice
+_NOISE = re.compile(
+    r"(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|[IW]\d{4} [\d:.]+ +\d+ \S+:\d+\]"
+    r"|To enable the following instructions: )")
+
+
+def _import() -> None:
+    """Imports TensorFlow and Keras, holding back TensorFlow's C++ start-up lines."""
+    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules or level.strip() not in ("2", "3"):
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable standard error
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+            import tensorflow  # noqa: F401
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors="replace").splitlines(keepends=True)
+            kept = "".join(ln for ln in lines if not _NOISE.match(ln))
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
+
+
 def load() -> tuple[ModuleType, ModuleType]:
     """``(tensorflow, keras)``, with Keras verified to run on TensorFlow.
 
@@ -47,6 +97,7 @@ def load() -> tuple[ModuleType, ModuleType]:
     """
     _check_env()
     try:
+        _import()
         import keras
         import tensorflow as tf
     except ImportError as e:  # pragma: no cover - depends on the installation

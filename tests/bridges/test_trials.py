@@ -88,18 +88,66 @@ def test_a_trial_pool_keeps_its_workers_across_calls():
         first = run_trials(None, None, [{}, {}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool)
         again = run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool)
         pids = {r.val["pid"] for r in first} | {r.val["pid"] for r in again}
-        assert pool.starts == 1 and len(pids) <= 2 and os.getpid() not in pids
-        # a worker that dies breaks the pool: its trial fails alone, the next call restarts
+        assert pool.starts == 2 and pids <= set(pool.pids()) and os.getpid() not in pids
+        # a worker that dies fails its trial alone and is replaced for the others
         out = run_trials(None, None, [{"crash": True}, {}, {}], "pytorch", workers=2,
                          fn=pid_trial, pool=pool)
         assert [r.failed for r in out] == [True, False, False]
+        assert "exit code 3" in out[0].message and pool.starts == 3
         later = run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool)
-        assert not any(r.failed for r in later) and pool.starts == 2
-        # other settings need other workers
-        run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool,
-                   overrides={"epochs": 2})
-        assert pool.starts == 3
-    assert pool._executor is None
+        assert not any(r.failed for r in later) and pool.starts == 3
+        # other settings go to the same workers (they keep their imported framework)
+        other = run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool,
+                           overrides={"epochs": 2})
+        assert [r.val["epochs"] for r in other] == [2, 2] and pool.starts == 3
+        # one trial still goes to a worker: this process never imports the framework
+        (one,) = run_trials(None, None, [{}], "pytorch", workers=2, fn=pid_trial, pool=pool)
+        assert one.val["pid"] in pool.pids()
+    assert pool.pids() == []
+
+
+def test_a_worker_killed_mid_trial_fails_only_that_trial():
+    from trial_fns import killed_trial, pid_trial
+
+    with TrialPool(2) as pool:
+        out = run_trials(None, None, [{}, {"kill": True}, {}, {}], "pytorch", workers=2,
+                         fn=killed_trial, pool=pool)
+        assert [r.failed for r in out] == [False, True, False, False]
+        assert "killed by SIGKILL" in out[1].message and "out of memory" in out[1].message
+        assert [r.index for r in out] == [0, 1, 2, 3]
+        # the next round runs on the replaced worker
+        later = run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool)
+        assert not any(r.failed for r in later) and len(pool.pids()) == 2
+
+
+def test_a_large_dataset_reaches_every_worker():
+    """Bigger than a pipe's buffer: written without blocking while the workers read it."""
+    import numpy as np
+    from trial_fns import size_trial
+
+    data = np.arange(3_000_000, dtype=np.float32)  # 12 MB
+    out = run_trials(None, data, [{}, {}, {}], "pytorch", workers=2, fn=size_trial)
+    assert [r.val["size"] for r in out] == [data.size] * 3 and not any(r.failed for r in out)
+
+
+def _local_trial(net, dataset, config, overrides=None, index=0):  # pragma: no cover
+    raise AssertionError("never called")
+
+
+def test_a_trial_function_workers_cannot_import_is_a_clear_error(monkeypatch):
+    with pytest.raises(NeuralValidationError, match="cannot be sent to worker processes"):
+        run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=lambda *a, **k: None)
+    monkeypatch.setattr(_local_trial, "__module__", "__main__")
+    with pytest.raises(NeuralValidationError, match="defined in the script being run"):
+        run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=_local_trial)
+
+
+def test_death_messages():
+    from bridges._pool import death_message
+
+    assert "killed by SIGSEGV" in death_message(-11, "Fatal Python error: Segmentation fault")
+    assert "its last output: Fatal Python error" in death_message(-11, "Fatal Python error: x")
+    assert "exit code 1" in death_message(1, "")
 
 
 def test_an_interrupted_pool_stops_its_running_trials_at_once():
@@ -120,7 +168,7 @@ def test_an_interrupted_pool_stops_its_running_trials_at_once():
             (quick, _) = run_trials(None, None, [{}, {}], "pytorch", workers=2,
                                     fn=sleepy_trial, pool=pool)
             assert quick.val["sigint_ignored"] and quick.val["pid"] != os.getpid()
-            pids = [p.pid for p in pool._executor._processes.values()]
+            pids = pool.pids()
             signal.alarm(1)  # a Ctrl-C in this process during 60 s trials
             run_trials(None, None, [{"sleep": 60}] * 2, "pytorch", workers=2,
                        fn=sleepy_trial, pool=pool)
@@ -131,7 +179,7 @@ def test_an_interrupted_pool_stops_its_running_trials_at_once():
     time.sleep(0.5)
     stats = [pathlib.Path(f"/proc/{p}/stat") for p in pids]
     alive = [st for st in stats if st.exists() and st.read_text().split()[2] != "Z"]
-    assert not alive and pool._executor is None
+    assert not alive and pool.pids() == []
 
 
 def test_bad_arguments():

@@ -68,3 +68,21 @@ def sleepy_trial(net, dataset, config, overrides=None, index=0):
     ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     return MemberResult(index=index, config=dict(config), history=[],
                         val={"pid": os.getpid(), "sigint_ignored": ignored}, test={})
+
+
+def killed_trial(net, dataset, config, overrides=None, index=0):
+    """Its worker is killed with SIGKILL mid-trial when ``config["kill"]`` is set (as the
+    kernel's out-of-memory killer does); the others wait a little, then report their pid."""
+    import signal
+    import time
+
+    if config.get("kill"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.2)
+    return pid_trial(net, dataset, config, overrides, index)
+
+
+def size_trial(net, dataset, config, overrides=None, index=0):
+    """Reports the size of the dataset it was given."""
+    return MemberResult(index=index, config=dict(config), history=[],
+                        val={"size": int(dataset.size)}, test={})
