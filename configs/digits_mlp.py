@@ -13,9 +13,12 @@ def get_config() -> ml_collections.ConfigDict:
     c.data_dir = ""                            # for file datasets ($NEURAL_DATA_DIR if empty)
     c.dataset_options = ml_collections.ConfigDict()
     c.space = ml_collections.ConfigDict()      # extra search_space entries (seed dict form)
+    # strategy / scheduler: names of neural_jax.methods (e.g. "gp", "de", "hyperband"; "" for
+    # the network's search_method); population, epochs, timeout: 0 for the default;
+    # direction: "" infers it from the metric (minimize for losses)
     c.search = ml_collections.ConfigDict(dict(
-        strategy="tpe", n_trials=16, population=8, early_stopping=False, timeout=0.0,
-        epochs=0, seed=0, metric="val_accuracy", direction="maximize"))
+        strategy="tpe", scheduler="", n_trials=16, population=8, early_stopping=False,
+        timeout=0.0, epochs=0, seed=0, metric="val_accuracy", direction=""))
     c.storage = ""                             # e.g. sqlite:///hpo.db
     c.study = ""                               # a name resumes that study
     c.output_dir = ""

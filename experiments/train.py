@@ -1,6 +1,5 @@
 """python -m experiments.train --config=configs/digits_mlp.py [--config.search.epochs=5]"""
 
-from absl import app
 from ml_collections import config_flags
 
 from experiments._launch import launch
@@ -9,11 +8,9 @@ from neural_jax.experiment import run_train
 _CONFIG = config_flags.DEFINE_config_file("config", None, "a configs/*.py file", lock_config=True)
 
 
-def main(argv):
-    del argv
-    out = launch(run_train, _CONFIG.value)
+def _show(out: dict) -> None:
     print(f"validation {out['val']}  test {out['test']}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    launch(run_train, _CONFIG, _show)

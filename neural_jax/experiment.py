@@ -1,7 +1,9 @@
 """Launch-from-config functions: what the absl launchers in ``experiments/`` call.
 
 A config (an ``ml_collections.ConfigDict`` from a ``configs/*.py`` ``get_config()``) names the
-DSL file, the dataset and the search; see ``configs/digits_mlp.py`` for every field.
+DSL file, the dataset and the search; see ``configs/digits_mlp.py`` for every field. A
+relative ``network`` path is read from the working directory, else from the project root
+(so the docstring commands work from anywhere).
 """
 
 from __future__ import annotations
@@ -12,12 +14,42 @@ from typing import Any
 
 __all__ = ["run_hpo", "run_train"]
 
+_ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _plain(value: Any) -> Any:
+    """A ConfigDict (or a FrozenConfigDict) as plain dicts all the way down."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
 
 def _dataset_options(cfg) -> dict[str, Any]:
-    opts = dict(cfg.get("dataset_options", {}) or {})
+    opts = _plain(cfg.get("dataset_options", {}) or {})
     if cfg.get("data_dir"):
         opts["data_dir"] = cfg.data_dir
     return opts
+
+
+def _unset_zero(value: Any) -> Any:
+    return None if value == 0 else value
+
+
+def _network_path(cfg) -> pathlib.Path:
+    """``cfg.network`` as given, or under the project root when relative and not found."""
+    path = pathlib.Path(cfg.network)
+    if not path.is_absolute() and not path.exists() and (_ROOT / path).exists():
+        return _ROOT / path
+    return path
+
+
+def _dataset(cfg):
+    """The config's dataset, loaded with its ``dataset_options`` and ``data_dir``."""
+    from neural_jax.data import load as load_dataset
+
+    return load_dataset(cfg.dataset, **_dataset_options(cfg))
 
 
 def run_hpo(cfg) -> dict[str, Any]:
@@ -25,7 +57,7 @@ def run_hpo(cfg) -> dict[str, Any]:
     from neural_jax.hpo import HPOptimizer
 
     s = cfg.search
-    code = pathlib.Path(cfg.network).read_text(encoding="utf-8")
+    code = _network_path(cfg).read_text(encoding="utf-8")
     tracker = _wandb_tracker(cfg)
 
     def on_round(r: int, recs: list[dict]) -> None:
@@ -33,14 +65,18 @@ def run_hpo(cfg) -> dict[str, Any]:
         if tracker is not None:
             tracker.on_round(r, recs)
 
+    # 0 / "" in a config mean "the default" (ConfigDict fields keep one type); a negative
+    # value is passed on, and refused with the field's name
     opt = HPOptimizer(
-        strategy=s.strategy or None, n_trials=int(s.n_trials), timeout=s.timeout or None,
-        early_stopping=bool(s.early_stopping), population=int(s.population) or None,
+        strategy=s.strategy or None, n_trials=s.n_trials, timeout=s.timeout or None,
+        early_stopping=bool(s.early_stopping), population=_unset_zero(s.population),
         storage=cfg.storage or None, seed=int(s.seed), study_name=cfg.study or None,
-        epochs=int(s.epochs) or None, data_dir=cfg.get("data_dir") or None,
-        on_round=on_round)
-    best = opt.optimize(code, dataset_name=cfg.dataset, search_space=dict(cfg.get("space", {}) or {}) or None,
-                        metric=s.metric, direction=s.direction)
+        epochs=_unset_zero(s.epochs), data_dir=cfg.get("data_dir") or None,
+        scheduler=s.get("scheduler") or None, on_round=on_round)
+    opt.resume_hint = "--config.storage={storage} --config.study={study}"
+    opt.persist_hint = "--config.storage=sqlite:///hpo.db --config.study=NAME"
+    best = opt.optimize(code, dataset=_dataset(cfg), search_space=_plain(cfg.get("space", {}) or {}) or None,
+                        metric=s.metric, direction=s.direction or None)
     out = {"best_params": best, "best_value": opt.best_value, "trials": len(opt.trials)}
     if cfg.get("output_dir"):
         folder = pathlib.Path(cfg.output_dir)
@@ -53,14 +89,13 @@ def run_hpo(cfg) -> dict[str, Any]:
 
 def run_train(cfg) -> dict[str, Any]:
     """Trains the config's network once (its HPO values from ``cfg.params``)."""
-    from neural_jax.data import load as load_dataset
     from neural_jax.dsl.api import load
     from neural_jax.train.trainer import train
 
-    net = load(cfg.network)
-    ds = load_dataset(cfg.dataset, **_dataset_options(cfg))
+    net = load(str(_network_path(cfg)))
+    ds = _dataset(cfg)
     overrides = {k: int(v) for k, v in (("epochs", cfg.search.epochs),) if v}
-    r = train(net, ds, dict(cfg.get("params", {}) or {}), **overrides)
+    r = train(net, ds, _plain(cfg.get("params", {}) or {}), **overrides)
     return {"val": r.val, "test": r.test, "failed": r.failed, "message": r.message}
 
 
