@@ -71,6 +71,7 @@ def test_mnist_without_its_train_files_says_which(checkout):
     assert_user_error(run(argv, checkout), "train-images-idx3-ubyte")
 
 
+@pytest.mark.slow  # the ResNet's XLA:CPU compile alone takes minutes on 2 cores
 def test_cifar10_resnet_from_an_npz(checkout):
     """The loader's ``cifar10.npz`` form, with a few real-shaped images (no CIFAR here)."""
     rng = np.random.default_rng(0)
