@@ -40,7 +40,7 @@ from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.population import MemberResult
-from neural_jax.train.spec import default_config, training_spec
+from neural_jax.train.spec import check_loss_labels, default_config, training_spec
 from neural_jax.ir.config import validate_config
 
 tf, keras = load()
@@ -166,6 +166,7 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
                for k, m in _metrics(spec, loss, model.final_activation).items()}
     optimizer = build_optimizer(spec.optimizer, spec.optimizer_args)
 
+    check_loss_labels(net, dataset, full, spec.loss)
     data = prepare_data(dataset, net.input_shape, spec)
     n_steps = data.n_steps
     dtype = input_dtype(net)

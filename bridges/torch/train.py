@@ -39,7 +39,7 @@ from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.population import MemberResult
-from neural_jax.train.spec import TrainSpec, default_config, training_spec
+from neural_jax.train.spec import TrainSpec, check_loss_labels, default_config, training_spec
 from neural_jax.ir.config import validate_config
 
 __all__ = ["train_trial"]
@@ -170,6 +170,7 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
 def _fit(net: Network, dataset: Dataset, full: dict[str, Any], spec: TrainSpec, index: int,
          device: torch.device, on_epoch: Callable[[int, dict], None] | None,
          should_stop: Callable[[int, float], bool] | None = None) -> MemberResult:
+    check_loss_labels(net, dataset, full, spec.loss)
     data = prepare_data(dataset, net.input_shape, spec)
     module = build_module(net, full).to(device)
     run = _Run(module, spec, device)

@@ -160,7 +160,9 @@ def to_dsl(net: Network, macro_prefix: str = "Repeat") -> str:
     w = _Writer(macro_prefix)
     layers = w.items(net.layers, _IND * 2)
     lines = [f"network {net.name} {{"]
-    shapes = ", ".join(format_value(tuple(s)) for s in net.input_shapes)
+    # a leading None would read back as the batch axis: write the batch axis then
+    shapes = ", ".join(format_value((None, *s) if s and s[0] is None else tuple(s))
+                       for s in net.input_shapes)
     lines.append(f"{_IND}input: {shapes}")
     lines.append(f"{_IND}layers:")
     body = "\n".join(lines) + "\n" + layers

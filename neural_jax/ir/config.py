@@ -166,7 +166,8 @@ def _near(key: str, known) -> str:
     return f". D{near[1:]}" if near else ""
 
 
-def _unknown(net: Network, key: str, known: list[str], where: str) -> ConfigError:
+def _unknown(net: Network, key: str, known: list[str], where: str,
+             searched: bool = True) -> ConfigError:
     shown = ", ".join(known[:_SHOWN_KEYS])
     if len(known) > _SHOWN_KEYS:
         shown += f", ... ({len(known) - _SHOWN_KEYS} more)"
@@ -181,8 +182,8 @@ def _unknown(net: Network, key: str, known: list[str], where: str) -> ConfigErro
     return ConfigError(
         f"{where}: '{key}' is not a searched parameter of network '{net.name}'"
         + _near(key, known),
-        hint=f"known keys: {shown}" if known else "this network has no HPO(...) values; "
-        "fixed values are changed in the file")
+        hint=f"known keys: {shown}" if searched else "this network has no HPO(...) values: "
+        "fixed values are changed in the file (only optimizer.<argument> can be set here)")
 
 
 def _aliased(net: Network, key: str, known: Mapping[str, Any]) -> tuple[str, ...]:
@@ -244,7 +245,7 @@ def validate_config(net: Network, config: Mapping[str, Any] | None, *,
         targets = _aliased(net, key, {**params, **fixed})
         if not targets:
             known = list(params) + [k for k in fixed if k not in params]
-            raise _unknown(net, key, known, where)
+            raise _unknown(net, key, known, where, searched=bool(params))
         for t in targets:
             out[t] = _value(params[t], value, where) if t in params else _fixed(
                 fixed[t], t, value, where)

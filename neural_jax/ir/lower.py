@@ -15,6 +15,7 @@ from neural_jax.dsl import ast
 from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
 from neural_jax.ir.lower_train import TrainLowerer
 from neural_jax.ir.nodes import Choice, Layer, Network, Train
+from neural_jax.ir.params import INT_MAX
 from neural_jax.ir.registry import LAYERS, LayerSpec, lookup_layer
 
 __all__ = ["lower_file", "lower_network", "DEVICE_RE"]
@@ -123,6 +124,10 @@ class _NetworkLowerer(TrainLowerer):
                 if val is not None and (isinstance(val, bool) or not isinstance(val, int) or val < 1):
                     raise self.fail(getattr(d, "span", it.span),
                                     f"input dimension must be a whole number >= 1 or None, got {val!r}",
+                                    "write the shape of one sample, e.g. (28, 28, 1)")
+                if val is not None and val > INT_MAX:
+                    raise self.fail(d.span, f"input dimension must be at most {INT_MAX}, got a "
+                                    f"{len(str(val))}-digit number",
                                     "write the shape of one sample, e.g. (28, 28, 1)")
                 dims.append(val)
             if dims and dims[0] is None:

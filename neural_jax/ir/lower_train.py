@@ -215,6 +215,11 @@ class TrainLowerer(ValueLowerer):
                     raise self.fail(node.span, f"seed {problem}",
                                     "the seed is a fixed whole number >= 0")
             else:
+                if key == "search_method" and isinstance(node, ast.Call) and \
+                        node.name.upper() == "HPO":
+                    raise self.fail(node.span, "search_method cannot be searched: it chooses "
+                                    "the strategy of the whole search",
+                                    'write one method, e.g. search_method: "tpe"')
                 vals[key] = self.value(node, f"train.{key}", _TRAIN[key], key)
                 if key == "search_method" and isinstance(vals[key], str):
                     method = canonical_method(vals[key])

@@ -15,7 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ParamSpec", "ACTIVATIONS", "REQUIRED", "is_int", "is_number"]
+__all__ = ["ParamSpec", "ACTIVATIONS", "FLOAT_KINDS", "FLOAT_MAX", "INT_MAX", "REQUIRED",
+           "is_int", "is_number"]
+
+#: kinds whose values are floats (an int written there is read as a float)
+FLOAT_KINDS = ("positive", "nonneg", "rate", "unit")
 
 
 class _Required:
@@ -51,6 +55,19 @@ def is_number(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
+#: the largest size or count a backend can index (XLA, PyTorch and TensorFlow use int32 here)
+INT_MAX = 2**31 - 1
+#: the largest magnitude of a float value: models compute in float32
+FLOAT_MAX = 3.4028234663852886e38
+
+
+def _shown(v: Any) -> str:
+    """``v`` for a message; a huge int by its digit count."""
+    if is_int(v) and abs(v) >= 10**30:
+        return f"a {len(str(abs(v)))}-digit number"
+    return repr(v)
+
+
 def _num_in(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False, integer=False):
     def check(v: Any) -> str | None:
         if integer and not is_int(v):
@@ -59,6 +76,10 @@ def _num_in(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False, 
             return f"must be a number, got {v!r}"
         if isinstance(v, float) and math.isinf(v):
             return f"must be a finite number, got {v!r}"
+        if integer and v > INT_MAX:
+            return f"must be at most {INT_MAX} (2**31 - 1), got {_shown(v)}"
+        if not integer and abs(v) > FLOAT_MAX:
+            return f"must be at most {FLOAT_MAX:.3g} (the float32 range), got {_shown(v)}"
         below = v <= lo if lo_open else v < lo
         above = v >= hi if hi_open else v > hi
         if below or above:
@@ -111,6 +132,8 @@ def _int_tuple(lo: int):
             if not is_int(x) or x < lo:
                 what = "positive whole numbers" if lo >= 1 else "whole numbers >= 0"
                 return f"must be {what} (an int or a tuple), got {v!r}"
+            if x > INT_MAX:
+                return f"must be at most {INT_MAX} (2**31 - 1), got {_shown(x)}"
         return None
 
     return check

@@ -15,7 +15,7 @@ from typing import Any
 from neural_jax.dsl import ast
 from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
 from neural_jax.ir.nodes import HPO, Choice, LogRange, Range
-from neural_jax.ir.params import ParamSpec, is_int, is_number
+from neural_jax.ir.params import FLOAT_KINDS, FLOAT_MAX, ParamSpec, is_int, is_number
 
 __all__ = ["ValueLowerer", "HPO_FORMS"]
 
@@ -263,6 +263,8 @@ def _flat(v):
 def _normalise(spec: ParamSpec, v: Any) -> Any:
     if spec.kind in ("activation", "padding", "padding1d", "merge") and isinstance(v, str):
         return v.lower()
+    if spec.kind in FLOAT_KINDS and is_int(v):  # epsilon=1 is 1.0 (a backend wants a float)
+        return float(v) if abs(v) <= FLOAT_MAX else v  # too large: the check says so
     return v
 
 

@@ -546,6 +546,10 @@ def train_population(net: Network, dataset: Dataset, configs: Sequence[Mapping[s
                 f"got {len(trial_ids)} ({len(set(trial_ids))} distinct)")
     fitted = dataset.fit_to(net.input_shape)
     buckets = bucket_configs(net, configs, overrides, pad=pad, n_train=len(fitted.x_train))
+    from neural_jax.train.spec import check_loss_labels
+
+    for b in buckets:  # a loss the labels cannot feed fails before anything compiles
+        check_loss_labels(net, dataset, b.configs[0], b.spec.loss)
     splits: dict[tuple, Any] = {}
 
     def data(vs: float, seed: int):

@@ -151,3 +151,66 @@ def training_spec(net: Network, config: Mapping[str, Any] | None = None,
         patience=None if patience is None else int(patience),
         monitor=es.monitor if es is not None else DEFAULTS["monitor"],
     )
+
+
+#: losses that compare the output with the label value by value
+_REGRESSION_LOSSES = ("mse", "mae", "huber")
+
+
+def check_loss_labels(net: Network, dataset: Any, config: Mapping[str, Any] | None = None,
+                      loss: str | None = None) -> None:
+    """Refuses a loss that cannot be computed on ``dataset``'s labels, before any training.
+
+    The checker sees the network alone; this is the first place that also knows the
+    labels. Integer class ids (the built-in classification datasets) need
+    ``sparse_categorical_crossentropy`` or a one-unit output; one-hot losses need one-hot
+    labels; an Output narrower than the number of classes cannot score them all.
+
+    Args:
+      net: the network.
+      dataset: anything with ``y_train`` and ``num_classes`` (a :class:`~neural_jax.data.Dataset`).
+      config: the configuration (the output width may be searched).
+      loss: the loss name, default the network's.
+
+    Raises:
+      NeuralValidationError: at the ``loss:`` line (or the Output layer), with what to use.
+    """
+    import numpy as np
+
+    from neural_jax.dsl.errors import NeuralValidationError
+    from neural_jax.ir.checker import infer_shapes
+
+    y = getattr(dataset, "y_train", None)
+    classes = getattr(dataset, "num_classes", None)
+    if y is None or not classes:
+        return
+    y = np.asarray(y)
+    if not (np.issubdtype(y.dtype, np.integer) and y.ndim == 1):
+        return  # one-hot or regression targets: the loss decides
+    name = loss or (net.loss.name if net.loss is not None else DEFAULTS["loss"])
+    rows = [r for r in infer_shapes(net, {**default_config(net), **dict(config or {})})
+            if r[3] == 0]
+    out = rows[-1][2] if rows else tuple(net.input_shape)
+    units = out[-1] if out else None
+    span = net.loss.span if net.loss is not None else net.span
+    ds = getattr(dataset, "name", "the dataset")
+
+    def fail(message: str, hint: str) -> NeuralValidationError:
+        return net.source.error(NeuralValidationError, span, message, hint)
+
+    sparse = 'use loss: "sparse_categorical_crossentropy" for integer class labels'
+    if name == "categorical_crossentropy":
+        raise fail(f"categorical_crossentropy needs one-hot labels, but {ds} has integer "
+                   f"class ids (0..{classes - 1})", sparse)
+    if name in _REGRESSION_LOSSES and units not in (None, 1):
+        raise fail(f"{name} compares each of the {units} outputs with the label, but {ds} has "
+                   f"one integer class id per example ({classes} classes)",
+                   f"{sparse}, or end with Output(1) to regress the id")
+    if name == "binary_crossentropy" and classes > 2:
+        raise fail(f"binary_crossentropy takes labels 0 or 1, but {ds} has {classes} classes",
+                   sparse)
+    if name == "sparse_categorical_crossentropy" and units is not None and units < classes:
+        last = rows[-1] if rows else None
+        where = f" ({last[1]} at {last[0]})" if last else ""
+        raise fail(f"the network ends with {units} outputs{where}, but {ds} has {classes} "
+                   f"classes", f"end with Output({classes}, ...)")

@@ -29,7 +29,7 @@ from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric, mean_from_stats
 from neural_jax.train.optimizers import build_optimizer
-from neural_jax.train.spec import TrainSpec, bind_config, training_spec
+from neural_jax.train.spec import TrainSpec, bind_config, check_loss_labels, training_spec
 
 __all__ = ["TrainResult", "Trainer", "TrainingDiverged", "train"]
 
@@ -183,6 +183,7 @@ class Trainer:
             ) -> TrainResult:
         """Trains on ``dataset`` (validation carved from its training split)."""
         spec = self.spec
+        check_loss_labels(self.net, dataset, self.config, spec.loss)  # before any compile
         data = prepare_data(dataset, self.net.input_shape, spec)
         n_steps = data.n_steps
         key = jax.random.PRNGKey(spec.seed)

@@ -381,7 +381,8 @@ def test_huge_input_dimension_does_not_crash():
     with pytest.raises(NeuralValidationError) as info:
         run(net("Conv2D(8, 3, padding=\"same\", strides=2)\nOutput(3)",
                 inp=f"({'9' * 400}, 8, 1)"))
-    assert "Output at layers[1]" in info.value.message
+    assert "input dimension must be at most 2147483647" in info.value.message
+    assert (info.value.line, info.value.column) == (2, 11)
 
 
 def test_network_too_large():
