@@ -108,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     best = load_best(args.params) if args.params else None  # a file or `neural hpo -o` folder
     config = (best["params"] if best is not None else json.loads(args.params)) if args.params else {}
-    from neural_jax.ir.config import config_labels, validate_config
+    from neural_jax.ir.config import active_keys, config_labels, validate_config
 
     if best is None:  # JSON values: checked before any data is loaded or compiled
         config = validate_config(net, config, where="--params")
@@ -132,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     trainer = Trainer(net, config, overrides)
     spec = trainer.spec
-    searched = [p for p in trainer.config if p not in config]
+    searched = [p for p in active_keys(net, trainer.config) if p not in config]
     if searched:
         print("HPO parameters fixed for this run (pass --params to choose): " + ", ".join(
             f"{p}={v!r}" for p, v in config_labels(net, {p: trainer.config[p] for p in searched}).items()))

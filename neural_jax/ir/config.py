@@ -32,7 +32,8 @@ from neural_jax.ir.params import ParamSpec, is_int, is_number
 from neural_jax.ir.space import SearchParam, search_space
 from neural_jax.ir.training_specs import OPTIMIZERS
 
-__all__ = ["RESERVED", "ConfigError", "choice_index", "config_labels", "validate_config"]
+__all__ = ["RESERVED", "ConfigError", "active_keys", "choice_index", "config_labels",
+           "validate_config"]
 
 #: configuration keys that are not HPO paths
 RESERVED = ("seed",)
@@ -270,4 +271,18 @@ def config_labels(net: Network, config: Mapping[str, Any],
         if p is not None and _is_options(p) and is_int(v) and 0 <= v < len(p.choices):
             v = p.choices[v]
         out[k] = v
+    return out
+
+
+def active_keys(net: Network, config: Mapping[str, Any],
+                space: tuple[SearchParam, ...] | None = None) -> list[str]:
+    """The keys of ``config`` that take effect: a parameter inside an option of a layer or
+    optimizer choice counts only when that option is chosen."""
+    params = {p.name: p for p in (space if space is not None else search_space(net))}
+    labels = config_labels(net, config, tuple(params.values()))
+    out = []
+    for k in config:
+        p = params.get(k)
+        if p is None or all(labels.get(parent) == want for parent, want in p.condition):
+            out.append(k)
     return out

@@ -110,3 +110,12 @@ def test_trainer_and_bridges_refuse_bad_configs(net):
         torch_model.build_module(net, {"layers[1]": "Conv2D"})
     names = [type(m).__name__ for m in torch_model.build_module(net, {"layers[1]": "Dropout"}).modules()]
     assert names[1:] == ["DenseLayer", "DropoutLayer", "DenseLayer"]
+
+
+def test_active_keys_follow_the_chosen_options(net):
+    from neural_jax.ir.config import active_keys
+
+    full = bind_config(net, {"layers[1]": "Dropout", "optimizer": "SGD"})
+    keys = active_keys(net, full)
+    assert "layers[1].choice[1].rate" in keys and "layers[1].choice[0].units" not in keys
+    assert "optimizer.choice[0].learning_rate" not in keys and "train.epochs" in keys
