@@ -135,17 +135,11 @@ def _keep_option(span, node: Choice, value: Any) -> list[tuple[int, int, str]]:
     """
     from neural_jax.dsl.printer import format_call
 
+    from neural_jax.ir.config import choice_index
+
     labels = [format_call(v) for v in node.values]
-    types = [getattr(v, "type", None) for v in node.values]
-    if isinstance(value, (Layer, Optimizer)) and value in node.values:
-        idx = node.values.index(value)
-    elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(labels):
-        idx = value
-    elif value in labels:
-        idx = labels.index(value)
-    elif isinstance(value, str) and types.count(value) == 1:
-        idx = types.index(value)
-    else:
+    idx = choice_index(node.values, value, tuple(labels))  # the same reading as every entry
+    if idx is None:
         raise NeuralValidationError(f"{value!r} is not an option of {node.path}",
                                     hint="options: " + ", ".join(labels))
     opt = node.values[idx]

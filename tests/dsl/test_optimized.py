@@ -96,3 +96,13 @@ def test_numpy_values_and_bad_values():
         generate_optimized_dsl(code, {"layers[2].rate": 1.5})
     with pytest.warns(NeuralWarning, match="matches nothing"):
         generate_optimized_dsl(code, {"no_such_param": 1})
+
+
+def test_layer_choice_written_back_from_any_label():
+    from neural_jax import generate_optimized_dsl
+
+    code = ("network N {\n  input: (8,)\n  layers:\n"
+            "    HPO(choice(Dense(4), Dropout(HPO(range(0.1, 0.5)))))\n    Output(2)\n}\n")
+    for value in ("Dropout", "dropout", 1, "Dropout(HPO(range(0.1, 0.5)))"):
+        out = generate_optimized_dsl(code, {"layers[0]": value, "layers[0].choice[1].rate": 0.2})
+        assert "    Dropout(0.2)\n" in out, out
