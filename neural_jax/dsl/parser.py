@@ -98,15 +98,18 @@ class _ToAst(Transformer):
         super().__init__()
         self.source = source
 
-    def int(self, meta, children):
-        (tok,) = children
+    def _whole(self, tok: Token) -> int:
         digits = len(tok.value.lstrip("+-"))
         if digits > MAX_DIGITS:  # Python refuses to convert such a string (CVE-2020-10735)
             raise self.source.error(
                 NeuralValidationError, _tok_span(tok),
                 f"this whole number has {digits} digits; a number may have at most {MAX_DIGITS}",
                 "no size, count or rate is that large; write a smaller number")
-        return ast.Literal(int(tok.value), _tok_span(tok))
+        return int(tok.value)
+
+    def int(self, meta, children):
+        (tok,) = children
+        return ast.Literal(self._whole(tok), _tok_span(tok))
 
     def float(self, meta, children):
         (tok,) = children
@@ -154,7 +157,7 @@ class _ToAst(Transformer):
 
     def repeat(self, meta, children):
         (tok,) = children
-        return (int(tok.value), _meta_span(meta))
+        return (self._whole(tok), _meta_span(meta))
 
     def item(self, meta, children):
         value, device, block, repeat = children

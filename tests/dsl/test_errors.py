@@ -291,6 +291,8 @@ CASES = [
      "not UTF-8", "\ufffd", None),
     ("int_too_many_digits", net(FLAT + "Dense(" + "9" * 5000 + ")"), VAL, 5, 11,
      "has 5000 digits", "999", "smaller number"),
+    ("repeat_too_many_digits", net(FLAT + "Dense(4) * " + "9" * 5000), VAL, 5, 16,
+     "has 5000 digits", "999", "smaller number"),
     ("nests_too_deeply", net(FLAT + "Dense(" + "[" * 3000 + "]" * 3000 + ")"), SYN, 5, 73,
      "nest more than 64 deep", "[[[", "flatten"),
 ]
