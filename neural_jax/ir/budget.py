@@ -162,6 +162,15 @@ def check_memory(net, costs: Sequence[LayerCost], batch_size: int, config: Mappi
     cap, source = limit if limit is not None else memory_limit()
     if need <= cap or not costs:
         return need
+    n_p = sum(c.params for c in costs)
+    a = max(1, sum(c.activations for c in costs))
+    fits = (cap // _BYTES - 5 * n_p) // (3 * a)  # the largest batch that would fit
+    span = dict(getattr(net.train, "spans", ())).get("batch_size")
+    if fits >= 1 and span is not None:  # the model fits; its batch does not
+        raise net.source.error(
+            NeuralValidationError, span,
+            f"training at batch {batch_size} needs about {_gb(need)}, more than {source} "
+            f"({_gb(cap)})", f"use a batch_size of at most {fits:,}; {ENV_LIMIT} sets the limit")
     worst = max(costs, key=lambda c: 5 * c.params + 3 * c.activations * batch_size)
     from neural_jax.ir.shapes import fmt_shape
 

@@ -150,3 +150,15 @@ def test_losses_that_fit_their_labels_pass():
         check_loss_labels(n, _Data(np.arange(20) % 10, 10))
     n = parse(net("Dense(8)\nOutput(1)", "(64,)", '  loss: "mse"\n'))
     check_loss_labels(n, _Data(np.linspace(0, 1, 20), None))  # regression targets
+
+
+def test_a_batch_too_large_is_blamed_on_batch_size(monkeypatch):
+    monkeypatch.setenv(budget.ENV_LIMIT, "1GB")
+    text = net("Dense(64)\nOutput(10)", "(64,)", "  train { batch_size: 10000000 }\n")
+    with pytest.raises(NeuralValidationError) as info:
+        check(parse(text))
+    e = info.value
+    assert (e.line, e.column) == (6, 23) and "training at batch 10000000 needs" in e.message
+    fits = int(e.hint.split("at most ")[1].split(";")[0].replace(",", ""))
+    costs = __import__("neural_jax.ir.checker", fromlist=["_trace"])._trace(parse(text), {}, []).costs
+    assert budget.training_bytes(costs, fits) <= 1 << 30 < budget.training_bytes(costs, fits + 1)
