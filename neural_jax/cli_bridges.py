@@ -52,6 +52,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
     net = load(args.file, args.network)
     check(net)
     config = json.loads(args.params) if args.params else {}
+    if config:  # checked (labels -> indices) before any search or code is written
+        from neural_jax.ir.config import validate_config
+
+        config = validate_config(net, config, where="--params")
     if args.hpo:
         best = _search(args, text)
         optimized = generate_optimized_dsl(text, best)

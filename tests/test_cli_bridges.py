@@ -130,11 +130,19 @@ def test_run_in_tensorflow_saves_loadable_weights(tmp_path, capsys):
 def test_compile_writes_a_script_that_honours_params(backend, tmp_path, capsys):
     out = tmp_path / "model.py"
     assert main(["compile", str(EX / "digits_search.neural"), "--backend", backend,
-                 "--params", '{"layers[1].units": 96}', "-o", str(out)]) == 0
+                 "--params", '{"layers[1].units": 128}', "-o", str(out)]) == 0
     code = out.read_text()
     compile(code, str(out), "exec")
-    assert "96" in code and "neural_jax" not in code
+    assert "128" in code and "neural_jax" not in code
     assert "def main(" in code and "def load_data(" in code
+
+
+def test_compile_refuses_params_outside_the_space(tmp_path, capsys):
+    assert main(["compile", str(EX / "digits_search.neural"), "--backend", "pytorch",
+                 "--params", '{"layers[1].units": 96}', "-o", str(tmp_path / "m.py")]) == 1
+    err = capsys.readouterr().err
+    assert "--params: 96 is not an option of 'layers[1].units'" in err and "64, 128" in err
+    assert not (tmp_path / "m.py").exists()
 
 
 def test_compile_to_stdout(capsys):
