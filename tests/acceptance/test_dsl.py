@@ -80,6 +80,9 @@ def test_compile_pytorch_script_with_a_layer_choice(workdir):
     script = (workdir / "x.py").read_text()
     assert "import torch" in script
     compile(script, "x.py", "exec")
+    assert_ok(run(["neural", "compile", f.name, "--backend", "pytorch", "-o", "d.py",
+                   "--params", '{"layers[1]": "Dropout"}'], workdir))
+    assert "Dropout" in (workdir / "d.py").read_text()
 
 
 def test_run_in_pytorch_with_a_layer_label(workdir):
