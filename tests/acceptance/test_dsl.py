@@ -151,11 +151,13 @@ def test_check_refuses_what_no_backend_can_build(workdir, text, where, words):
     assert lines[-1].startswith("hint: "), res
 
 
-def test_mse_with_integer_labels_fails_before_training(workdir):
-    (workdir / "mse.neural").write_text(_net("Dense(32, activation=\"relu\")\nOutput(10)",
+@pytest.mark.parametrize("command", [["run", "--epochs", "1"],
+                                     ["hpo", "--n-trials", "2", "--population", "2", "--no-live"]])
+def test_mse_with_integer_labels_fails_before_training(workdir, command):
+    (workdir / "mse.neural").write_text(_net("Dense(HPO(choice(16, 32)))\nOutput(10)",
                                              "(64,)", '  loss: "mse"\n'))
-    res = assert_user_error(run(["neural", "run", "mse.neural", "--dataset", "digits",
-                                 "--epochs", "1"], workdir, timeout=120),
+    res = assert_user_error(run(["neural", command[0], "mse.neural", "--dataset", "digits",
+                                 *command[1:]], workdir, timeout=120),
                             "line 6, column 9", "mse compares each of the 10 outputs",
                             "sparse_categorical_crossentropy", rc=1)
     assert "epoch 1" not in res.out
