@@ -108,14 +108,21 @@ def _searched(n: int) -> str:
 def test_check_is_about_linear_in_searched_values():
     small, large = parse(_searched(500)), parse(_searched(1000))
     check(small)  # warm
-    t0 = time.perf_counter()
-    check(small)
-    t1 = time.perf_counter()
+
+    def best_of_3(n) -> float:  # the least noisy of three timings on a shared machine
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            check(n)
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    t_small, t_large = best_of_3(small), best_of_3(large)
     rep = check(large)
-    t2 = time.perf_counter()
     assert rep.configs_checked == 1002  # all low, all high, and each value once
     assert rep.rows[500].output == "(None, 8..16)"
-    assert (t2 - t1) < 3 * (t1 - t0) + 0.05, (t1 - t0, t2 - t1)
+    # quadratic would be 4x (it was: 1,000 layers 7 s, 2,000 layers 25 s)
+    assert t_large < 3 * t_small + 0.02, (t_small, t_large)
 
 
 def test_one_at_a_time_variation_still_finds_a_bad_value():
