@@ -28,7 +28,7 @@ from typing import Any
 
 from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
 from neural_jax.ir.nodes import Choice, Layer, Network, Optimizer
-from neural_jax.ir.params import ParamSpec, is_int, is_number
+from neural_jax.ir.params import FLOAT_KINDS, FLOAT_MAX, ParamSpec, _shown, is_int, is_number
 from neural_jax.ir.space import SearchParam, search_space
 from neural_jax.ir.training_specs import OPTIMIZERS
 
@@ -111,9 +111,16 @@ def _categorical(p: SearchParam, value: Any, where: str) -> Any:
                       hint=f"use one of {_show(p.choices)}")
 
 
+def _finite(value: Any) -> bool:
+    try:
+        return is_number(value) and math.isfinite(value)
+    except OverflowError:  # an int past the float range
+        return False
+
+
 def _numeric(p: SearchParam, value: Any, where: str) -> int | float:
-    if not is_number(value) or not math.isfinite(value):
-        raise ConfigError(f"{where}: '{p.name}' takes a number, got {value!r}",
+    if not _finite(value):
+        raise ConfigError(f"{where}: '{p.name}' takes a number, got {_shown(value)}",
                           hint=_range_text(p))
     if p.kind == "int":
         if not float(value).is_integer():
@@ -153,8 +160,8 @@ def _optimizer_args(net: Network) -> dict[str, ParamSpec]:
 def _fixed(spec: ParamSpec, key: str, value: Any, where: str) -> Any:
     if spec.wants_int and isinstance(value, float) and value.is_integer():
         value = int(value)
-    if spec.kind in ("positive", "nonneg", "rate", "unit") and is_int(value):
-        value = float(value)
+    if spec.kind in FLOAT_KINDS and is_int(value) and abs(value) <= FLOAT_MAX:
+        value = float(value)  # a larger int: the domain check says what is wrong
     problem = spec.check(value)
     if problem:
         raise ConfigError(f"{where}: '{key}' {problem}",

@@ -62,6 +62,8 @@ def test_aliases_and_fixed_optimizer_arguments():
         validate_config(n, {"optimizer.momentun": 0.9})
     with pytest.raises(ConfigError, match=r"'optimizer.momentum' must be in \[0, 1\), got 1.5"):
         validate_config(n, {"optimizer.momentum": 1.5})
+    with pytest.raises(ConfigError, match="float32 range"):
+        validate_config(n, {"optimizer.learning_rate": 10 ** 400})
 
 
 @pytest.mark.parametrize("config, words", [
@@ -78,6 +80,7 @@ def test_aliases_and_fixed_optimizer_arguments():
     ({"layers[0].activation": "swishy"}, ["'swishy' is not an option"]),
     ({"seed": -1}, ["'seed' must be a non-negative whole number"]),
     ({"optimizer.choice[0].learning_rate": float("nan")}, ["takes a number, got nan"]),
+    ({"train.epochs": 10 ** 400}, ["'train.epochs' takes a number"]),
 ])
 def test_bad_configurations_name_key_and_domain(net, config, words):
     with pytest.raises(ConfigError) as info:
