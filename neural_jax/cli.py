@@ -107,8 +107,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from neural_jax.train.best import load_best
 
     best = load_best(args.params) if args.params else None  # a file or `neural hpo -o` folder
-    config = (best["params"] if best is not None else json.loads(args.params)) if args.params else {}
-    from neural_jax.ir.config import active_keys, config_labels, validate_config
+    from neural_jax.ir.config import active_keys, config_labels, parse_json, validate_config
+
+    config = (best["params"] if best is not None else parse_json(args.params)) if args.params else {}
 
     if best is None:  # JSON values: checked before any data is loaded or compiled
         config = validate_config(net, config, where="--params")

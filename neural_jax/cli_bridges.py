@@ -51,10 +51,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
     text = pathlib.Path(args.file).read_text(encoding="utf-8")
     net = load(args.file, args.network)
     check(net)
-    config = json.loads(args.params) if args.params else {}
-    if config:  # checked (labels -> indices) before any search or code is written
-        from neural_jax.ir.config import validate_config
+    from neural_jax.ir.config import parse_json, validate_config
 
+    config = parse_json(args.params) if args.params else {}
+    if config:  # checked (labels -> indices) before any search or code is written
         config = validate_config(net, config, where="--params")
     if args.hpo:
         best = _search(args, text)

@@ -33,7 +33,7 @@ from neural_jax.ir.space import SearchParam, search_space
 from neural_jax.ir.training_specs import OPTIMIZERS
 
 __all__ = ["RESERVED", "ConfigError", "active_keys", "choice_index", "config_labels",
-           "validate_config"]
+           "parse_json", "validate_config"]
 
 #: configuration keys that are not HPO paths
 RESERVED = ("seed",)
@@ -293,3 +293,18 @@ def active_keys(net: Network, config: Mapping[str, Any],
         if p is None or all(labels.get(parent) == want for parent, want in p.condition):
             out.append(k)
     return out
+
+
+def parse_json(text: str, where: str = "--params") -> Any:
+    """The JSON object of a command-line option, or a :class:`ConfigError` saying why not."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as e:  # JSONDecodeError, and numbers past Python's digit limit
+        raise ConfigError(f"{where} is not valid JSON: {e}",
+                          hint='e.g. \'{"layers[1].units": 64}\' (keys in double quotes)') from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a JSON object of HPO paths to values, got "
+                          f"{type(value).__name__}", hint='e.g. \'{"layers[1].units": 64}\'')
+    return value
