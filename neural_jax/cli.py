@@ -97,8 +97,9 @@ def epoch_printer(epochs: int):
 def cmd_run(args: argparse.Namespace) -> int:
     import pathlib
 
-    from neural_jax.data import DatasetError, load as load_dataset
+    from neural_jax.data import DatasetError
     from neural_jax.dsl.api import load
+    from neural_jax.hpo import dataset_for
     from neural_jax.ir.checker import check
     from neural_jax.train.checkpoint import save_run
 
@@ -115,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         config = validate_config(net, config, where="--params")
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     try:
-        ds = load_dataset(args.dataset, **({"data_dir": args.data_dir} if args.data_dir else {}))
+        ds = dataset_for(net, args.dataset, **({"data_dir": args.data_dir} if args.data_dir else {}))
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -204,8 +205,15 @@ def cmd_hpo(args: argparse.Namespace) -> int:
 
     from neural_jax.objective import resolve_direction
 
-    args.direction = resolve_direction(args.metric, args.direction)  # before any work
     code = open(args.file, encoding="utf-8").read()
+    if args.metric is None:  # val_accuracy when the network records it, else its val_loss
+        from neural_jax.hpo import _pick_network
+        from neural_jax.objective import default_metric
+
+        with warnings.catch_warnings():  # optimize() warns about the file once, later
+            warnings.simplefilter("ignore")
+            args.metric = default_metric(_pick_network(code, args.network))
+    args.direction = resolve_direction(args.metric, args.direction)  # before any work
     space = json.loads(args.space) if args.space else None
     view = _live_view(code, args, space)
     start = time.perf_counter()
@@ -260,7 +268,8 @@ def cmd_hpo(args: argparse.Namespace) -> int:
     try:
         with view if view is not None else contextlib.nullcontext():
             best = opt.optimize(code, dataset_name=args.dataset, backend=args.backend,
-                                search_space=space, metric=args.metric, direction=args.direction)
+                                search_space=space, metric=args.metric, direction=args.direction,
+                                network=args.network)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -330,7 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
     h = sub.add_parser("hpo", help="search a network's hyperparameters on a dataset")
     h.add_argument("file", help="the .neural file")
-    h.add_argument("--dataset", default="digits")
+    h.add_argument("--network", help="the network of the file to search (default: the first)")
+    h.add_argument("--dataset", default="digits",
+                   help="a dataset name (digits, mnist, mnist_t10k, cifar10, synthetic: shaped "
+                        "for the network, ...) or an .npz / .csv file")
     h.add_argument("--strategy", default=None, type=search_method, metavar="METHOD",
                    help="search method (default: the file's search_method, else tpe): "
                         + methods_help() + ". pbt: population based training inside each "
@@ -348,9 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--epochs", type=positive_int, default=None)
     h.add_argument("--seed", type=int, default=0)
     h.add_argument("--early-stopping", action="store_true", help="same as --scheduler sh: successive halving (JAX populations; PyTorch / TensorFlow trials after every epoch)")
-    h.add_argument("--metric", default="val_accuracy",
+    h.add_argument("--metric", default=None,
                    help="what to optimize: loss or a metric of the network, val_ for the "
-                        "validation split (default val_accuracy); checked before training")
+                        "validation split (default: val_accuracy when the network records "
+                        "it, else val_loss); checked before training")
     h.add_argument("--direction", default=None, choices=["maximize", "minimize"],
                    help="default: inferred from --metric (losses and errors are minimized); "
                         "one contradicting the metric is an error")

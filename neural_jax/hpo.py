@@ -202,10 +202,13 @@ class HPOptimizer:
 
     def optimize(self, neural_code: str, dataset_name: str = "digits", backend: str = "jax",
                  search_space: Mapping[str, Any] | None = None, metric: str = "val_accuracy",
-                 direction: str | None = None, dataset: Any = None) -> dict[str, Any]:
+                 direction: str | None = None, dataset: Any = None,
+                 network: str | None = None) -> dict[str, Any]:
         """Runs the search; returns the best parameters keyed by path (SPEC §4).
 
         Args:
+          network: which network of a file holding several (default: the first, with a
+            warning naming the others).
           metric: what a trial's value is: a metric the network's training records
             (:func:`neural_jax.objective.available_metrics`: ``val_accuracy``,
             ``val_loss``, ...); any other name fails before training.
@@ -214,7 +217,8 @@ class HPOptimizer:
           dataset: the data, instead of ``dataset_name``: a :class:`neural_jax.data.Dataset`,
             ``(x, y)`` (or ``(x, y, x_test, y_test)``) arrays, the path of an ``.npz`` or
             ``.csv`` file (label column ``label``/``target``/``class``/``y``, else the last),
-            or a dataset name (:func:`neural_jax.data.as_dataset`).
+            or a dataset name (:func:`neural_jax.data.as_dataset`); ``"synthetic"`` without
+            options is shaped for the network (:mod:`neural_jax.data.network_fit`).
 
         A trial whose training diverged (:mod:`neural_jax.train.divergence`) is stored as
         FAILED with its reason; every failed trial's reason is in the study
@@ -229,8 +233,6 @@ class HPOptimizer:
           DatasetError: unknown dataset or missing files (with what to put where).
         """
         import search
-        from neural_jax.data import as_dataset
-        from neural_jax.dsl.api import parse
         from neural_jax.ir.checker import check
         from neural_jax.ir.lift import lift
         from neural_jax.ir.space import bind_search_space, to_space_dict
@@ -247,7 +249,7 @@ class HPOptimizer:
                 f"{type(search_space).__name__} {search_space!r}",
                 hint='e.g. {"optimizer.learning_rate": {"type": "log_range", "low": 1e-4, '
                      '"high": 1e-2}}')
-        net0 = parse(neural_code)
+        net0 = _pick_network(neural_code, network)
         params = bind_search_space(net0, search_space)
         if not params:
             raise NeuralValidationError(
@@ -262,8 +264,8 @@ class HPOptimizer:
             raise NeuralValidationError(
                 f"PBT trains inside a JAX population (weights copied between members); "
                 f"backend {backend!r} cannot", hint='use backend="jax", or another strategy')
-        dataset = as_dataset(dataset_name if dataset is None else dataset,
-                             **({"data_dir": self.data_dir} if self.data_dir else {}))
+        dataset = dataset_for(net, dataset_name if dataset is None else dataset,
+                              **({"data_dir": self.data_dir} if self.data_dir else {}))
         self._num_classes = dataset.num_classes
         space = to_space_dict(params)
         store = self._program_store() if backend == "jax" else None
@@ -522,6 +524,34 @@ def _longest_training(net, params, epochs: int | None) -> int:
     from neural_jax.train.spec import training_spec
 
     return training_spec(net).epochs
+
+
+def _pick_network(code: str, network: str | None):
+    """The network named ``network`` of ``code``, or its first (warning when there are more)."""
+    from neural_jax.dsl.api import parse, parse_all
+
+    if network is not None:
+        return parse(code, network=network)
+    nets = parse_all(code)
+    if len(nets) > 1:
+        warnings.warn(NeuralWarning(
+            f"the file defines {len(nets)} networks; searching the first, {nets[0].name!r} "
+            f"(others: {', '.join(n.name for n in nets[1:])}; choose one with --network / "
+            f"network=)"), stacklevel=3)
+    return nets[0]
+
+
+def dataset_for(net, data: Any, **options: Any):
+    """``data`` as a :class:`neural_jax.data.Dataset` for ``net``: any kind
+    :func:`neural_jax.data.as_dataset` takes; the name ``synthetic`` without an
+    ``input_shape`` makes data shaped for the network."""
+    from neural_jax.data import as_dataset
+    from neural_jax.data.network_fit import synthetic_for
+
+    if isinstance(data, str) and data.strip().lower() == "synthetic" and "input_shape" not in options:
+        options.pop("data_dir", None)
+        return synthetic_for(net, **options)
+    return as_dataset(data, **options)
 
 
 def _backend(backend: str) -> str:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
 
-__all__ = ["MetricError", "available_metrics", "check_metric", "infer_direction",
-           "resolve_direction"]
+__all__ = ["MetricError", "available_metrics", "check_metric", "default_metric",
+           "infer_direction", "resolve_direction"]
 
 #: words that make a metric something to minimize
 _MINIMIZED = ("loss", "error", "mse", "mae", "rmse", "nll", "perplexity", "crossentropy",
@@ -55,6 +55,15 @@ def available_metrics(net) -> list[str]:
             names.append(key)
     val = [f"val_{n}" for n in names] if spec.validation_split > 0 else []
     return val + names
+
+
+def default_metric(net) -> str:
+    """What a search optimizes when not told: ``val_accuracy`` when ``net`` records it, else
+    the first validation metric (``val_loss``), else the training ``loss``."""
+    names = available_metrics(net)
+    if "val_accuracy" in names:
+        return "val_accuracy"
+    return next((n for n in names if n.startswith("val_")), "loss")
 
 
 def check_metric(net, metric: str) -> None:

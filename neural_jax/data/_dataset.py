@@ -95,7 +95,10 @@ class Dataset:
                 f"{self.name!r} leaves an empty split; choose a fraction between "
                 f"{1 / n:.3g} and {1 - 1 / n:.3g}"
             )
-        stratify = self.y_train if self.num_classes is not None else None
+        stratify = None
+        if self.num_classes is not None:  # by class id; one-hot labels by their argmax
+            y = np.asarray(self.y_train)
+            stratify = y.argmax(axis=-1) if y.ndim == 2 else y
         keep, val = split_indices(n, n_val, seed, stratify=stratify)
         return Split(self.x_train[keep], self.y_train[keep], self.x_train[val], self.y_train[val])
 

@@ -138,7 +138,10 @@ def training_spec(net: Network, config: Mapping[str, Any] | None = None,
             opt_args[k.split(".", 1)[1]] = v
     loss_name = net.loss.name if net.loss is not None else DEFAULTS["loss"]
     loss_params = {k: resolve(v, cfg) for k, v in (net.loss.params if net.loss else ())}
-    metrics = tuple((m.name, dict(m.params)) for m in net.metrics) or (("accuracy", {}),)
+    # no metrics named: accuracy for a classifier, mae for a regression loss (an accuracy of
+    # real-valued targets would read 0 and mean nothing)
+    metrics = tuple((m.name, dict(m.params)) for m in net.metrics) or (
+        (("mae", {}),) if loss_name in _REGRESSION_LOSSES else (("accuracy", {}),))
     es = t.early_stopping
     patience = over.get("patience")
     if patience is None and es is not None:
