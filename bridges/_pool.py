@@ -36,6 +36,7 @@ from neural_jax.dsl.errors import NeuralValidationError
 __all__ = ["TrialPool"]
 
 _ROOT = str(pathlib.Path(__file__).resolve().parents[1])  # where ``bridges`` is importable
+_MODULE = "bridges.worker"  # what ``python -m`` runs in a worker
 _START_FAILURES = 2  # workers that die before their first trial: then the round gives up
 
 
@@ -61,7 +62,8 @@ def _last_line(path: pathlib.Path) -> str:
     return line if len(line) <= 200 else line[:197] + "..."
 
 
-def death_message(returncode: int | None, last_line: str) -> str:
+def death_message(returncode: int | None, last_line: str,
+                  subject: str = "the worker process running this trial") -> str:
     """Why a worker process is gone, in words (the message of the trial it was running)."""
     if returncode is not None and returncode < 0:
         how = f"killed by {_signal_name(-returncode)}"
@@ -70,8 +72,7 @@ def death_message(returncode: int | None, last_line: str) -> str:
     else:
         how = f"exit code {returncode}"
     said = f"; its last output: {last_line}" if last_line else ""
-    return (f"the worker process running this trial died ({how}{said}); "
-            "the trial is recorded as failed")
+    return f"{subject} died: {how}{said}"
 
 
 class _Worker:
@@ -84,7 +85,7 @@ class _Worker:
         with open(log, "wb") as out:
             try:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "bridges.worker", str(down_r), str(up_w)],
+                    [sys.executable, "-m", _MODULE, str(down_r), str(up_w)],
                     pass_fds=(down_r, up_w), stdin=subprocess.DEVNULL, stdout=out,
                     stderr=subprocess.STDOUT, env=env)
             except BaseException:
@@ -143,14 +144,14 @@ class _Worker:
             messages.append(pickle.loads(data))
         return messages
 
-    def why(self) -> str:
+    def why(self, subject: str) -> str:
         """Why it died (waits briefly for the process to be reaped)."""
         try:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             code = self.proc.wait()
-        return death_message(code, _last_line(self.log))
+        return death_message(code, _last_line(self.log), subject)
 
     def close(self, kill: bool) -> None:
         if kill and self.proc.poll() is None:
@@ -339,18 +340,22 @@ class TrialPool:
     def _bury(self, w: _Worker) -> None:
         """A worker that is gone: its trial fails with the reason; repeated deaths at start
         fail the trials still queued."""
-        why = w.why()
         self._workers.remove(w)
-        w.close(kill=True)
         if w.task is not None:
+            why = w.why("the worker process running this trial")
+            w.close(kill=True)
             self._on_failure(w.task, why)
-        elif not w.ready:
-            self._start_failures += 1
-            if self._start_failures >= _START_FAILURES:
-                self._fail_queue(f"worker processes could not start: {why}")
+        else:
+            why = w.why("a worker process")
+            w.close(kill=True)
+            if not w.ready:
+                self._start_failures += 1
+                if self._start_failures >= _START_FAILURES:
+                    self._fail_queue(f"worker processes could not start: {why}")
 
     def _wait(self, timeout: float = 0.5) -> None:
-        """Waits until a pipe is readable or writable (or a short timeout)."""
+        """Waits until a pipe is readable or writable, or ``timeout`` seconds (then the
+        caller checks whether the processes still live)."""
         poller = select.poll()
         for w in self._workers:
             if w.dead:
@@ -359,7 +364,7 @@ class TrialPool:
             if w.outgoing:
                 poller.register(w.tx, select.POLLOUT)
         ready = poller.poll(timeout * 1000)
-        tx = {w.tx: w for w in self._workers}
+        tx = {w.tx: w for w in self._workers if not w.dead}
         for fd, _ in ready:
             if fd in tx:
                 tx[fd].flush()

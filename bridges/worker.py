@@ -83,19 +83,21 @@ def _setup(spec: dict[str, Any], state: dict[str, Any]) -> tuple:
             sys.path.insert(0, p)
     backend, threads = spec["backend"], int(spec["threads"])
     try:
-        if backend == "pytorch":
+        net, dataset, overrides, fn, keep = pickle.loads(spec["payload"])
+        # the framework is imported for the bridge's trainer (a test's own trial function
+        # may not need it); its threads are set whenever it is there
+        if backend == "pytorch" and (fn is None or "torch" in sys.modules):
             import torch
 
             torch.set_num_threads(threads)
-        elif backend == "tensorflow":
+        elif backend == "tensorflow" and (fn is None or "tensorflow" in sys.modules):
             from bridges.tensorflow._keras import load
 
             tf, _ = load()
-            if state.get("threads") is None:  # TensorFlow takes these once, before any op
+            if state.get("tf_threads") is None:  # TensorFlow takes these once, before any op
                 tf.config.threading.set_intra_op_parallelism_threads(threads)
                 tf.config.threading.set_inter_op_parallelism_threads(1)
-        state["threads"] = threads
-        net, dataset, overrides, fn, keep = pickle.loads(spec["payload"])
+                state["tf_threads"] = threads
         if fn is None:
             from bridges.trials import train_fn
 

@@ -89,13 +89,14 @@ def test_a_trial_pool_keeps_its_workers_across_calls():
         again = run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool)
         pids = {r.val["pid"] for r in first} | {r.val["pid"] for r in again}
         assert pool.starts == 2 and pids <= set(pool.pids()) and os.getpid() not in pids
-        # a worker that dies fails its trial alone and is replaced for the others
+        # a worker that dies fails its trial alone; it is replaced when trials remain (here
+        # the other worker may have run them all by then), at the latest in the next call
         out = run_trials(None, None, [{"crash": True}, {}, {}], "pytorch", workers=2,
                          fn=pid_trial, pool=pool)
         assert [r.failed for r in out] == [True, False, False]
-        assert "exit code 3" in out[0].message and pool.starts == 3
+        assert "exit code 3" in out[0].message
         later = run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool)
-        assert not any(r.failed for r in later) and pool.starts == 3
+        assert not any(r.failed for r in later) and pool.starts == 3 and len(pool.pids()) == 2
         # other settings go to the same workers (they keep their imported framework)
         other = run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=pid_trial, pool=pool,
                            overrides={"epochs": 2})
@@ -140,6 +141,31 @@ def test_a_trial_function_workers_cannot_import_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(_local_trial, "__module__", "__main__")
     with pytest.raises(NeuralValidationError, match="defined in the script being run"):
         run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=_local_trial)
+
+
+def test_a_setup_the_workers_cannot_load_fails_the_trials_with_its_reason(monkeypatch):
+    import sys
+    import types
+
+    phantom = types.ModuleType("phantom_trials")  # importable here, not in a worker
+    exec("def trial(net, dataset, config, overrides=None, index=0):\n    return None",
+         phantom.__dict__)
+    phantom.trial.__module__ = "phantom_trials"
+    monkeypatch.setitem(sys.modules, "phantom_trials", phantom)
+    out = run_trials(None, None, [{}, {}, {}], "pytorch", workers=2, fn=phantom.trial)
+    assert all(r.failed for r in out)
+    assert "could not set up the trials" in out[0].message
+    assert "No module named 'phantom_trials'" in out[0].message
+
+
+def test_workers_that_cannot_start_fail_the_trials_instead_of_hanging(monkeypatch):
+    import bridges._pool
+
+    monkeypatch.setattr(bridges._pool, "_MODULE", "bridges.no_such_worker")
+    out = run_trials(None, None, [{}, {}, {}], "pytorch", workers=2, fn=fake_trial)
+    assert all(r.failed for r in out)
+    assert "worker processes could not start" in out[0].message
+    assert "exit code 1" in out[0].message and "no_such_worker" in out[0].message
 
 
 def test_death_messages():
