@@ -12,8 +12,8 @@ project imports them.
 TensorFlow's C++ start-up lines (the absl banner, oneDNN and CPU-feature notices) are not
 shown: ``TF_CPP_MIN_LOG_LEVEL`` defaults to ``2``, and since TensorFlow writes some of them
 before it reads that variable, the import runs with the process's standard error held
-back; afterwards everything but those INFO/WARNING lines is written out again. Set
-``TF_CPP_MIN_LOG_LEVEL=0`` (or ``1``) to see them all.
+back; afterwards everything but the INFO (level 1 and up) and WARNING (level 2 and up)
+records is written out again. Set ``TF_CPP_MIN_LOG_LEVEL=0`` to see them all.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from types import ModuleType
 
 from bridges.errors import BackendError
@@ -46,18 +47,35 @@ def _check_env() -> None:
                 f"tensorflow backend (backend: {BACKEND})", hint=_HINT)
 
 
-#: C++ log lines of TensorFlow's import: absl's banner, INFO / WARNING records, and the
-#: second line of the CPU-feature notice
-_NOISE = re.compile(
-    r"(WARNING: All log messages before absl::InitializeLog\(\) is called"
-    r"|[IW]\d{4} [\d:.]+ +\d+ \S+:\d+\]"
-    r"|To enable the following instructions: )")
+#: C++ log lines of TensorFlow's import: absl's banner and the second line of the
+#: CPU-feature notice, then the records by severity
+_BANNER = re.compile(r"(WARNING: All log messages before absl::InitializeLog\(\) is called"
+                     r"|To enable the following instructions: )")
+_RECORD = {"I": re.compile(r"I\d{4} [\d:.]+ +\d+ \S+:\d+\]"),
+           "W": re.compile(r"W\d{4} [\d:.]+ +\d+ \S+:\d+\]")}
+
+
+def _noise(level: str) -> Callable[[str], bool]:
+    """Whether a line is a C++ record ``TF_CPP_MIN_LOG_LEVEL`` filters (1: INFO, 2 or
+    more: INFO and WARNING; errors always stay)."""
+    hidden = [_BANNER, _RECORD["I"]] + ([_RECORD["W"]] if level >= "2" else [])
+    return lambda line: any(p.match(line) for p in hidden)
+
+
+def _flush_c_streams() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to ask (not on Linux or macOS)
+        pass
 
 
 def _import() -> None:
     """Imports TensorFlow and Keras, holding back TensorFlow's C++ start-up lines."""
-    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "tensorflow" in sys.modules or level.strip() not in ("2", "3"):
+    # (JAX sets the variable to 1 when it is unset, which keeps WARNING lines)
+    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2").strip()
+    if "tensorflow" in sys.modules or level not in ("1", "2", "3"):
         import keras  # noqa: F401
         import tensorflow  # noqa: F401
         return
@@ -74,6 +92,7 @@ def _import() -> None:
             import keras  # noqa: F401
             import tensorflow  # noqa: F401
         finally:
+            _flush_c_streams()  # TensorFlow's lines may still sit in C's stdio buffers
             try:
                 sys.stderr.flush()
             except (OSError, ValueError, AttributeError):
@@ -82,7 +101,8 @@ def _import() -> None:
             os.close(saved)
             held.seek(0)
             lines = held.read().decode(errors="replace").splitlines(keepends=True)
-            kept = "".join(ln for ln in lines if not _NOISE.match(ln))
+            noise = _noise(level)
+            kept = "".join(ln for ln in lines if not noise(ln))
             if kept:
                 sys.stderr.write(kept)
                 sys.stderr.flush()
