@@ -4,6 +4,8 @@ The blocks run as written except for a small n_trials, the bundled `digits` data
 network's input shape (digits are 8x8). The basic block runs with the seed's
 `backend="tensorflow"` (trials trained in Keras through the bridge) and with `"jax"`; the
 advanced block uses `"jax"`, whose populations do the in-population early stopping it asks for.
+The blocks as plain scripts (`python block.py`, PyTorch and TensorFlow workers, MNIST) are
+`tests/acceptance/test_seed_scripts.py`.
 """
 
 from __future__ import annotations

@@ -199,8 +199,7 @@ def test_basic_and_code_generation_blocks_with_tensorflow(tmp_path):
     assert "keras" in code
 
 
-@pytest.mark.parametrize("backend", ["pytorch", pytest.param("tensorflow",
-                                                             marks=pytest.mark.slow)])
+@pytest.mark.parametrize("backend", ["pytorch", "tensorflow"])
 def test_advanced_and_visualization_blocks_with_two_workers(tmp_path, backend):
     """The advanced block with ``parallel_trials=2`` in a script without a ``__main__``
     guard: two worker processes train the trials, the script runs once, and the plots of
