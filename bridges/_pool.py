@@ -40,6 +40,16 @@ _MODULE = "bridges.worker"  # what ``python -m`` runs in a worker
 _START_FAILURES = 2  # workers that die before their first trial: then the round gives up
 
 
+def _site_dirs() -> set[str]:
+    """The interpreter's site-packages folders (a worker finds an installed package there;
+    putting them on PYTHONPATH would put them before the standard library)."""
+    import site
+
+    dirs = list(getattr(site, "getsitepackages", lambda: [])())
+    dirs.append(getattr(site, "getusersitepackages", lambda: "")())
+    return {str(pathlib.Path(d).resolve()) for d in dirs if d}
+
+
 def _signal_name(code: int) -> str:
     try:
         return signal.Signals(code).name
@@ -244,8 +254,9 @@ class TrialPool:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
+        if _ROOT not in _site_dirs():  # a source checkout: ``-m bridges.worker`` finds it
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines
         env.setdefault("PYTHONFAULTHANDLER", "1")    # a crash leaves its stack in the log
         env["PYTHONUNBUFFERED"] = "1"
