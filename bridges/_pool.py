@@ -58,17 +58,17 @@ def _signal_name(code: int) -> str:
 
 
 def _last_line(path: pathlib.Path) -> str:
-    """The last non-blank line a worker wrote (its error, before it died), shortened."""
+    """What a worker said last before it died, shortened: the "Fatal Python error" line of a
+    crash (the stack dump after it names only frames), else its last non-blank line."""
     try:
         with open(path, "rb") as f:
-            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 16384))
             lines = [ln.strip() for ln in f.read().decode(errors="replace").splitlines()]
     except OSError:
         return ""
     lines = [ln for ln in lines if ln]
-    if not lines:
-        return ""
-    line = lines[-1]
+    fatal = [ln for ln in lines if ln.startswith("Fatal Python error")]
+    line = (fatal or lines or [""])[-1]
     return line if len(line) <= 200 else line[:197] + "..."
 
 

@@ -121,6 +121,15 @@ def test_a_worker_killed_mid_trial_fails_only_that_trial():
         assert not any(r.failed for r in later) and len(pool.pids()) == 2
 
 
+def test_a_crash_in_native_code_names_the_signal_and_the_fatal_error():
+    from trial_fns import segfault_trial
+
+    out = run_trials(None, None, [{}, {}], "pytorch", workers=2, fn=segfault_trial)
+    assert all(r.failed for r in out)
+    assert "killed by SIGSEGV" in out[0].message
+    assert "its last output: Fatal Python error: Segmentation fault" in out[0].message
+
+
 def test_a_large_dataset_reaches_every_worker():
     """Bigger than a pipe's buffer: written without blocking while the workers read it."""
     import numpy as np

@@ -86,3 +86,10 @@ def size_trial(net, dataset, config, overrides=None, index=0):
     """Reports the size of the dataset it was given."""
     return MemberResult(index=index, config=dict(config), history=[],
                         val={"size": int(dataset.size)}, test={})
+
+
+def segfault_trial(net, dataset, config, overrides=None, index=0):
+    """Crashes its worker with a segmentation fault (as a bug in a framework's C++ would)."""
+    import ctypes
+
+    ctypes.string_at(0)
