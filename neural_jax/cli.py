@@ -101,8 +101,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from neural_jax.dsl.api import load
     from neural_jax.hpo import dataset_for
     from neural_jax.ir.checker import check
+    from neural_jax.cli_paths import check_output_dir
     from neural_jax.train.checkpoint import save_run
 
+    check_output_dir(args.out, "--out", inputs=[args.file])  # before any training
     net = load(args.file, args.network)
     check(net)
     from neural_jax.train.best import load_best
@@ -116,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         config = validate_config(net, config, where="--params")
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     try:
-        ds = dataset_for(net, args.dataset, **({"data_dir": args.data_dir} if args.data_dir else {}))
+        ds = dataset_for(net, args.dataset, **data_options(args.dataset, args.data_dir))
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -138,7 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if searched:
         print("HPO parameters fixed for this run (pass --params to choose): " + ", ".join(
             f"{p}={v!r}" for p, v in config_labels(net, {p: trainer.config[p] for p in searched}).items()))
-    print(f"training {net.name} on {ds.name}: {spec.epochs} epochs, batch {spec.batch_size}, "
+    print(f"training {net.name} on {ds.name}: {plural(spec.epochs, 'epoch')}, batch {spec.batch_size}, "
           f"{spec.optimizer}, validation {spec.validation_split:g} of the training split")
 
     try:
@@ -146,14 +148,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    if result.failed:
+    reason = diverged(result, ds)
+    if result.failed and reason is None:
         print(f"error: training failed: {result.message}", file=sys.stderr)
         return 1
-    print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
-    print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
-    out = save_run(pathlib.Path(args.out), net, result)
-    print(f"saved parameters and metrics to {out}")
-    return 0
+    if not result.failed:
+        print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
+        print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
+        out = save_run(pathlib.Path(args.out), net, result)
+        print(f"saved parameters and metrics to {out}")
+    return report_divergence(reason, None if result.failed else args.out)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 epoch``, ``2 epochs``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def data_options(dataset: str, data_dir: str | None) -> dict:
+    """The ``data_dir`` option of ``--data-dir`` for a dataset that reads files, else none:
+    a built-in dataset that reads no files (``digits``, ``synthetic``) ignores it, as it
+    ignores ``$NEURAL_DATA_DIR``."""
+    if not data_dir:
+        return {}
+    import inspect
+
+    from neural_jax.data._registry import DATASETS, _key
+
+    loader = DATASETS.get(_key(dataset)) if isinstance(dataset, str) else None
+    if loader is not None and "data_dir" not in inspect.signature(loader).parameters:
+        return {}
+    return {"data_dir": data_dir}
+
+
+def diverged(result, ds) -> str | None:
+    """Why a training run diverged (:mod:`neural_jax.train.divergence`, the rule ``neural
+    hpo`` fails trials by), or None."""
+    from neural_jax.train.divergence import divergence
+
+    return divergence(result.history or [], getattr(ds, "num_classes", None))
+
+
+def report_divergence(reason: str | None, saved: str | None) -> int:
+    """The exit status of a finished run: 0, or 1 with an error line when it diverged."""
+    if reason is None:
+        return 0
+    kept = f"; the run is saved in {saved}" if saved else ""
+    print(f"error: training {reason}{kept}; lower the learning rate", file=sys.stderr)
+    return 1
 
 
 def _epochs_per_trial(code: str, args: argparse.Namespace, space) -> int | None:
@@ -195,33 +237,59 @@ def _live_view(code: str, args: argparse.Namespace, space):
                     title=f"neural hpo: {pathlib.Path(args.file).name} on {args.dataset}")
 
 
+def warn_ignored_options(args: argparse.Namespace) -> None:
+    """One warning line for each ``neural hpo`` option that would not do what it says."""
+    if args.study and not args.storage:
+        print(f"warning: --study {args.study} without --storage is an in-memory study: it is "
+              "lost when the command ends and cannot be resumed; add --storage "
+              "sqlite:///hpo.db to keep it", file=sys.stderr)
+    from bridges.trials import normalize_backend
+
+    try:
+        jax = normalize_backend(args.backend) == "jax"
+    except Exception:  # noqa: BLE001 - an unknown backend is reported by optimize()
+        return
+    if args.parallel_trials and jax:
+        size = ("; --population sets it" if args.population else
+                f": it sets the population size ({args.parallel_trials}); use --population")
+        print(f"warning: --parallel-trials starts worker processes for pytorch/tensorflow "
+              f"trials; the JAX backend trains a population in one program{size}",
+              file=sys.stderr)
+
+
 def cmd_hpo(args: argparse.Namespace) -> int:
     import contextlib
     import time
 
-    from neural_jax.cli_best import keeps_best, write_best
+    from neural_jax.cli_best import check_hpo_outputs, keeps_best, write_best
+    from neural_jax.cli_trials import earlier_outcomes
     from neural_jax.data import DatasetError
     from neural_jax.hpo import HPOptimizer
 
     from neural_jax.objective import resolve_direction
 
+    check_hpo_outputs(args)  # before any training
     code = open(args.file, encoding="utf-8").read()
+    from neural_jax.hpo import _pick_network
+
+    with warnings.catch_warnings():  # optimize() warns about the file once, later
+        warnings.simplefilter("ignore")
+        picked = _pick_network(code, args.network, name=args.file)  # errors name the file
     if args.metric is None:  # val_accuracy when the network records it, else its val_loss
-        from neural_jax.hpo import _pick_network
         from neural_jax.objective import default_metric
 
-        with warnings.catch_warnings():  # optimize() warns about the file once, later
-            warnings.simplefilter("ignore")
-            args.metric = default_metric(_pick_network(code, args.network))
+        args.metric = default_metric(picked)
+    warn_ignored_options(args)
     args.direction = resolve_direction(args.metric, args.direction)  # before any work
     space = json.loads(args.space) if args.space else None
     view = _live_view(code, args, space)
     start = time.perf_counter()
-    state = {"done": 0, "before": 0, "best": None, "epochs": 0}
+    state = {"done": 0, "before": 0, "best": None, "epochs": 0, "failed": 0, "pruned": 0}
 
     def on_start(done: int, best: float | None, number: int | None) -> None:
-        # a resumed study: its finished trials count toward --n-trials
-        state.update(done=done, before=done, best=best)
+        # a resumed study: its finished trials count toward --n-trials, and its failed and
+        # pruned ones toward the counts of the progress lines
+        state.update(done=done, before=done, best=best, **earlier_outcomes(opt.study))
         if view is not None:
             view.resume(done, best, number)
 
@@ -235,11 +303,12 @@ def cmd_hpo(args: argparse.Namespace) -> int:
                 state["best"] = b
         el = time.perf_counter() - start
         eta = el / max(state["done"] - state["before"], 1) * max(args.n_trials - state["done"], 0)
-        failed = sum(1 for r in records if r["state"] == "failed")
-        pruned = sum(1 for r in records if r["state"] == "pruned")
+        state["failed"] += sum(1 for r in records if r["state"] == "failed")
+        state["pruned"] += sum(1 for r in records if r["state"] == "pruned")
         best = "-" if state["best"] is None else f"{state['best']:.4f}"
         print(f"round {rnd + 1}: trials {state['done']}/{args.n_trials}  best {args.metric} {best}"
-              f"  failed {failed}  pruned {pruned}  {state['epochs'] / max(el, 1e-9):.1f} "
+              f"  failed {state['failed']}  pruned {state['pruned']}  "
+              f"{state['epochs'] / max(el, 1e-9):.1f} "
               f"trial-epochs/s  elapsed {el:.0f}s  eta {eta:.0f}s", flush=True)
 
     tracker = None
@@ -259,7 +328,8 @@ def cmd_hpo(args: argparse.Namespace) -> int:
                       early_stopping=args.early_stopping, population=args.population,
                       parallel_trials=args.parallel_trials,
                       storage=args.storage, seed=args.seed, study_name=args.study,
-                      epochs=args.epochs, data_dir=args.data_dir, on_round=report,
+                      epochs=args.epochs, on_round=report,
+                      data_dir=data_options(args.dataset, args.data_dir).get("data_dir"),
                       on_start=on_start,
                       on_epoch=view.on_epoch if view is not None else None,
                       keep_best=keeps_best(args))
@@ -276,12 +346,13 @@ def cmd_hpo(args: argparse.Namespace) -> int:
     if tracker is not None:
         tracker.finish(opt)
     shown = opt.trials
-    if opt.study is not None and (opt.interrupted or getattr(opt, "already_complete", False)):
+    if opt.study is not None:
         from neural_jax.cli_trials import completed_note, study_records
 
-        shown = study_records(opt.study)  # every trial of the study, not only this run's
-        if not opt.interrupted:  # a rerun of a finished study: say so
-            print(completed_note(opt.study, args.n_trials))
+        # every trial of the study (a resumed one's earlier runs too), as the best line is
+        shown = study_records(opt.study)
+        if getattr(opt, "already_complete", False) and not opt.interrupted:
+            print(completed_note(opt.study, args.n_trials))  # a rerun of a finished study
     rows = sorted((t for t in shown if t.get("value") is not None and t["state"] == "complete"),
                   key=lambda t: t["value"], reverse=args.direction == "maximize")[: args.top]
     if view is not None:
@@ -291,7 +362,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
             view.console.print()
             view.console.print(top_trials_table(shown, args.metric, args.direction, args.top))
     elif rows:
-        print(f"\ntop {len(rows)} trials by {args.metric}:")
+        print(f"\ntop {plural(len(rows), 'trial')} by {args.metric}:")
         for t in rows:
             ps = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}"
                            for k, v in t["params"].items())
@@ -309,6 +380,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from neural_jax.cli_values import (
         json_object,
+        non_negative_int,
         positive_float,
         positive_int,
         scheduler as scheduler_name,
@@ -329,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--network", help="the network of the file to train")
     r.add_argument("--epochs", type=positive_int, help="override the file's epochs")
     r.add_argument("--batch-size", type=positive_int, help="override the file's batch_size")
-    r.add_argument("--seed", type=int, help="override the file's seed")
+    r.add_argument("--seed", type=non_negative_int, help="override the file's seed")
     r.add_argument("--params", help='JSON values for HPO parameters, e.g. \'{"layers[1].units": 64}\', '
                    "a JSON file, or the folder (or best.json) of `neural hpo -o DIR`: its best "
                    "trial trains again in the search's program, reproducing its score")
@@ -358,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--storage", default=None, help="SQLAlchemy URL, e.g. sqlite:///hpo.db")
     h.add_argument("--study", default=None, help="study name (resumes it when it exists)")
     h.add_argument("--epochs", type=positive_int, default=None)
-    h.add_argument("--seed", type=int, default=0)
+    h.add_argument("--seed", type=non_negative_int, default=0)
     h.add_argument("--early-stopping", action="store_true", help="same as --scheduler sh: successive halving (JAX populations; PyTorch / TensorFlow trials after every epoch)")
     h.add_argument("--metric", default=None,
                    help="what to optimize: loss or a metric of the network, val_ for the "
@@ -392,7 +464,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the CLI; returns the exit status."""
+    """Runs the CLI; returns the exit status.
+
+    A closed standard output (``neural trials ... | head -1``) ends the command quietly
+    with status 141, as Unix tools killed by SIGPIPE do.
+    """
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # what is buffered fails here, not in the interpreter's exit
+    except BrokenPipeError:
+        return _broken_pipe()
+    return status
+
+
+def _broken_pipe() -> int:
+    """Points standard output at /dev/null (the interpreter's last flush must not fail
+    again) and returns 141 (128 + SIGPIPE)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured output)
+        pass
+    return 141
+
+
+def _main(argv: list[str] | None) -> int:
     import logging
 
     # JAX reports at INFO that it found no TPU on every start; not news on a command line
@@ -413,11 +511,17 @@ def main(argv: list[str] | None = None) -> int:
             text = text.replace(f"{e.kind}: ", f"{e.kind}: argument --{argument.replace('_', '-')}: ", 1)
         print(text, file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # main() ends quietly
     except FileNotFoundError as e:
         print(f"error: no such file: {e.filename}", file=sys.stderr)
         return 1
     except OSError as e:
-        print(f"error: cannot read {e.filename}: {e.strerror}", file=sys.stderr)
+        if e.filename is None:
+            print(f"error: {e.strerror or e}", file=sys.stderr)
+        else:
+            # outputs are checked before any work (cli_paths): what fails here is a read
+            print(f"error: cannot read {e.filename}: {e.strerror}", file=sys.stderr)
         return 1
     except json.JSONDecodeError as e:
         print(f"error: --params / --space is not valid JSON: {e}", file=sys.stderr)

@@ -15,7 +15,7 @@ import pathlib
 import sys
 from typing import Any
 
-__all__ = ["keeps_best", "run_best", "write_best"]
+__all__ = ["check_hpo_outputs", "keeps_best", "run_best", "write_best"]
 
 
 def keeps_best(args: argparse.Namespace) -> bool:
@@ -23,13 +23,31 @@ def keeps_best(args: argparse.Namespace) -> bool:
     return bool(args.output) and not str(args.output).endswith(".neural")
 
 
+def check_hpo_outputs(args: argparse.Namespace) -> None:
+    """Checks ``-o`` before the search: a folder, or a ``.neural`` file that is not the input.
+
+    Raises:
+      OutputPathError: ``-o`` cannot be written (see :mod:`neural_jax.cli_paths`).
+    """
+    from neural_jax.cli_paths import check_output_dir, check_output_file
+
+    if not args.output:
+        return
+    if keeps_best(args):
+        check_output_dir(args.output, "-o", inputs=[args.file])
+    else:
+        check_output_file(args.output, "-o", inputs=[args.file])
+
+
 def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> None:
     """Writes ``-o``: the optimized ``.neural`` file or the best trial's folder."""
     from neural_jax.dsl.optimized import generate_optimized_dsl
 
+    from neural_jax.cli_paths import make_parents
+
     out = pathlib.Path(args.output)
     if not keeps_best(args):
-        out.parent.mkdir(parents=True, exist_ok=True)
+        make_parents(out)
         out.write_text(generate_optimized_dsl(code, best), encoding="utf-8")
         print(f"wrote the optimized network to {out} (give -o a folder to keep the best "
               "trial's weights and metrics too)")

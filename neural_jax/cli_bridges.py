@@ -24,6 +24,7 @@ _CODE_BACKENDS = ["jax", "pytorch", "tensorflow"]
 
 
 def _search(args: argparse.Namespace, code: str) -> dict:
+    from neural_jax.cli import data_options
     from neural_jax.hpo import HPOptimizer
 
     def on_round(rnd: int, records: list[dict]) -> None:
@@ -32,7 +33,8 @@ def _search(args: argparse.Namespace, code: str) -> dict:
         print(f"round {rnd + 1}: {len(records)} trials, best of round {best:.4f}", flush=True)
 
     opt = HPOptimizer(strategy=args.strategy, n_trials=args.n_trials, population=args.population,
-                      seed=args.seed, epochs=args.epochs, data_dir=args.data_dir,
+                      seed=args.seed, epochs=args.epochs,
+                      data_dir=data_options(args.dataset or "digits", args.data_dir).get("data_dir"),
                       on_round=on_round)
     best = opt.optimize(code, dataset_name=args.dataset or "digits")
     if not best:
@@ -48,6 +50,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from neural_jax.dsl.optimized import generate_optimized_dsl
     from neural_jax.ir.checker import check
 
+    from neural_jax.cli_paths import check_output_file, make_parents
+
+    if args.output:  # before any search: --hpo also writes OUT with the suffix .neural
+        check_output_file(args.output, "-o", inputs=[args.file])
+        if args.hpo:
+            check_output_file(pathlib.Path(args.output).with_suffix(".neural"),
+                              "-o (its .neural file)", inputs=[args.file])
     text = pathlib.Path(args.file).read_text(encoding="utf-8")
     net = load(args.file, args.network)
     check(net)
@@ -64,7 +73,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         args.dataset = args.dataset or "digits"
         dsl_out = pathlib.Path(args.output).with_suffix(".neural") if args.output else None
         if dsl_out is not None:
-            dsl_out.parent.mkdir(parents=True, exist_ok=True)
+            make_parents(dsl_out)
             dsl_out.write_text(optimized, encoding="utf-8")
             print(f"wrote the optimized network to {dsl_out}")
         else:
@@ -72,7 +81,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     code = generate_code(net, args.backend, config, dataset=args.dataset)
     if args.output:
         out = pathlib.Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        make_parents(out)
         out.write_text(code, encoding="utf-8")
         print(f"wrote the {args.backend} script to {out}")
     else:
@@ -89,9 +98,7 @@ def _load_run(folder: pathlib.Path):
     from neural_jax.jax import build_model
     from neural_jax.train.checkpoint import load_params
 
-    for name in ("network.neural", "metrics.json", "params.msgpack"):
-        if not (folder / name).exists():
-            raise FileNotFoundError(2, "not a run folder of `neural run`", str(folder / name))
+    _check_run_folder(folder)
     net = parse((folder / "network.neural").read_text(encoding="utf-8"))
     record = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     config = record.get("config", {})
@@ -112,9 +119,43 @@ def _load_run(folder: pathlib.Path):
     return net, config, variables
 
 
+def _check_run_folder(folder: pathlib.Path) -> None:
+    """Raises a one-line error unless ``folder`` holds a JAX run of ``neural run``; a
+    PyTorch or TensorFlow run's folder is named for what it holds and what to do."""
+    from neural_jax.dsl.errors import NeuralValidationError
+
+    if not folder.is_dir():
+        what = "no such folder" if not folder.exists() else "a file, not a folder"
+        raise NeuralValidationError(f"cannot export {folder}: {what}",
+                                    hint="give the --out folder of `neural run`")
+    if (folder / "params.msgpack").exists() and (folder / "network.neural").exists() and (
+            folder / "metrics.json").exists():
+        return
+    held = [n for n in ("model.pt", "model.weights.h5") if (folder / n).exists()]
+    if held:
+        backend = "pytorch" if held[0] == "model.pt" else "tensorflow"
+        raise NeuralValidationError(
+            f"cannot export {folder}: it is a {backend} run and already holds its trained "
+            f"weights ({folder / held[0]}); export converts the JAX weights (params.msgpack) "
+            "of a `neural run` with the jax backend",
+            hint=f"load {folder / held[0]} in {backend}, or train with `neural run FILE "
+                 f"--backend jax --out DIR` and export DIR")
+    missing = [n for n in ("network.neural", "metrics.json", "params.msgpack")
+               if not (folder / n).exists()]
+    raise NeuralValidationError(
+        f"cannot export {folder}: not a run folder of `neural run` (missing "
+        f"{', '.join(missing)})", hint="give the --out folder of `neural run`")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """``neural export``: see the module docstring."""
+    from neural_jax.cli_paths import check_output_file, make_parents
+
     folder = pathlib.Path(args.run)
+    if args.output:
+        check_output_file(args.output, "-o", example="model.pt" if args.backend == "pytorch"
+                          else "model.weights.h5")
+    _check_run_folder(folder)
     net, config, variables = _load_run(folder)
     script = getattr(args, "layout", "script") == "script"
     if args.backend == "pytorch":
@@ -129,7 +170,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             from bridges.codegen.weights import torch_state_dict
 
             state = torch_state_dict(net, config, module)
-            out.parent.mkdir(parents=True, exist_ok=True)
+            make_parents(out)
             torch.save(state, out)
         else:
             save_state_dict(module, out)
@@ -143,7 +184,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             from bridges.codegen.weights import keras_model
 
             model = keras_model(net, config, model)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        make_parents(out)
         save_weights(model, out)
     print(f"wrote the {args.backend} weights of {net.name} to {out}")
     if script:
@@ -179,7 +220,9 @@ def run_in_backend(args: argparse.Namespace, net, config: dict, overrides: dict,
 
     overrides = {k: v for k, v in overrides.items() if v is not None}
     spec = training_spec(net, config, overrides)
-    print(f"training {net.name} on {ds.name} in {args.backend}: {spec.epochs} epochs, "
+    from neural_jax.cli import diverged, plural, report_divergence
+
+    print(f"training {net.name} on {ds.name} in {args.backend}: {plural(spec.epochs, 'epoch')}, "
           f"batch {spec.batch_size}, {spec.optimizer}")
 
     from neural_jax.cli import epoch_printer
@@ -203,9 +246,11 @@ def run_in_backend(args: argparse.Namespace, net, config: dict, overrides: dict,
         weights = folder / "model.weights.h5"
         if not result.failed:
             _save_keras_result(net, result, weights)
+    reason = diverged(result, ds)
     if result.failed:
-        print(f"error: training failed: {result.message}", file=sys.stderr)
-        return 1
+        if reason is None:
+            print(f"error: training failed: {result.message}", file=sys.stderr)
+        return report_divergence(reason, None) or 1
     print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
     print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
     record = {"network": net.name, "backend": args.backend, "config": _jsonable(result.config),
@@ -214,7 +259,7 @@ def run_in_backend(args: argparse.Namespace, net, config: dict, overrides: dict,
     (folder / "metrics.json").write_text(json.dumps(record, indent=2))
     (folder / "network.neural").write_text(to_dsl(net))
     print(f"saved weights and metrics to {folder}")
-    return 0
+    return report_divergence(reason, str(folder))
 
 
 def _save_keras_result(net, result, path: pathlib.Path) -> None:
@@ -228,6 +273,8 @@ def _save_keras_result(net, result, path: pathlib.Path) -> None:
 
 def add_commands(sub) -> None:
     """Adds ``compile`` and ``export`` to the ``neural`` sub-command parser."""
+    from neural_jax.cli_values import non_negative_int, positive_int
+
     c = sub.add_parser("compile", help="write a standalone TensorFlow / PyTorch / JAX script")
     c.add_argument("file", help="the .neural file")
     c.add_argument("--backend", required=True, choices=_CODE_BACKENDS)
@@ -242,10 +289,10 @@ def add_commands(sub) -> None:
                         "does (default: random data to replace; --hpo: the searched one, "
                         "digits by default)")
     c.add_argument("--strategy", default=None)
-    c.add_argument("--n-trials", type=int, default=16)
-    c.add_argument("--population", type=int, default=None)
-    c.add_argument("--epochs", type=int, default=None)
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--n-trials", type=positive_int, default=16)
+    c.add_argument("--population", type=positive_int, default=None)
+    c.add_argument("--epochs", type=positive_int, default=None)
+    c.add_argument("--seed", type=non_negative_int, default=0)
     c.add_argument("--data-dir", default=None)
     c.set_defaults(func=cmd_compile)
     e = sub.add_parser("export", help="write a run's trained weights for PyTorch or Keras")

@@ -19,7 +19,8 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["add_commands", "cmd_trials", "completed_note", "study_records", "trial_records"]
+__all__ = ["add_commands", "cmd_trials", "completed_note", "earlier_outcomes", "study_records",
+           "trial_records"]
 
 _STATES = ["complete", "pruned", "failed", "running", "waiting"]
 
@@ -74,6 +75,19 @@ def study_records(study) -> list[dict[str, Any]]:
     """A :class:`search.Study`'s trials in the form ``HPOptimizer.trials`` holds them
     (``number``, ``params``, ``value``, ``state``, ``message``), for the top-trials table."""
     return [{**r, "message": r["note"]} for r in trial_records(study.trials)]
+
+
+def earlier_outcomes(study) -> dict[str, int]:
+    """``{"failed": n, "pruned": m}``: the trials of ``study`` that ended so before this
+    run, counted as :meth:`search.Study.n_counted` counts them (a failure whose
+    configuration was re-queued is not counted; its copy is)."""
+    if study is None:
+        return {"failed": 0, "pruned": 0}
+    trials = study.trials
+    copies = {t.system_attrs.get("requeued_from") for t in trials}
+    failed = sum(1 for t in trials if t.state.value == "FAILED" and t.number not in copies)
+    pruned = sum(1 for t in trials if t.state.value == "PRUNED")
+    return {"failed": failed, "pruned": pruned}
 
 
 def completed_note(study, n_trials: int) -> str:

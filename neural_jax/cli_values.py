@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-__all__ = ["positive_int", "positive_float", "search_method", "scheduler", "json_object"]
+__all__ = ["non_negative_int", "positive_int", "positive_float", "search_method", "scheduler", "json_object"]
 
 
 def positive_int(text: str) -> int:
@@ -22,6 +22,19 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number from 0 to 2**32 - 1 (``--seed``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value}")
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**32 - 1}, got {value}")
     return value
 
 
@@ -60,6 +73,10 @@ def scheduler(text: str) -> str:
         raise _registry_error(e) from None
 
 
+#: a ``--space`` value that works as written (the hints of search-space errors show it)
+SPACE_EXAMPLE = '{"optimizer.learning_rate": {"type": "float", "min": 1e-4, "max": 1e-2, "log": true}}'
+
+
 def json_object(text: str) -> str:
     """JSON text of an object (``--space``); returned unchanged, parsed by the command."""
     try:
@@ -69,6 +86,5 @@ def json_object(text: str) -> str:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(
             f"must be a JSON object of search values by path, e.g. "
-            f"'{{\"optimizer.learning_rate\": {{\"type\": \"log_range\", \"low\": 1e-4, "
-            f"\"high\": 1e-2}}}}', got {type(value).__name__} {text}")
+            f"'{SPACE_EXAMPLE}', got {type(value).__name__} {text}")
     return text

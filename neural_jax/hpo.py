@@ -247,8 +247,8 @@ class HPOptimizer:
             raise NeuralValidationError(
                 f"search_space must be a dict of search values by path, got "
                 f"{type(search_space).__name__} {search_space!r}",
-                hint='e.g. {"optimizer.learning_rate": {"type": "log_range", "low": 1e-4, '
-                     '"high": 1e-2}}')
+                hint='e.g. {"optimizer.learning_rate": {"type": "float", "min": 1e-4, '
+                     '"max": 1e-2, "log": True}}')
         net0 = _pick_network(neural_code, network)
         params = bind_search_space(net0, search_space)
         if not params:
@@ -526,13 +526,14 @@ def _longest_training(net, params, epochs: int | None) -> int:
     return training_spec(net).epochs
 
 
-def _pick_network(code: str, network: str | None):
-    """The network named ``network`` of ``code``, or its first (warning when there are more)."""
+def _pick_network(code: str, network: str | None, name: str = "<string>"):
+    """The network named ``network`` of ``code``, or its first (warning when there are more);
+    ``name`` is the file's name in errors."""
     from neural_jax.dsl.api import parse, parse_all
 
     if network is not None:
-        return parse(code, network=network)
-    nets = parse_all(code)
+        return parse(code, name, network=network)
+    nets = parse_all(code, name)
     if len(nets) > 1:
         warnings.warn(NeuralWarning(
             f"the file defines {len(nets)} networks; searching the first, {nets[0].name!r} "

@@ -175,10 +175,13 @@ def _near(key: str, known) -> str:
 
 
 def _unknown(net: Network, key: str, known: list[str], where: str,
-             searched: bool = True) -> ConfigError:
-    shown = ", ".join(known[:_SHOWN_KEYS])
-    if len(known) > _SHOWN_KEYS:
-        shown += f", ... ({len(known) - _SHOWN_KEYS} more)"
+             searched: bool = True, searched_keys: list[str] | None = None) -> ConfigError:
+    listed = known if searched_keys is None else searched_keys
+    shown = ", ".join(listed[:_SHOWN_KEYS])
+    if len(listed) > _SHOWN_KEYS:
+        shown += f", ... ({len(listed) - _SHOWN_KEYS} more)"
+    if searched_keys is not None and len(known) > len(searched_keys):
+        shown += " (and optimizer.<argument> to fix an optimizer argument)"
     opt = net.optimizer
     if key.startswith("optimizer.") and not isinstance(opt, Choice) and key.count(".") == 1:
         name = opt.type if isinstance(opt, Optimizer) else "Adam"
@@ -253,7 +256,8 @@ def validate_config(net: Network, config: Mapping[str, Any] | None, *,
         targets = _aliased(net, key, {**params, **fixed})
         if not targets:
             known = list(params) + [k for k in fixed if k not in params]
-            raise _unknown(net, key, known, where, searched=bool(params))
+            raise _unknown(net, key, known, where, searched=bool(params),
+                           searched_keys=list(params))
         for t in targets:
             out[t] = _value(params[t], value, where) if t in params else _fixed(
                 fixed[t], t, value, where)

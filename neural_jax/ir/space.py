@@ -205,8 +205,9 @@ def _optimizer_arg(name: str) -> ParamSpec | None:
 def _parse_entry(key: str, spec: Any) -> SearchParam:
     def bad(msg: str) -> NeuralValidationError:
         return NeuralValidationError(f"search_space[{key!r}]: {msg}",
-                                     hint='e.g. {"type": "float", "min": 1e-4, "max": 1e-2, '
-                                          '"log": True}')
+                                     hint='e.g. {"optimizer.learning_rate": {"type": "float", '
+                                          '"min": 1e-4, "max": 1e-2, "log": true}} (JSON, as '
+                                          '--space takes it; True in Python)')
 
     if not isinstance(spec, Mapping):
         raise bad(f"expected a dict, got {type(spec).__name__}")
