@@ -16,6 +16,7 @@ puts the running ones back in the queue.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import pathlib
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
+from neural_jax.interrupt import DeferredInterrupt
 from neural_jax.methods import METHODS, Method, make_scheduler, resolve_method, resolve_scheduler
 
 __all__ = ["SEARCH_METHODS", "BackendUnavailable", "HPOptimizer", "optimize_and_return"]
@@ -224,7 +226,9 @@ class HPOptimizer:
         FAILED with its reason; every failed trial's reason is in the study
         (``system_attrs["fail_reason"]``, shown by ``neural trials``). Ctrl-C puts the
         running trials back in the queue of a stored study (a resume trains them) and keeps
-        every finished one; ``self.interrupted`` is then True.
+        every finished one; ``self.interrupted`` is then True. In a JAX search called from
+        the main thread the first Ctrl-C stops the search after the current epoch (it says
+        so; :class:`neural_jax.interrupt.DeferredInterrupt`), a second one at once.
 
         Raises:
           NeuralSyntaxError / NeuralValidationError: bad DSL or search space.
@@ -232,6 +236,19 @@ class HPOptimizer:
           BackendUnavailable: ``"pytorch"``/``"tensorflow"`` without that framework installed.
           DatasetError: unknown dataset or missing files (with what to put where).
         """
+        backend = _backend(backend)
+        # Ctrl-C in a JAX search is only recorded, and raised between epochs and rounds: a
+        # KeyboardInterrupt inside XLA's callbacks aborts the process or is swallowed
+        stop = DeferredInterrupt() if backend == "jax" else None
+        with stop if stop is not None else contextlib.nullcontext():
+            return self._optimize(stop, neural_code, dataset_name, backend, search_space,
+                                  metric, direction, dataset, network)
+
+    def _optimize(self, stop: DeferredInterrupt | None, neural_code: str, dataset_name: str,
+                  backend: str, search_space: Mapping[str, Any] | None, metric: str,
+                  direction: str | None, dataset: Any, network: str | None) -> dict[str, Any]:
+        """:meth:`optimize` once its backend is known; ``stop`` is the search's deferred
+        Ctrl-C (JAX), checked between epochs and rounds."""
         import search
         from neural_jax.ir.checker import check
         from neural_jax.ir.lift import lift
@@ -240,7 +257,6 @@ class HPOptimizer:
 
         from neural_jax.objective import check_metric, resolve_direction
 
-        backend = _backend(backend)
         direction = resolve_direction(metric, direction)
         self.direction = direction
         if search_space is not None and not isinstance(search_space, Mapping):
@@ -296,8 +312,11 @@ class HPOptimizer:
 
             keeper = BestKeeper(direction, backend=backend, mode=self.mode, rounds=rounds,
                                 epochs=self.epochs)
+        on_epoch = self.on_epoch if stop is None else _checked(self.on_epoch, stop)
         try:
             while done < self.n_trials:
+                if stop is not None:
+                    stop.check()
                 if self.timeout is not None and time.perf_counter() - start >= self.timeout:
                     self.timed_out = True
                     break
@@ -316,7 +335,7 @@ class HPOptimizer:
                     # less than a compilation), so a search compiles each program once
                     results = train_population(net, dataset, configs, scheduler=scheduler,
                                                pbt=pbt, mode=self.mode, overrides=overrides,
-                                               pad_members=pop, on_epoch=self.on_epoch,
+                                               pad_members=pop, on_epoch=on_epoch,
                                                program_store=store, rounds=rounds,
                                                trial_ids=[t.number for t in trials],
                                                keep_variables=keeper is not None)
@@ -346,6 +365,10 @@ class HPOptimizer:
             self._running = []
             warnings.warn(NeuralWarning(self.interrupt_message(requeued)), stacklevel=2)
         finally:
+            if stop is not None and (self.interrupted or sys.exc_info()[0] is not None):
+                from neural_jax.train.population_program import wait_for_compilations
+
+                wait_for_compilations()  # a process exiting during one aborts
             if self._pool is not None:  # an interrupted search abandons its running trials
                 self._pool.close(kill=self.interrupted or sys.exc_info()[0] is not None)
                 self._pool = None
@@ -447,6 +470,19 @@ class HPOptimizer:
             self.study.tell(trial, value)
             rec.update(state="complete" if math.isfinite(value) else "failed", value=value)
         return rec
+
+
+def _checked(on_epoch: Callable[[int, dict[int, dict]], None] | None,
+             stop: DeferredInterrupt) -> Callable[[int, dict[int, dict]], None]:
+    """``on_epoch`` followed by ``stop.check()``: a recorded Ctrl-C stops the search here,
+    between two epochs."""
+
+    def hook(epoch: int, records: dict[int, dict]) -> None:
+        if on_epoch is not None:
+            on_epoch(epoch, records)
+        stop.check()
+
+    return hook
 
 
 def _fail_reason(member, num_classes: int | None) -> str | None:

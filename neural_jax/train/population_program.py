@@ -184,8 +184,12 @@ class OverlappedCompile:
                 fut.set_result(finish())
             except BaseException as e:  # noqa: BLE001 - reported by the jitted fallback
                 fut.set_exception(e)
+            finally:
+                _COMPILING.discard(threading.current_thread())
 
-        threading.Thread(target=work, daemon=True).start()
+        thread = threading.Thread(target=work, daemon=True, name="neural-compile")
+        _COMPILING.add(thread)
+        thread.start()
 
     def __call__(self, *args):
         sig = self._signature(args)
@@ -198,6 +202,21 @@ class OverlappedCompile:
             except (TypeError, ValueError):  # a signature the abstract one missed
                 pass
         return self.jitted(*args)
+
+
+#: the compilation threads :meth:`OverlappedCompile.start` runs (see :func:`wait_for_compilations`)
+_COMPILING: set[threading.Thread] = set()
+
+
+def wait_for_compilations(timeout: float | None = None) -> None:
+    """Waits for the compilations running on worker threads to finish.
+
+    A process must not exit while XLA compiles on one of them: the interpreter's shutdown
+    stops the thread inside XLA's C++ and the process aborts (``terminate called after
+    throwing an instance of ''``). An interrupted search calls this before it returns.
+    """
+    for thread in list(_COMPILING):
+        thread.join(timeout)
 
 
 def compiler_options(program: str) -> dict:
