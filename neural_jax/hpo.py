@@ -17,6 +17,7 @@ puts the running ones back in the queue.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import pathlib
@@ -267,11 +268,17 @@ class HPOptimizer:
                      '"max": 1e-2, "log": True}}')
         net0 = _pick_network(neural_code, network)
         params = bind_search_space(net0, search_space)
+        fixed = self._fixed_epochs(net0, params)
+        if fixed:
+            params = tuple(p for p in params if p not in fixed)
         if not params:
             raise NeuralValidationError(
                 f"network '{net0.name}' has nothing to search",
                 hint="mark values with HPO(...) or pass search_space={...}")
         net = lift(net0, params)
+        if fixed:  # every trial trains the forced epochs: the network says so
+            net = dataclasses.replace(net, train=dataclasses.replace(net.train,
+                                                                     epochs=self.epochs))
         check(net)
         check_metric(net, metric)
         self.network = net
@@ -384,8 +391,37 @@ class HPOptimizer:
                           stacklevel=2)
             return {}
         self.best_params = dict(self.study.best_params)
+        if fixed:  # the epochs the trials trained, not a value of the file's range
+            self.best_params.update((p.name, self.epochs) for p in fixed)
         self.best_value = float(self.study.best_value)
         return dict(self.best_params)
+
+    #: how a forced ``epochs`` is named in the warning that a searched ``train.epochs`` is
+    #: not searched (``{epochs}`` filled in); the ``neural`` command words it as its flag
+    epochs_hint = "epochs={epochs}"
+
+    def _fixed_epochs(self, net, params) -> tuple:
+        """The searched parameters that set ``train.epochs`` when ``epochs=`` overrides it:
+        not searched (every trial trains ``self.epochs``), with a warning; () otherwise.
+
+        Raises:
+          NeuralValidationError: ``train.epochs`` was the only searched value.
+        """
+        if not self.epochs:
+            return ()
+        fixed = tuple(p for p in params if "train.epochs" in p.targets)
+        if not fixed:
+            return ()
+        how = self.epochs_hint.format(epochs=self.epochs)
+        if len(fixed) == len(params):
+            raise NeuralValidationError(
+                f"network '{net.name}' has nothing to search: train.epochs is its only "
+                f"searched value, and {how} fixes it",
+                hint="leave the epochs to the search, or mark other values with HPO(...)")
+        warnings.warn(NeuralWarning(
+            f"train.epochs is not searched: {how} fixes the epochs of every trial"),
+            stacklevel=4)
+        return fixed
 
     def _own_running(self) -> list:
         """This process's running trials: the round's, and any an interrupted ``ask`` had

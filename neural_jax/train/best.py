@@ -4,8 +4,9 @@ A search keeps the weights of its best complete trial only (:class:`BestKeeper`:
 round's members are compared with the best so far and every other member's weights are
 dropped), and :func:`save_best` writes them as a folder that every command reads::
 
-    DIR/best.neural      the network with the best values written in (no HPO left)
-    DIR/best.json        the values, the trial, its seed and how it was trained
+    DIR/best.neural      the network with the best values written in (no HPO left), and
+                         the epochs of a search that forced them (``--epochs``)
+    DIR/best.json        the values, the trial, its seed, epochs and how it was trained
     DIR/params.msgpack   the trial's kept weights (the format ``neural run`` writes)
     DIR/metrics.json     value, metric, validation/test metrics, trial, seed, params...
     DIR/network.neural   the searched network (``neural export DIR`` reads it with the config)
@@ -215,23 +216,38 @@ def save_best(folder: pathlib.Path, net: Network, code: str, best: BestTrial, *,
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     params = dict(best_params if best_params is not None else best["params"])
-    (folder / "best.neural").write_text(generate_optimized_dsl(code, params), encoding="utf-8")
+    epochs = _trained_epochs(net, best)
+    written = dict(params)
+    if best["program"].get("epochs"):  # forced epochs: best.neural trains what the trial did
+        written["train.epochs"] = epochs
+    (folder / "best.neural").write_text(generate_optimized_dsl(code, written), encoding="utf-8")
     (folder / "network.neural").write_text(to_dsl(net), encoding="utf-8")
     (folder / "params.msgpack").write_bytes(serialization.to_bytes(best.variables))
     record = {
         "network": net.name, "metric": metric, "direction": direction, "value": best["value"],
         "trial": best["number"], "seed": best["seed"], "search_seed": search_seed,
-        "dataset": dataset, "backend": backend, "params": _jsonable(params),
+        "dataset": dataset, "backend": backend, "params": _jsonable(params), "epochs": epochs,
         "config": best["config"], "val": best["val"], "test": best["test"],
         "best_epoch": best["best_epoch"], "history": _jsonable(best["history"]),
         "program": best["program"],
     }
     (folder / "metrics.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     keep = ("network", "metric", "direction", "value", "trial", "seed", "search_seed",
-            "dataset", "backend", "params", "program")
+            "dataset", "backend", "params", "epochs", "program")
     (folder / BEST_FILE).write_text(json.dumps({k: record[k] for k in keep}, indent=2),
                                     encoding="utf-8")
     return folder
+
+
+def _trained_epochs(net: Network, best: Mapping[str, Any]) -> int:
+    """The epochs the trial was set to train: the search's forced ``epochs``, else its
+    configuration's (early stopping may have ended it sooner: see its ``history``)."""
+    from neural_jax.train.spec import training_spec
+
+    forced = best["program"].get("epochs")
+    if forced:
+        return int(forced)
+    return int(training_spec(net, best["config"]).epochs)
 
 
 def load_best(ref: str | pathlib.Path) -> dict[str, Any] | None:
@@ -292,8 +308,11 @@ def reproduce(net: Network, dataset, record: Mapping[str, Any], *, seed: int | N
 
     program = dict(record.get("program") or {})
     params = dict(record["params"])
-    net = lift(net, bind_search_space(net, _dict_space(net, params)))
     epochs = epochs if epochs is not None else program.get("epochs")
+    if epochs:  # forced epochs (a search with --epochs drops a searched train.epochs)
+        params.pop("train.epochs", None)
+        net = _fixed_epochs(net, int(epochs))
+    net = lift(net, bind_search_space(net, _dict_space(net, params)))
     overrides = {"epochs": epochs} if epochs else None
     seed = int(record.get("seed", net.train.seed or 0) if seed is None else seed)
     members = max(1, int(program.get("members", 1)))
@@ -319,6 +338,16 @@ def reproduce(net: Network, dataset, record: Mapping[str, Any], *, seed: int | N
                             config={**r.config, **params}, spec=spec, failed=r.failed,
                             message=r.message, stopped_early=r.stopped_epoch is not None,
                             best_epoch=r.best_epoch)
+
+
+def _fixed_epochs(net: Network, epochs: int) -> Network:
+    """``net`` training ``epochs`` epochs: its ``train.epochs`` (an HPO expression too)
+    replaced by the number."""
+    import dataclasses
+
+    if net.train is None:
+        return net
+    return dataclasses.replace(net, train=dataclasses.replace(net.train, epochs=epochs))
 
 
 def _dict_space(net: Network, params: Mapping[str, Any]) -> dict[str, Any] | None:
