@@ -335,6 +335,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
                       keep_best=keeps_best(args))
     opt.resume_hint = "--storage {storage} --study {study}"  # the API's words are study_name=
     opt.persist_hint = "--storage sqlite:///hpo.db --study NAME"
+    opt.epochs_hint = "--epochs {epochs}"
     try:
         with view if view is not None else contextlib.nullcontext():
             best = opt.optimize(code, dataset_name=args.dataset, backend=args.backend,
