@@ -122,11 +122,11 @@ def _load_run(folder: pathlib.Path):
 def _check_run_folder(folder: pathlib.Path) -> None:
     """Raises a one-line error unless ``folder`` holds a JAX run of ``neural run``; a
     PyTorch or TensorFlow run's folder is named for what it holds and what to do."""
-    from neural_jax.dsl.errors import NeuralValidationError
+    from neural_jax.dsl.errors import NeuralError
 
     if not folder.is_dir():
         what = "no such folder" if not folder.exists() else "a file, not a folder"
-        raise NeuralValidationError(f"cannot export {folder}: {what}",
+        raise NeuralError(f"cannot export {folder}: {what}",
                                     hint="give the --out folder of `neural run`")
     if (folder / "params.msgpack").exists() and (folder / "network.neural").exists() and (
             folder / "metrics.json").exists():
@@ -134,7 +134,7 @@ def _check_run_folder(folder: pathlib.Path) -> None:
     held = [n for n in ("model.pt", "model.weights.h5") if (folder / n).exists()]
     if held:
         backend = "pytorch" if held[0] == "model.pt" else "tensorflow"
-        raise NeuralValidationError(
+        raise NeuralError(
             f"cannot export {folder}: it is a {backend} run and already holds its trained "
             f"weights ({folder / held[0]}); export converts the JAX weights (params.msgpack) "
             "of a `neural run` with the jax backend",
@@ -142,7 +142,7 @@ def _check_run_folder(folder: pathlib.Path) -> None:
                  f"--backend jax --out DIR` and export DIR")
     missing = [n for n in ("network.neural", "metrics.json", "params.msgpack")
                if not (folder / n).exists()]
-    raise NeuralValidationError(
+    raise NeuralError(
         f"cannot export {folder}: not a run folder of `neural run` (missing "
         f"{', '.join(missing)})", hint="give the --out folder of `neural run`")
 

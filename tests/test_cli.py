@@ -66,7 +66,7 @@ def test_console_script_runs_in_a_fresh_process():
      "unknown backend 'mxnet'"),
     (["compile", str(EX / "digits_search.neural"), "--backend", "jax", "--params", "[1"],
      "not valid JSON"),
-    (["export", "/no/such/run", "--backend", "pytorch"], "no such file"),
+    (["export", "/no/such/run", "--backend", "pytorch"], "cannot export /no/such/run: no such folder"),
 ])
 def test_user_errors_are_messages_not_tracebacks(argv, msg, capsys):
     assert main(argv) in (1, 2)
