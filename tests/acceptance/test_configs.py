@@ -52,6 +52,11 @@ def test_digits_mlp(checkout):
     assert rec["trials"] == 2 and 0.2 < rec["best_value"] <= 1.0
 
 
+needs_mnist = pytest.mark.skipif(not (SHARED / "data" / "mnist").is_dir(),
+                                 reason="the shared MNIST files are not beside this checkout")
+
+
+@needs_mnist
 def test_mnist_cnn_on_the_real_test_split(checkout):
     """The docstring's ``--config.data_dir`` pointed at the real MNIST files; only the test
     split is on this machine, so ``mnist_t10k`` (its 8k/2k division) stands in for it."""
@@ -65,6 +70,7 @@ def test_mnist_cnn_on_the_real_test_split(checkout):
     assert set(rec["best_params"]) >= {"optimizer.learning_rate", "train.batch_size"}, res
 
 
+@needs_mnist
 def test_mnist_without_its_train_files_says_which(checkout):
     argv = [a if not a.startswith("--config.data_dir=") else f"--config.data_dir={SHARED / 'data' / 'mnist'}"
             for a in docstring_command("mnist_cnn")] + TINY

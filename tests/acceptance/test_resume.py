@@ -88,14 +88,16 @@ def test_ctrl_c_requeues_running_trials_exits_130_and_a_resume_trains_exactly_n(
     rc, text = _stop_after_first_round(workdir, signal.SIGINT)
     assert rc == 130, text
     assert "Traceback" not in text, text
-    said = re.search(r"warning: interrupted: (\d) finished trials kept and 2 running trials "
-                     r"re-queued in the study 's'; run again with --storage sqlite:///x\.db "
-                     r"--study s to resume", text)
+    # a round's buckets finish one by one, so part of the interrupted round may be kept
+    # (or none of it, when the interrupt is taken between two rounds)
+    said = re.search(r"warning: interrupted: (\d) finished trials? kept(?: and (\d) running "
+                     r"trials? re-queued)? in the study 's'; run again with --storage "
+                     r"sqlite:///x\.db --study s to resume", text)
     assert said, text
-    kept = int(said.group(1))
-    assert kept in (2, 4) and "study_name=" not in text
+    kept, requeued = int(said.group(1)), int(said.group(2) or 0)
+    assert kept + requeued in (4, 6) and kept < 6 and "study_name=" not in text
     trials = _trials(workdir)
-    assert _states(trials) == {"complete": kept, "waiting": 2}  # no failed trial
+    assert _states(trials) == {"complete": kept, **({"waiting": requeued} if requeued else {})}
     waiting = {t["number"]: t["params"] for t in trials if t["state"] == "waiting"}
     assert all(t["note"] == "re-queued: interrupted (Ctrl-C)" for t in trials if t["number"] in waiting)
 
@@ -119,17 +121,18 @@ def test_kill_9_then_resume_trains_exactly_n_configurations(workdir):
     rc, text = _stop_after_first_round(workdir, signal.SIGKILL)
     assert rc == -signal.SIGKILL, text
     before = _states(_trials(workdir))
-    assert before.get("running") == 2 and before["complete"] in (2, 4), before
+    assert before.get("running", 0) >= 1 and before["complete"] + before["running"] in (4, 6), before
     assert_ok(run(["neural", *_hpo()], workdir))
     trials = _trials(workdir)
-    # the two killed trials are failed markers, their copies are trained: 6 configurations
-    assert _states(trials) == {"complete": N, "failed": 2}
+    # the killed trials are failed markers, their copies are trained: 6 configurations
+    killed = before["running"]
+    assert _states(trials) == {"complete": N, "failed": killed}
     dead = [t for t in trials if t["state"] == "failed"]
     assert all("died while the trial was running; re-queued as #" in t["note"] for t in dead)
     table = assert_ok(run(["neural", "trials", "--storage", "sqlite:///x.db", "--study", "s"],
                           workdir)).out
     assert table.splitlines()[0].split() == ["#", "state", "value", "params", "duration", "note"]
-    assert "study 's': 8 trials (6 complete, 2 failed); best" in table
+    assert f"study 's': {N + killed} trials (6 complete, {killed} failed); best" in table
 
 
 def test_neural_trials_formats_and_its_errors(workdir):
