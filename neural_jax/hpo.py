@@ -370,7 +370,7 @@ class HPOptimizer:
                 except search.SearchError:
                     pass
             self._running = []
-            warnings.warn(NeuralWarning(self.interrupt_message(requeued)), stacklevel=2)
+            warnings.warn(NeuralWarning(self.interrupt_message(requeued)), stacklevel=3)
         finally:
             if stop is not None and (self.interrupted or sys.exc_info()[0] is not None):
                 from neural_jax.train.population_program import wait_for_compilations
@@ -382,13 +382,13 @@ class HPOptimizer:
         if self.timed_out:
             warnings.warn(NeuralWarning(
                 f"timeout of {self.timeout:g}s reached after {len(self.trials)} trials "
-                f"(of {self.n_trials}); returning the best so far"), stacklevel=2)
+                f"(of {self.n_trials}); returning the best so far"), stacklevel=3)
         complete = [t for t in self.study.trials if t.state == search.TrialState.COMPLETE]
         if not complete:
             first = next((t.get("message") for t in self.trials if t.get("message")), "")
             warnings.warn(NeuralWarning("no trial completed; nothing to return"
                                         + (f" (first failure: {first})" if first else "")),
-                          stacklevel=2)
+                          stacklevel=3)
             return {}
         self.best_params = dict(self.study.best_params)
         if fixed:  # the epochs the trials trained, not a value of the file's range
@@ -610,7 +610,7 @@ def _pick_network(code: str, network: str | None, name: str = "<string>"):
         warnings.warn(NeuralWarning(
             f"the file defines {len(nets)} networks; searching the first, {nets[0].name!r} "
             f"(others: {', '.join(n.name for n in nets[1:])}; choose one with --network / "
-            f"network=)"), stacklevel=3)
+            f"network=)"), stacklevel=4)
     return nets[0]
 
 
