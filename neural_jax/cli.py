@@ -155,9 +155,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not result.failed:
         print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
         print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
-        out = save_run(pathlib.Path(args.out), net, result)
-        print(f"saved parameters and metrics to {out}")
-    return report_divergence(reason, None if result.failed else args.out)
+    if result.variables is None:  # nothing to keep
+        return report_divergence(reason, None)
+    out = save_run(pathlib.Path(args.out), net, result)  # a diverged run too: its history
+    print(f"saved parameters and metrics to {out}")
+    return report_divergence(reason, str(out))
 
 
 def plural(n: int, word: str) -> str:

@@ -116,9 +116,13 @@ def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:
     total = epochs or training_spec(net, record["params"]).epochs
     net, result = reproduce(net, ds, record, seed=seed, epochs=epochs,
                             on_epoch=epoch_printer(total))
+    from neural_jax.cli import diverged, report_divergence
+
+    reason = diverged(result, ds)
     if result.failed:
-        print(f"error: training failed: {result.message}", file=sys.stderr)
-        return 1
+        if reason is None:
+            print(f"error: training failed: {result.message}", file=sys.stderr)
+        return report_divergence(reason, None) or 1
     print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
     print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
     if metric.startswith("val_") and same and record.get("value") is not None:
@@ -128,4 +132,4 @@ def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:
             print(f"{metric} {got:.4f}; the search reported {record['value']:.4f}: {verdict}")
     out = save_run(pathlib.Path(args.out), net, result)
     print(f"saved parameters and metrics to {out}")
-    return 0
+    return report_divergence(reason, str(out))

@@ -37,7 +37,7 @@ def test_run_with_a_layer_label(workdir):
     res = assert_ok(run(["neural", "run", f.name, "--dataset", "digits", "--epochs", "1",
                          "--params", '{"layers[1]": "Dropout", "optimizer": "SGD"}',
                          "--out", "run1"], workdir))
-    assert "training Choices on digits: 1 epochs" in res.out and ", SGD," in res.out
+    assert "training Choices on digits: 1 epoch," in res.out and ", SGD," in res.out
     metrics = json.loads((workdir / "run1" / "metrics.json").read_text())
     assert 0.3 < metrics["val"]["accuracy"] <= 1.0, metrics
 
