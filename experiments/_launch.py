@@ -58,7 +58,8 @@ def _config(holder: Any) -> Any:
 
 def launch(fn: Callable[[Any], Any], holder: Any, show: Callable[[Any], None]) -> None:
     """Runs ``show(fn(config))`` as an absl program; a user error prints its message and
-    exits with its status (1; 2 for bad flags; 130 for Ctrl-C)."""
+    exits with its status (1; 2 for bad flags; 130 for Ctrl-C, also when the library
+    caught it and returned what it had: ``{"interrupted": True, ...}``)."""
     import logging
 
     from absl import app
@@ -80,5 +81,7 @@ def launch(fn: Callable[[Any], Any], holder: Any, show: Callable[[Any], None]) -
             print("interrupted", file=sys.stderr)
             sys.exit(130)
         show(out)
+        if isinstance(out, dict) and out.get("interrupted"):
+            sys.exit(130)  # Ctrl-C: the search kept its finished trials (it said so)
 
     app.run(main, flags_parser=_parse_flags)

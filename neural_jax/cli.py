@@ -114,7 +114,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = (best["params"] if best is not None else parse_json(args.params)) if args.params else {}
 
-    if best is None:  # JSON values: checked before any data is loaded or compiled
+    if best is None or "program" not in best:  # values given by hand (JSON text or a
+        # plain {path: value} file): checked before any data is loaded or compiled
         config = validate_config(net, config, where="--params")
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed}
     try:
@@ -209,7 +210,7 @@ def _epochs_per_trial(code: str, args: argparse.Namespace, space) -> int | None:
     from neural_jax.dsl.api import parse
 
     try:
-        epochs = parse(code).train.epochs
+        epochs = parse(code, network=args.network).train.epochs
     except NeuralError:
         return None  # optimize() reports the error
     if epochs is None:
@@ -373,8 +374,8 @@ def cmd_hpo(args: argparse.Namespace) -> int:
     if best:
         print(f"\nbest {args.metric}: {opt.best_value:.4f}")
         print("best configuration: " + json.dumps(best))
-        if args.output:
-            write_best(args, opt, code, best)
+        if args.output and not write_best(args, opt, code, best):
+            return 1
     if opt.interrupted:  # Ctrl-C: finished trials kept, running ones re-queued (the warning)
         return 130
     return 0 if best else 1
@@ -516,29 +517,20 @@ def _main(argv: list[str] | None) -> int:
         return 1
     except BrokenPipeError:
         raise  # main() ends quietly
-    except FileNotFoundError as e:
-        print(f"error: no such file: {e.filename}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        if e.filename is None:
-            print(f"error: {e.strerror or e}", file=sys.stderr)
-        else:
-            # outputs are checked before any work (cli_paths): what fails here is a read
-            print(f"error: cannot read {e.filename}: {e.strerror}", file=sys.stderr)
-        return 1
     except json.JSONDecodeError as e:
         print(f"error: --params / --space is not valid JSON: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:  # noqa: BLE001 - only errors of ours are shown without a traceback
-        # errors a user causes (unknown strategy, storage that cannot be opened, a value out
-        # of range, a dataset problem) are typed and say what to do: show the message only
-        if isinstance(e, ValueError) or type(e).__module__.startswith(("neural_jax", "search")):
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        raise
+    except BaseException as e:  # noqa: BLE001 - only errors a user caused lose their traceback
+        # the same rules as the absl launchers (neural_jax.user_errors): typed errors of ours,
+        # files that cannot be read (outputs are checked before any work, in cli_paths),
+        # Ctrl-C; anything else is a bug and keeps its traceback
+        from neural_jax.user_errors import user_message
+
+        shown = user_message(e) if not isinstance(e, SystemExit) else None
+        if shown is None:
+            raise
+        print(shown[0], file=sys.stderr)
+        return shown[1]
 
 
 if __name__ == "__main__":

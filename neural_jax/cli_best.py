@@ -39,8 +39,9 @@ def check_hpo_outputs(args: argparse.Namespace) -> None:
         check_output_file(args.output, "-o", inputs=[args.file])
 
 
-def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> None:
-    """Writes ``-o``: the optimized ``.neural`` file or the best trial's folder."""
+def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> bool:
+    """Writes ``-o``: the optimized ``.neural`` file or the best trial's folder; False (with
+    the reason on standard error) when there was nothing to write."""
     from neural_jax.dsl.optimized import generate_optimized_dsl
 
     from neural_jax.cli_paths import make_parents
@@ -51,12 +52,15 @@ def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> Non
         out.write_text(generate_optimized_dsl(code, best), encoding="utf-8")
         print(f"wrote the optimized network to {out} (give -o a folder to keep the best "
               "trial's weights and metrics too)")
-        return
+        return True
     kept = opt.best_trial
     if kept is None:
-        print(f"error: no trial of this run completed with weights to keep; nothing written "
-              f"to {out}", file=sys.stderr)
-        return
+        why = ("the study was already complete, so this run trained nothing" if getattr(
+            opt, "already_complete", False) else "no trial of this run completed")
+        print(f"error: {why}: no weights to keep, nothing written to {out}; raise "
+              "--n-trials to train more, or write the best values alone with "
+              f"-o {out.with_suffix('.neural')}", file=sys.stderr)
+        return False
     from neural_jax.train.best import save_best
 
     study_best = opt.study.best_trial.number if opt.study is not None else kept["number"]
@@ -71,6 +75,7 @@ def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> Non
     print(f"wrote the best trial (#{kept['number']}, {args.metric} {kept['value']:.4f}) to "
           f"{out}: best.neural, best.json, params.msgpack, metrics.json")
     print(f"  train it again: neural run {args.file} --dataset {args.dataset} --params {out}")
+    return True
 
 
 def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:

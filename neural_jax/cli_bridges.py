@@ -27,19 +27,29 @@ def _search(args: argparse.Namespace, code: str) -> dict:
     from neural_jax.cli import data_options
     from neural_jax.hpo import HPOptimizer
 
+    from neural_jax.hpo import _pick_network as pick_network
+    from neural_jax.objective import default_metric, resolve_direction
+
+    # the network --network names, its own metric (val_loss for a regression network)
+    metric = default_metric(pick_network(code, args.network, name=args.file))
+    direction = resolve_direction(metric, None)
+    better = max if direction == "maximize" else min
+
     def on_round(rnd: int, records: list[dict]) -> None:
         vals = [r["value"] for r in records if r.get("value") is not None]
-        best = max(vals) if vals else float("nan")
-        print(f"round {rnd + 1}: {len(records)} trials, best of round {best:.4f}", flush=True)
+        best = better(vals) if vals else float("nan")
+        print(f"round {rnd + 1}: {len(records)} trials, best {metric} of the round {best:.4f}",
+              flush=True)
 
     opt = HPOptimizer(strategy=args.strategy, n_trials=args.n_trials, population=args.population,
                       seed=args.seed, epochs=args.epochs,
                       data_dir=data_options(args.dataset or "digits", args.data_dir).get("data_dir"),
                       on_round=on_round)
-    best = opt.optimize(code, dataset_name=args.dataset or "digits")
+    best = opt.optimize(code, dataset_name=args.dataset or "digits", metric=metric,
+                        direction=direction, network=args.network)
     if not best:
         raise SystemExit("error: no trial completed; nothing to compile")
-    print(f"best val_accuracy {opt.best_value:.4f}: {json.dumps(best)}")
+    print(f"best {metric} {opt.best_value:.4f}: {json.dumps(best)}")
     return best
 
 
@@ -60,6 +70,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
     text = pathlib.Path(args.file).read_text(encoding="utf-8")
     net = load(args.file, args.network)
     check(net)
+    script_data = args.dataset
+    if script_data is not None and script_data.strip().lower() == "synthetic":
+        # synthetic data is made for a search; a script trains on load_data()'s random stand-in
+        script_data = None
+    elif script_data is not None:  # before any search: a name the script can read
+        from bridges.codegen.api import script_dataset
+
+        script_dataset(script_data)
     from neural_jax.ir.config import parse_json, validate_config
 
     config = parse_json(args.params) if args.params else {}
@@ -67,10 +85,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
         config = validate_config(net, config, where="--params")
     if args.hpo:
         best = _search(args, text)
-        optimized = generate_optimized_dsl(text, best)
+        optimized = generate_optimized_dsl(text, best, network=args.network)
         parse(optimized)  # the optimized file must read back
         config = best  # the script's header lists the values found
-        args.dataset = args.dataset or "digits"
+        if args.dataset is None:
+            script_data = "digits"
         dsl_out = pathlib.Path(args.output).with_suffix(".neural") if args.output else None
         if dsl_out is not None:
             make_parents(dsl_out)
@@ -78,7 +97,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
             print(f"wrote the optimized network to {dsl_out}")
         else:
             print(optimized)
-    code = generate_code(net, args.backend, config, dataset=args.dataset)
+    code = generate_code(net, args.backend, config, dataset=script_data)
     if args.output:
         out = pathlib.Path(args.output)
         make_parents(out)
@@ -154,7 +173,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     folder = pathlib.Path(args.run)
     if args.output:
         check_output_file(args.output, "-o", example="model.pt" if args.backend == "pytorch"
-                          else "model.weights.h5")
+                          else "model.weights.h5",
+                          inputs=[folder / n for n in ("params.msgpack", "network.neural",
+                                                       "metrics.json", "best.json")])
     _check_run_folder(folder)
     net, config, variables = _load_run(folder)
     script = getattr(args, "layout", "script") == "script"

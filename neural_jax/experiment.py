@@ -53,10 +53,15 @@ def _dataset(cfg):
 
 
 def run_hpo(cfg) -> dict[str, Any]:
-    """Runs the search a config describes; returns ``{"best_params", "best_value", "trials"}``."""
+    """Runs the search a config describes; returns ``{"best_params", "best_value", "trials",
+    "interrupted"}`` (interrupted: Ctrl-C stopped it; finished trials are in the study)."""
     from neural_jax.hpo import HPOptimizer
 
     s = cfg.search
+    if cfg.get("output_dir"):  # before any work, as the CLI checks its outputs
+        from neural_jax.cli_paths import check_output_dir
+
+        check_output_dir(cfg.output_dir, "--config.output_dir")
     code = _network_path(cfg).read_text(encoding="utf-8")
     tracker = _wandb_tracker(cfg)
 
@@ -77,8 +82,9 @@ def run_hpo(cfg) -> dict[str, Any]:
     opt.persist_hint = "--config.storage=sqlite:///hpo.db --config.study=NAME"
     best = opt.optimize(code, dataset=_dataset(cfg), search_space=_plain(cfg.get("space", {}) or {}) or None,
                         metric=s.metric, direction=s.direction or None)
-    out = {"best_params": best, "best_value": opt.best_value, "trials": len(opt.trials)}
-    if cfg.get("output_dir"):
+    out = {"best_params": best, "best_value": opt.best_value, "trials": len(opt.trials),
+           "interrupted": opt.interrupted}
+    if cfg.get("output_dir") and best:  # nothing completed: nothing to record
         folder = pathlib.Path(cfg.output_dir)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "best.json").write_text(json.dumps(out, indent=2, default=str))

@@ -41,6 +41,8 @@ def user_message(exc: BaseException) -> tuple[str, int] | None:
         return f"error: {exc.filename} is a directory, not a file", 1
     if isinstance(exc, OSError) and exc.filename:
         return f"error: cannot read {exc.filename}: {exc.strerror}", 1
+    if isinstance(exc, OSError) and _raised_by_us(exc):
+        return f"error: {exc.strerror or exc}", 1
     if isinstance(exc, json.JSONDecodeError):
         return f"error: not valid JSON: {exc}", 2
     if isinstance(exc, UnicodeDecodeError):
@@ -48,10 +50,25 @@ def user_message(exc: BaseException) -> tuple[str, int] | None:
     if isinstance(exc, (ValueError, TypeError, LookupError, RuntimeError)) and type(
             exc).__module__.split(".")[0] in _OUR_MODULES:
         return f"error: {exc}", 1
-    if isinstance(exc, ValueError) and type(exc) is ValueError:
-        # our own argument checks raise plain ValueErrors with a message that says what to do
+    if type(exc) in (ValueError, TypeError) and _raised_by_us(exc):
+        # our own argument checks raise plain ValueErrors with a message that says what to
+        # do; the same error from deep inside JAX or numpy is a bug and keeps its traceback
         return f"error: {exc}", 1
     return None
+
+
+def _raised_by_us(exc: BaseException) -> bool:
+    """Whether the innermost frame of ``exc``'s traceback is in one of our packages."""
+    import pathlib
+
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    path = pathlib.Path(tb.tb_frame.f_code.co_filename)
+    root = pathlib.Path(__file__).resolve().parents[1]
+    return any(path.is_relative_to(root / pkg) for pkg in _OUR_MODULES)
 
 
 def _show(message, category, filename, lineno, file: TextIO | None = None, line=None) -> None:

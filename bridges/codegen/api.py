@@ -16,7 +16,7 @@ from bridges.errors import BACKENDS, normalize_backend
 from neural_jax.dsl.errors import NeuralWarning
 from neural_jax.ir.nodes import Network
 
-__all__ = ["BACKENDS", "generate_code", "normalize_backend"]
+__all__ = ["BACKENDS", "generate_code", "normalize_backend", "script_dataset"]
 
 def _network(network: Any) -> Network:
     if isinstance(network, Network):
@@ -73,6 +73,22 @@ def _bind_config(net: Network, config: Mapping[str, Any]) -> tuple[Network, dict
     return (lift(net, tuple(bound)) if bound else net), out
 
 
+def script_dataset(dataset: str) -> str:
+    """The key under which a generated script reads ``dataset`` (any spelling of a built-in
+    name); NeuralValidationError for one a script cannot read."""
+    from bridges.codegen.datasets import DATASETS
+
+    key = str(dataset).strip().lower().replace("-", "_")
+    if key not in DATASETS:
+        from neural_jax.dsl.errors import NeuralValidationError
+
+        raise NeuralValidationError(
+            f"a generated script cannot read dataset {dataset!r}",
+            hint=f"built-in datasets: {', '.join(sorted(DATASETS))}; or none (random data "
+                 "in load_data(), to replace with your own)")
+    return key
+
+
 def generate_code(network: Network | str, backend: str = "tensorflow",
                   config: Mapping[str, Any] | None = None, dataset: str | None = None) -> str:
     """Writes a readable, standalone training script for ``network``.
@@ -114,17 +130,7 @@ def generate_code(network: Network | str, backend: str = "tensorflow",
 
     ctx = build_context(net, name, config)
     if dataset is not None:
-        from bridges.codegen.datasets import DATASETS
-
-        key = str(dataset).strip().lower().replace("-", "_")
-        if key not in DATASETS:
-            from neural_jax.dsl.errors import NeuralValidationError
-
-            raise NeuralValidationError(
-                f"a generated script cannot read dataset {dataset!r}",
-                hint=f"built-in datasets: {', '.join(sorted(DATASETS))}; or none (random data "
-                     "in load_data(), to replace with your own)")
-        ctx.dataset = key
+        ctx.dataset = script_dataset(dataset)
     if name == "tensorflow":
         from bridges.codegen.train_keras import script
     elif name == "pytorch":

@@ -118,7 +118,7 @@ def memory_limit() -> tuple[int, str]:
     """
     raw = os.environ.get(ENV_LIMIT, "").strip()
     if raw:
-        m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?B?)", raw.upper())
+        m = re.fullmatch(r"(\d{1,30}(?:\.\d{1,30})?)\s*([KMGT]?B?)", raw.upper())
         if not m or float(m.group(1)) <= 0:
             raise NeuralValidationError(
                 f"{ENV_LIMIT}={raw!r} is not a size",

@@ -103,5 +103,7 @@ def test_de_is_differential_evolution(workdir):
 def test_warnings_are_one_line_without_our_source_path(workdir):
     res = assert_ok(run(["neural", "hpo", FILE, "--no-live", "--n-trials", "4", "--population",
                          "2", "--epochs", "1", "--timeout", "0.001"], workdir))
-    assert "warning: timeout of 0.001s reached after 2 trials (of 4)" in res.err, res
+    # how many trials start before the first check of the clock depends on the machine
+    assert re.search(r"^warning: timeout of 0\.001s reached after \d trials? \(of 4\)",
+                     res.err, flags=re.M), res
     assert "NeuralWarning" not in res.err and ".py:" not in res.err, res
