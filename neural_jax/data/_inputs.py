@@ -8,7 +8,9 @@ Accepted kinds (`as_dataset`):
 * the path of an ``.npz`` file (`load_npz`) or a ``.csv`` file (`load_csv`);
 * a registered dataset name (``"digits"``, ``"mnist"``...).
 
-A ``.csv`` file has one sample per row and an optional header row. Its label column is the one
+A ``.csv`` file has one sample per row and an optional header row (the first row is one when
+a feature cell of it is not a number, or its label cell is text above a number, or a
+conventional label name; text labels alone do not make a header). Its label column is the one
 named by ``label=`` (a header name or a 0-based index), else the header column called
 ``label``, ``target``, ``class`` or ``y``, else the last column. Integer labels are class ids;
 text labels become class ids in sorted order; other numbers make a regression dataset.
@@ -65,7 +67,7 @@ def load_csv(path: str | os.PathLike[str], label: str | int | None = None,
     if not rows:
         raise DatasetError(f"{path} is empty; expected one sample per row and a label column")
     header = None
-    if any(_number(c) is None for c in rows[0][1]):
+    if _has_header(rows, label):
         header = [c.strip() for c in rows[0][1]]
         rows = rows[1:]
     if not rows:
@@ -99,6 +101,27 @@ def load_csv(path: str | os.PathLike[str], label: str | int | None = None,
         y = arr.astype(np.int64) if integral else arr.astype(np.float32)
     kwargs.setdefault("name", os.path.splitext(os.path.basename(path))[0])
     return from_arrays(x, y, **kwargs)
+
+
+def _has_header(rows: list[tuple[int, list[str]]], label: str | int | None) -> bool:
+    """Whether the first row names the columns rather than holding a sample.
+
+    Text labels (``5.1,3.5,setosa``) make a first row of data hold text too, so text in the
+    label column alone means a header only when it is a conventional label name, or the
+    column holds a number in the next row; text in any other column always does.
+    """
+    first = rows[0][1]
+    text = [j for j, c in enumerate(first) if _number(c) is None]
+    if not text:
+        return False
+    if isinstance(label, str):  # a column named by the header
+        return True
+    width = len(first)
+    col = label % width if isinstance(label, int) and -width <= label < width else width - 1
+    if any(j != col for j in text) or first[col].strip().lower() in _LABEL_NAMES:
+        return True
+    below = rows[1][1] if len(rows) > 1 else []
+    return col < len(below) and _number(below[col]) is not None
 
 
 def _label_column(path: str, header: list[str] | None, width: int,

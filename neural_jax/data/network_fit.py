@@ -3,10 +3,12 @@
 A user who has a network but no data yet (or a test) asks for ``synthetic``; without an
 explicit ``input_shape`` the generator takes its options from the network:
 
-* ``input_shape``: the network's input (batch axis dropped);
+* ``input_shape``: the network's input (batch axis dropped), an open axis (``None``, a
+  variable-length sequence) given :data:`OPEN_AXIS_LENGTH` steps;
 * classification with ``num_classes`` = the output width (2 for one sigmoid unit with
-  ``binary_crossentropy``), regression with ``output_dim`` = the output width for
-  ``mse`` / ``mae`` / ``huber`` / ``log_cosh`` losses;
+  ``binary_crossentropy``), regression with ``output_dim`` = the output width for a
+  regression loss (:data:`neural_jax.train.losses.REGRESSION_LOSSES`: ``mse``, ``mae``,
+  ``huber`` and their other names);
 * ``vocab_size``: the first ``Embedding``'s ``input_dim`` (inputs are token ids);
 * one-hot float labels for ``categorical_crossentropy`` (integer class ids otherwise).
 
@@ -22,24 +24,26 @@ import numpy as np
 
 from neural_jax.data._builtin import synthetic
 from neural_jax.data._dataset import Dataset
+from neural_jax.train.losses import REGRESSION_LOSSES, is_regression_loss
 
-__all__ = ["REGRESSION_LOSSES", "synthetic_options", "synthetic_for"]
+__all__ = ["OPEN_AXIS_LENGTH", "REGRESSION_LOSSES", "synthetic_options", "synthetic_for"]
 
-#: losses whose targets are real values (the synthetic task is then regression)
-REGRESSION_LOSSES = frozenset({"mse", "mae", "huber", "log_cosh", "mean_squared_error",
-                               "mean_absolute_error"})
+#: what a sequence (or any other) axis the network leaves open, ``None``, is in the data
+OPEN_AXIS_LENGTH = 16
 
 
 def synthetic_options(net: Any) -> dict[str, Any]:
     """The ``synthetic`` options that fit ``net`` (a :class:`neural_jax.ir.nodes.Network`)."""
     from neural_jax.ir.checker import infer_shapes
 
-    shape = tuple(int(d) for d in net.input_shape if d is not None)
+    # an open axis (a variable-length sequence) gets a fixed length: dropping it would give
+    # the network inputs of the wrong rank
+    shape = tuple(OPEN_AXIS_LENGTH if d is None else int(d) for d in net.input_shape)
     out = infer_shapes(net, {})[-1][2]
     width = int(out[-1]) if out and out[-1] is not None else 1
     loss = (net.loss.name if net.loss is not None else "sparse_categorical_crossentropy").lower()
     opts: dict[str, Any] = {"input_shape": shape}
-    if loss in REGRESSION_LOSSES:
+    if is_regression_loss(loss):
         opts.update(task="regression", output_dim=width)
     else:
         opts.update(task="classification", num_classes=max(2, width))

@@ -58,7 +58,9 @@ __all__ = [
     "LOGIT_ACTIVATIONS",
     "LOSSES",
     "Loss",
+    "REGRESSION_LOSSES",
     "get_loss",
+    "is_regression_loss",
     "loss_names",
     "takes_logits",
 ]
@@ -216,6 +218,18 @@ _ALIASES = {
     "mean_absolute_error": "mae",
     "huber_loss": "huber",
 }
+
+
+#: the losses (and their other names) that compare each output with its target value, so
+#: their targets are real numbers: the regression losses (a non-probabilistic registry entry)
+REGRESSION_LOSSES = frozenset(
+    [k for k, spec in LOSSES.items() if not spec.probabilistic]
+    + [a for a, k in _ALIASES.items() if not LOSSES[k].probabilistic])
+
+
+def is_regression_loss(name: str | None) -> bool:
+    """Whether the loss ``name`` (any case, or an alias) is a regression loss."""
+    return isinstance(name, str) and name.strip().lower() in REGRESSION_LOSSES
 
 
 def loss_names() -> list[str]:

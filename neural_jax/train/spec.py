@@ -141,7 +141,7 @@ def training_spec(net: Network, config: Mapping[str, Any] | None = None,
     # no metrics named: accuracy for a classifier, mae for a regression loss (an accuracy of
     # real-valued targets would read 0 and mean nothing)
     metrics = tuple((m.name, dict(m.params)) for m in net.metrics) or (
-        (("mae", {}),) if loss_name in _REGRESSION_LOSSES else (("accuracy", {}),))
+        (("mae", {}),) if _is_regression_loss(loss_name) else (("accuracy", {}),))
     es = t.early_stopping
     patience = over.get("patience")
     if patience is None and es is not None:
@@ -156,8 +156,12 @@ def training_spec(net: Network, config: Mapping[str, Any] | None = None,
     )
 
 
-#: losses that compare the output with the label value by value
-_REGRESSION_LOSSES = ("mse", "mae", "huber")
+def _is_regression_loss(name: str | None) -> bool:
+    """Whether ``name`` compares the output with the label value by value (the loss
+    registry says: :data:`neural_jax.train.losses.REGRESSION_LOSSES`)."""
+    from neural_jax.train.losses import is_regression_loss
+
+    return is_regression_loss(name)
 
 
 def check_loss_labels(net: Network, dataset: Any, config: Mapping[str, Any] | None = None,
@@ -205,7 +209,7 @@ def check_loss_labels(net: Network, dataset: Any, config: Mapping[str, Any] | No
     if name == "categorical_crossentropy":
         raise fail(f"categorical_crossentropy needs one-hot labels, but {ds} has integer "
                    f"class ids (0..{classes - 1})", sparse)
-    if name in _REGRESSION_LOSSES and units not in (None, 1):
+    if _is_regression_loss(name) and units not in (None, 1):
         raise fail(f"{name} compares each of the {units} outputs with the label, but {ds} has "
                    f"one integer class id per example ({classes} classes)",
                    f"{sparse}, or end with Output(1) to regress the id")

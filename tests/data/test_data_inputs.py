@@ -110,3 +110,44 @@ def test_as_dataset_takes_every_accepted_kind(tmp_path):
     for bad, what in ((3, "int"), ({"x": x}, "dict"), ((x,), "tuple of 1 items")):
         with pytest.raises(DatasetError, match=f"cannot use .*{what}.* as a dataset; give a neural_jax.data.Dataset"):
             as_dataset(bad)
+
+
+IRIS_ROWS = ["5.1,3.5,setosa", "4.9,3.0,setosa", "7.0,3.2,versicolor", "6.4,3.2,versicolor",
+             "6.3,3.3,virginica"]
+
+
+def _samples(ds):
+    x = np.concatenate([ds.x_train, ds.x_test])
+    y = np.concatenate([ds.y_train, ds.y_test])
+    return sorted((tuple(float(v) for v in xi), int(yi)) for xi, yi in zip(x, y))
+
+
+def test_csv_without_a_header_keeps_its_first_sample_when_labels_are_text(tmp_path):
+    path = tmp_path / "iris.csv"
+    path.write_text("\n".join(IRIS_ROWS) + "\n")
+    ds = load_csv(path, test_fraction=0.2)
+    assert ds.input_shape == (2,) and ds.num_classes == 3  # setosa, versicolor, virginica
+    got = _samples(ds)
+    assert len(got) == 5
+    assert ((5.1, 3.5), 0) in [((round(a, 4), round(b, 4)), c) for (a, b), c in got]
+    # the same file by label index, and with the label first
+    assert len(_samples(load_csv(path, label=-1, test_fraction=0.2))) == 5
+    first = tmp_path / "first.csv"
+    first.write_text("\n".join(",".join([r.split(",")[2], *r.split(",")[:2]]) for r in IRIS_ROWS))
+    assert len(_samples(load_csv(first, label=0, test_fraction=0.2))) == 5
+
+
+@pytest.mark.parametrize("header", ["sepal_length,sepal_width,species",  # named features
+                                    "1,2,label",  # numbered features, a conventional name
+                                    "1,2,price"])  # label text above numbers
+def test_csv_with_a_real_header_still_reads_it_as_one(tmp_path, header):
+    path = tmp_path / "h.csv"
+    body = IRIS_ROWS if header.endswith("species") else [
+        r.rsplit(",", 1)[0] + f",{i}.5" for i, r in enumerate(IRIS_ROWS)]
+    path.write_text("\n".join([header, *body]) + "\n")
+    kwargs = {} if header.endswith("species") else {"task": "regression"}
+    ds = load_csv(path, test_fraction=0.2, **kwargs)
+    assert len(_samples(ds)) == 5 and ds.input_shape == (2,)
+    if header.endswith("species"):
+        named = load_csv(path, label="species", test_fraction=0.2)
+        assert named.num_classes == 3 and len(_samples(named)) == 5
