@@ -31,18 +31,24 @@ import numpy as np
 
 from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
 from neural_jax.interrupt import DeferredInterrupt
-from neural_jax.methods import METHODS, Method, make_scheduler, resolve_method, resolve_scheduler
+from neural_jax.inputs import BackendUnavailable, StrategyUnavailable, dataset_for, pick_network
+from neural_jax.inputs import method_of as _method_of
+from neural_jax.inputs import require_strategy
+from neural_jax.inputs import resolve_backend as _backend
+from neural_jax.inputs import scheduler_of as _scheduler_of
+from neural_jax.inputs import whole as _whole
+from neural_jax.methods import METHODS, Method, make_scheduler, resolve_method
 
-__all__ = ["SEARCH_METHODS", "BackendUnavailable", "HPOptimizer", "optimize_and_return"]
+__all__ = ["SEARCH_METHODS", "BackendUnavailable", "HPOptimizer", "StrategyUnavailable",
+           "dataset_for", "optimize_and_return", "pick_network"]
 
 _log = logging.getLogger(__name__)
 
 #: the method registry (:data:`neural_jax.methods.METHODS`), under its former name
 SEARCH_METHODS = METHODS
 
-
-class BackendUnavailable(NeuralValidationError):
-    """The requested backend cannot train trials (yet)."""
+#: the former name of :func:`neural_jax.inputs.pick_network`
+_pick_network = pick_network
 
 
 def _metric_value(metric: str, member) -> float:
@@ -167,15 +173,21 @@ class HPOptimizer:
         self.program_store = None  # set when the compilation cache is on (hits, misses)
         self.compilation_cache = compilation_cache
         self.keep_best = keep_best
+        self._pool = None  # worker processes of PyTorch / TensorFlow trials, during a search
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forgets the outcome of an earlier :meth:`optimize`: each search reports its own."""
         self.best_trial = None  # the best complete trial with its weights, when keep_best
         self.study = None
-        self._pool = None  # worker processes of PyTorch / TensorFlow trials, during a search
         self.trials: list[dict[str, Any]] = []
         self.best_params: dict[str, Any] = {}
         self.best_value: float | None = None
         self.network = None
         self.interrupted = False
         self.timed_out = False
+        self.already_complete = False
+        self._running: list = []
 
     # -------------------------------------------------------------------------------------
 
@@ -189,6 +201,7 @@ class HPOptimizer:
         if method is None:  # the network's search_method
             name = net.train.search_method if isinstance(net.train.search_method, str) else None
             method = resolve_method(name or "tpe")[1]
+            require_strategy(method, name)  # before the data loads or a study is stored
         if isinstance(method, Method):
             strategy = search.get_strategy(method.strategy, **dict(method.options))
         else:
@@ -259,6 +272,7 @@ class HPOptimizer:
         from neural_jax.objective import check_metric, resolve_direction
 
         direction = resolve_direction(metric, direction)
+        self._reset()
         self.direction = direction
         if search_space is not None and not isinstance(search_space, Mapping):
             raise NeuralValidationError(
@@ -266,7 +280,7 @@ class HPOptimizer:
                 f"{type(search_space).__name__} {search_space!r}",
                 hint='e.g. {"optimizer.learning_rate": {"type": "float", "min": 1e-4, '
                      '"max": 1e-2, "log": True}}')
-        net0 = _pick_network(neural_code, network)
+        net0 = pick_network(neural_code, network)
         params = bind_search_space(net0, search_space)
         fixed = self._fixed_epochs(net0, params)
         if fixed:
@@ -361,6 +375,8 @@ class HPOptimizer:
                 if self.on_round is not None:
                     self.on_round(rnd, records)
                 rnd += 1
+            if stop is not None:  # a Ctrl-C during the last round's tells: it said stopping
+                stop.check()
         except KeyboardInterrupt:
             self.interrupted = True
             requeued = 0
@@ -545,46 +561,6 @@ def _pbt_lineage(trials, results) -> None:
         trial.set_user_attr("pbt", member.pbt)
 
 
-def _whole(name: str, value: Any) -> None:
-    """Raises ValueError unless ``value`` is a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-
-
-def _method_of(strategy: Any) -> Method | Any | None:
-    """The :class:`Method` a strategy argument names, the strategy instance itself, or None
-    (the network's ``search_method``)."""
-    import search
-
-    if strategy is None:
-        return None
-    if isinstance(strategy, str):
-        return resolve_method(strategy)[1]
-    if isinstance(strategy, search.Strategy):
-        return strategy
-    raise TypeError(f"strategy must be a method name (e.g. 'tpe') or a search.Strategy "
-                    f"instance, got {type(strategy).__name__} {strategy!r}")
-
-
-def _scheduler_of(scheduler: Any, early_stopping: bool) -> Any:
-    """A scheduler name of :data:`neural_jax.methods.SCHEDULERS`, a scheduler instance, or None."""
-    import search
-
-    if scheduler is None:
-        return "sh" if early_stopping else None
-    if isinstance(scheduler, str):
-        name = resolve_scheduler(scheduler)
-    elif isinstance(scheduler, search.Scheduler):
-        name = scheduler
-    else:
-        raise TypeError(f"scheduler must be a scheduler name (e.g. 'asha') or a "
-                        f"search.Scheduler instance, got {type(scheduler).__name__} {scheduler!r}")
-    if early_stopping and name != "sh":
-        raise ValueError(f"early_stopping=True means scheduler 'sh', but scheduler "
-                         f"{scheduler!r} was given; give one of them")
-    return name
-
-
 def _longest_training(net, params, epochs: int | None) -> int:
     """The most epochs a trial of the search trains (Hyperband's maximum resource)."""
     if epochs:
@@ -596,51 +572,6 @@ def _longest_training(net, params, epochs: int | None) -> int:
     from neural_jax.train.spec import training_spec
 
     return training_spec(net).epochs
-
-
-def _pick_network(code: str, network: str | None, name: str = "<string>"):
-    """The network named ``network`` of ``code``, or its first (warning when there are more);
-    ``name`` is the file's name in errors."""
-    from neural_jax.dsl.api import parse, parse_all
-
-    if network is not None:
-        return parse(code, name, network=network)
-    nets = parse_all(code, name)
-    if len(nets) > 1:
-        warnings.warn(NeuralWarning(
-            f"the file defines {len(nets)} networks; searching the first, {nets[0].name!r} "
-            f"(others: {', '.join(n.name for n in nets[1:])}; choose one with --network / "
-            f"network=)"), stacklevel=4)
-    return nets[0]
-
-
-def dataset_for(net, data: Any, **options: Any):
-    """``data`` as a :class:`neural_jax.data.Dataset` for ``net``: any kind
-    :func:`neural_jax.data.as_dataset` takes; the name ``synthetic`` without an
-    ``input_shape`` makes data shaped for the network."""
-    from neural_jax.data import as_dataset
-    from neural_jax.data.network_fit import synthetic_for
-
-    if isinstance(data, str) and data.strip().lower() == "synthetic" and "input_shape" not in options:
-        options.pop("data_dir", None)
-        return synthetic_for(net, **options)
-    return as_dataset(data, **options)
-
-
-def _backend(backend: str) -> str:
-    """The canonical backend name; BackendUnavailable when its framework is missing."""
-    from bridges.trials import normalize_backend
-
-    name = normalize_backend(backend)
-    if name == "jax":
-        return name
-    module = "torch" if name == "pytorch" else "tensorflow"
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        raise BackendUnavailable(f"backend {backend!r} needs {module}, which is not installed",
-                                 hint=f'pip install "neural-jax[{module}]", or use backend="jax"')
-    return name
 
 
 def optimize_and_return(neural_code: str, n_trials: int = 20, dataset_name: str = "digits",

@@ -10,11 +10,13 @@ on an in-memory Optuna study of its own, every objective minimised.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from search.errors import StrategyUnavailableError
 from search.strategies.base import Dimension, Strategy
 
 __all__ = ["OptunaSampler"]
@@ -41,6 +43,9 @@ class OptunaSampler(Strategy):
       n_objectives: number of objectives; ``None`` lets the study fill it in.
       seed: seed for the default sampler.
 
+    Raises:
+      StrategyUnavailableError: optuna is not installed (it is an optional dependency).
+
     Observations from outside this sampler (other processes, replay on resume) are added to
     the Optuna study as finished trials, so the sampler learns from them too.
     """
@@ -48,6 +53,9 @@ class OptunaSampler(Strategy):
     name = "optuna"
 
     def __init__(self, sampler: Any = None, n_objectives: int | None = None, seed: int | None = None) -> None:
+        if importlib.util.find_spec("optuna") is None:  # here, not once a study is stored
+            raise StrategyUnavailableError(
+                "strategy 'optuna' needs optuna, which is not installed; pip install optuna")
         super().__init__(seed)
         self.sampler = sampler
         self.n_objectives = n_objectives
