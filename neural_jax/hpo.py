@@ -248,6 +248,8 @@ class HPOptimizer:
           NeuralSyntaxError / NeuralValidationError: bad DSL or search space.
           MetricError: a metric the training does not record, or a contradicting direction.
           BackendUnavailable: ``"pytorch"``/``"tensorflow"`` without that framework installed.
+          StrategyUnavailable: the network's ``search_method`` needs a library that is not
+            installed (``"optuna"``); a ``strategy=`` argument fails so when it is given.
           DatasetError: unknown dataset or missing files (with what to put where).
         """
         backend = _backend(backend)
