@@ -273,11 +273,11 @@ def cmd_hpo(args: argparse.Namespace) -> int:
 
     check_hpo_outputs(args)  # before any training
     code = open(args.file, encoding="utf-8").read()
-    from neural_jax.hpo import _pick_network
+    from neural_jax.inputs import pick_network
 
     with warnings.catch_warnings():  # optimize() warns about the file once, later
         warnings.simplefilter("ignore")
-        picked = _pick_network(code, args.network, name=args.file)  # errors name the file
+        picked = pick_network(code, args.network, name=args.file)  # errors name the file
     if args.metric is None:  # val_accuracy when the network records it, else its val_loss
         from neural_jax.objective import default_metric
 

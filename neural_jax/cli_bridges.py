@@ -27,7 +27,7 @@ def _search(args: argparse.Namespace, code: str) -> dict:
     from neural_jax.cli import data_options
     from neural_jax.hpo import HPOptimizer
 
-    from neural_jax.hpo import _pick_network as pick_network
+    from neural_jax.inputs import pick_network
     from neural_jax.objective import default_metric, resolve_direction
 
     # the network --network names, its own metric (val_loss for a regression network)
