@@ -47,6 +47,7 @@ def _space_table(params) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """``neural check``: the shape table and search space of each network of a file."""
     from neural_jax.dsl.api import load, parse_all
     from neural_jax.ir.checker import check
     from neural_jax.ir.space import search_space, to_space_dict
@@ -95,6 +96,7 @@ def epoch_printer(epochs: int):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``neural run``: trains one configuration and saves it (``--out``)."""
     import pathlib
 
     from neural_jax.data import DatasetError
@@ -261,7 +263,9 @@ def warn_ignored_options(args: argparse.Namespace) -> None:
 
 
 def cmd_hpo(args: argparse.Namespace) -> int:
+    """``neural hpo``: the search of the module docstring, its progress and its outputs."""
     import contextlib
+    import pathlib
     import time
 
     from neural_jax.cli_best import check_hpo_outputs, keeps_best, write_best
@@ -272,7 +276,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
     from neural_jax.objective import resolve_direction
 
     check_hpo_outputs(args)  # before any training
-    code = open(args.file, encoding="utf-8").read()
+    code = pathlib.Path(args.file).read_text(encoding="utf-8")
     from neural_jax.inputs import pick_network
 
     with warnings.catch_warnings():  # optimize() warns about the file once, later
@@ -481,6 +485,20 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
+def entry() -> None:
+    """The ``neural`` console script: :func:`main`, then the process's exit.
+
+    Once the command's work is done and said, a Ctrl-C could only interrupt the
+    interpreter's exit (JAX's atexit clean-up then prints a traceback and the status is
+    lost), so it is ignored from there on.
+    """
+    import signal
+
+    status = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)
+
+
 def _broken_pipe() -> int:
     """Points standard output at /dev/null (the interpreter's last flush must not fail
     again) and returns 141 (128 + SIGPIPE)."""
@@ -534,4 +552,4 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

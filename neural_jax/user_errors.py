@@ -38,7 +38,7 @@ def user_message(exc: BaseException) -> tuple[str, int] | None:
     if isinstance(exc, FileNotFoundError):
         return f"error: no such file: {exc.filename or exc}", 1
     if isinstance(exc, IsADirectoryError):
-        return f"error: {exc.filename} is a directory, not a file", 1
+        return f"error: cannot read {exc.filename}: it is a directory, not a file", 1
     if isinstance(exc, OSError) and exc.filename:
         return f"error: cannot read {exc.filename}: {exc.strerror}", 1
     if isinstance(exc, OSError) and _raised_by_us(exc):

@@ -32,7 +32,7 @@ network Tiny {
 }
 """
 
-N = 8
+N = 12  # the third interrupted run must still have a round to go after its first
 ENV = user_env(NEURAL_JAX_COMPILATION_CACHE="0")
 BAD = ("Traceback", "terminate called", "Exception ignored", "FATAL")
 
