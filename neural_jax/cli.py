@@ -153,11 +153,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     reason = diverged(result, ds)
     if result.failed and reason is None:
-        print(f"error: training failed: {result.message}", file=sys.stderr)
-        return 1
+        return failed_status(result, reason)
     if not result.failed:
-        print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
-        print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
+        print_scores(result)
     if result.variables is None:  # nothing to keep
         return report_divergence(reason, None)
     out = save_run(pathlib.Path(args.out), net, result)  # a diverged run too: its history
@@ -192,6 +190,22 @@ def diverged(result, ds) -> str | None:
     from neural_jax.train.divergence import divergence
 
     return divergence(result.history or [], getattr(ds, "num_classes", None))
+
+
+def print_scores(result) -> None:
+    """The ``validation:`` and ``test:`` lines of a finished run."""
+    print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
+    print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
+
+
+def failed_status(result, reason: str | None) -> int | None:
+    """For a run that failed, its error line and exit status 1; None for one that finished."""
+    if not result.failed:
+        return None
+    if reason is None:
+        print(f"error: training failed: {result.message}", file=sys.stderr)
+        return 1
+    return report_divergence(reason, None)
 
 
 def report_divergence(reason: str | None, saved: str | None) -> int:

@@ -121,15 +121,13 @@ def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:
     total = epochs or training_spec(net, record["params"]).epochs
     net, result = reproduce(net, ds, record, seed=seed, epochs=epochs,
                             on_epoch=epoch_printer(total))
-    from neural_jax.cli import diverged, report_divergence
+    from neural_jax.cli import diverged, failed_status, print_scores, report_divergence
 
     reason = diverged(result, ds)
-    if result.failed:
-        if reason is None:
-            print(f"error: training failed: {result.message}", file=sys.stderr)
-        return report_divergence(reason, None) or 1
-    print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
-    print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
+    status = failed_status(result, reason)
+    if status is not None:
+        return status
+    print_scores(result)
     if metric.startswith("val_") and same and record.get("value") is not None:
         got = result.val.get(metric[4:])
         if got is not None:

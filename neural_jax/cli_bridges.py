@@ -241,7 +241,7 @@ def run_in_backend(args: argparse.Namespace, net, config: dict, overrides: dict,
 
     overrides = {k: v for k, v in overrides.items() if v is not None}
     spec = training_spec(net, config, overrides)
-    from neural_jax.cli import diverged, plural, report_divergence
+    from neural_jax.cli import diverged, failed_status, plural, print_scores, report_divergence
 
     print(f"training {net.name} on {ds.name} in {args.backend}: {plural(spec.epochs, 'epoch')}, "
           f"batch {spec.batch_size}, {spec.optimizer}")
@@ -268,12 +268,10 @@ def run_in_backend(args: argparse.Namespace, net, config: dict, overrides: dict,
         if not result.failed:
             _save_keras_result(net, result, weights)
     reason = diverged(result, ds)
-    if result.failed:
-        if reason is None:
-            print(f"error: training failed: {result.message}", file=sys.stderr)
-        return report_divergence(reason, None) or 1
-    print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.val.items()))
-    print("test:       " + "  ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
+    status = failed_status(result, reason)
+    if status is not None:
+        return status
+    print_scores(result)
     record = {"network": net.name, "backend": args.backend, "config": _jsonable(result.config),
               "spec": _jsonable(spec.__dict__), "history": _jsonable(result.history),
               "val": result.val, "test": result.test, "best_epoch": result.best_epoch}
