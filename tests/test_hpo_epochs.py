@@ -12,18 +12,9 @@ from neural_jax.dsl.api import parse
 from neural_jax.dsl.errors import NeuralValidationError
 from neural_jax.hpo import HPOptimizer
 from neural_jax.train.best import load_best, reproduce, save_best
+from tests.tiny_search import tiny_lr_search
 
-SEARCHED = """
-network E {
-  input: (8, 8, 1)
-  layers:
-    Flatten()
-    Dense(16, activation="relu")
-    Output(10, activation="softmax")
-  optimizer: Adam(learning_rate=HPO(log_range(1e-3, 3e-2)))
-  train { epochs: HPO(range(5, 20)), batch_size: 64, validation_split: 0.2 }
-}
-"""
+SEARCHED = tiny_lr_search("HPO(range(5, 20))", name="E")
 
 
 def test_forced_epochs_drop_a_searched_train_epochs_and_the_best_trial_records_them(tmp_path):

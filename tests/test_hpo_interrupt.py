@@ -11,18 +11,9 @@ import pytest
 
 from neural_jax.hpo import HPOptimizer
 from neural_jax.interrupt import STOPPING, DeferredInterrupt
+from tests.tiny_search import tiny_lr_search
 
-TINY = """
-network Tiny {
-  input: (8, 8, 1)
-  layers:
-    Flatten()
-    Dense(16, activation="relu")
-    Output(10, activation="softmax")
-  optimizer: Adam(learning_rate=HPO(log_range(1e-3, 3e-2)))
-  train { epochs: 4, batch_size: 64, validation_split: 0.2 }
-}
-"""
+TINY = tiny_lr_search(4)
 
 
 def test_the_first_ctrl_c_is_recorded_the_second_raises_and_the_handler_comes_back(capsys):

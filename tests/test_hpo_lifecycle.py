@@ -13,18 +13,9 @@ import pytest
 import search
 from neural_jax import hpo, inputs
 from neural_jax.hpo import HPOptimizer, StrategyUnavailable
+from tests.tiny_search import tiny_lr_search
 
-TINY = """
-network Tiny {
-  input: (8, 8, 1)
-  layers:
-    Flatten()
-    Dense(16, activation="relu")
-    Output(10, activation="softmax")
-  optimizer: Adam(learning_rate=HPO(log_range(1e-3, 3e-2)))
-  train { epochs: 2, batch_size: 64, validation_split: 0.2 }
-}
-"""
+TINY = tiny_lr_search(2)
 
 
 @pytest.fixture
