@@ -40,7 +40,6 @@ compiled once) and ``"sequential_patches"``; ``"auto"`` applies :func:`choose_mo
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
@@ -52,6 +51,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from neural_jax.data import Dataset
+from neural_jax.executors.outcome import TrialOutcome
 from neural_jax.ir.nodes import Network
 from neural_jax.ir.space import search_space
 from neural_jax.train.bucket import (
@@ -81,40 +81,8 @@ __all__ = ["PBT", "MemberResult", "PopulationResult", "Program", "choose_mode", 
 
 logger = logging.getLogger(__name__)
 
-@dataclasses.dataclass
-class MemberResult:
-    """What one member produced (the population counterpart of ``TrainResult``).
-
-    Attributes:
-      index: position of the member's configuration in the list given.
-      config: the configuration it started with (defaults filled in).
-      history: one dict per trained epoch: ``loss``, train metrics, ``val_loss``,
-        ``val_<metric>``, ``seconds`` (the epoch's wall time for the whole population).
-      val, test: metrics of the kept (best) weights; empty when failed.
-      failed, message: divergence (NaN/inf training loss) and when it happened.
-      stopped_epoch: the epoch after which the scheduler or ``patience`` stopped it, else None.
-      stopped_by: ``"scheduler"``, ``"patience"`` or ``""``.
-      best_epoch: the epoch of the kept weights.
-      lineage: PBT events ``{"epoch", "from", "hyperparams"}``, oldest first.
-      hyperparams: the final per-member float hyperparameters by configuration path.
-      bucket: index of its bucket.
-      variables: the kept weights (host arrays) when ``keep_variables``.
-    """
-
-    index: int
-    config: dict[str, Any]
-    history: list[dict[str, float]]
-    val: dict[str, float]
-    test: dict[str, float]
-    failed: bool = False
-    message: str = ""
-    stopped_epoch: int | None = None
-    stopped_by: str = ""
-    best_epoch: int = 0
-    lineage: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    hyperparams: dict[str, float] = dataclasses.field(default_factory=dict)
-    bucket: int = 0
-    variables: Any = None
+#: the record of one member (one trial outcome, shared by every executor)
+MemberResult = TrialOutcome
 
 
 class PopulationResult(list):
