@@ -67,6 +67,12 @@ from typing import Any
 
 import numpy as np
 
+from search.strategies._evosax_names import (
+    SHORT_NAMES,
+    algorithm_class,
+    available_algorithms,
+    resolve_algorithm,
+)
 from search.strategies.base import Dimension, Strategy
 
 __all__ = ["SHORT_NAMES", "Evolution", "available_algorithms", "resolve_algorithm"]
@@ -79,59 +85,6 @@ _MAX_ROUNDS = 4
 _MAX_RESAMPLE = 100
 #: compiled ES objects shared by all strategies with the same algorithm, size and options
 _ES_CACHE: dict[Any, Any] = {}
-
-
-#: short and common names -> evosax registry names (any spelling of a registry name works
-#: too: case, ``-``, ``_`` and spaces are ignored, so ``"cmaes"`` and ``"CMA-ES"`` are ``CMA_ES``)
-SHORT_NAMES: dict[str, str] = {
-    "cma_es": "CMA_ES", "sep_cma_es": "Sep_CMA_ES", "de": "DifferentialEvolution",
-    "differential_evolution": "DifferentialEvolution", "pso": "PSO", "ga": "SimpleGA",
-    "simple_ga": "SimpleGA", "genetic": "SimpleGA", "snes": "SNES", "xnes": "xNES",
-    "open_es": "Open_ES", "openai_es": "Open_ES", "pgpe": "PGPE", "simple_es": "SimpleES",
-    "ars": "ARS", "ma_es": "MA_ES", "lm_ma_es": "LM_MA_ES", "cr_fm_nes": "CR_FM_NES",
-    "simulated_annealing": "SimulatedAnnealing", "hill_climbing": "HillClimbing",
-}
-
-
-def available_algorithms() -> list[str]:
-    """Names accepted by ``Evolution(algorithm=...)`` (evosax's registry)."""
-    from evosax.algorithms import algorithms
-
-    return sorted(algorithms)
-
-
-def _fold(name: str) -> str:
-    return "".join(c for c in name.lower() if c.isalnum())
-
-
-def resolve_algorithm(name: str) -> str:
-    """The evosax registry name for ``name``: a registry name in any spelling
-    (``"cmaes"``, ``"CMA-ES"``, ``"open_es"``) or a short name of :data:`SHORT_NAMES`
-    (``"de"``, ``"ga"``, ``"pso"``).
-
-    Raises:
-      ValueError: no such algorithm (with a did-you-mean and the names).
-    """
-    import difflib
-
-    if not isinstance(name, str):
-        raise TypeError(f"algorithm must be an evosax algorithm name, got {name!r}")
-    names = available_algorithms()
-    if name in names:
-        return name
-    folded = {_fold(n): n for n in names} | {_fold(k): v for k, v in SHORT_NAMES.items()}
-    if _fold(name) in folded:
-        return folded[_fold(name)]
-    close = difflib.get_close_matches(_fold(name), list(folded), n=1, cutoff=0.6)
-    hint = f" Did you mean {folded[close[0]]!r}?" if close else ""
-    raise ValueError(f"unknown evosax algorithm {name!r}.{hint} Choose one of: "
-                     + ", ".join(names) + " (or " + ", ".join(sorted(SHORT_NAMES)) + ")")
-
-
-def _algorithm_class(name: str) -> type:
-    from evosax.algorithms import algorithms
-
-    return algorithms[resolve_algorithm(name)]
 
 
 def _reflect(z: np.ndarray) -> np.ndarray:
@@ -176,7 +129,7 @@ class Evolution(Strategy):
     ) -> None:
         super().__init__(seed)
         algorithm = resolve_algorithm(algorithm)
-        cls = _algorithm_class(algorithm)
+        cls = algorithm_class(algorithm)
         if popsize is not None and popsize < 2:
             raise ValueError(f"popsize must be at least 2, got {popsize}")
         if bounds not in ("resample", "reflect", "clip"):
@@ -237,7 +190,7 @@ class Evolution(Strategy):
             self._p = (
                 p0 if n_first <= 1 else max(n_first, n_first * round(p0 / n_first))
             )
-        cls = _algorithm_class(self.algorithm)
+        cls = algorithm_class(self.algorithm)
         es, last_error = None, None
         for p in range(self._p, self._p + 4):
             try:
