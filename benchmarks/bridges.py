@@ -31,7 +31,8 @@ CNN = """network MNIST { input: (28, 28, 1) layers: Conv2D(32, kernel_size=3, ac
 def _steady(history, n_train: int) -> tuple[float, float, float]:
     secs = [h["seconds"] for h in history]
     steady = secs[1:] or secs
-    return n_train / statistics.median(steady), secs[0], history[-1].get("val_accuracy", float("nan"))
+    last_acc = history[-1].get("val_accuracy", float("nan"))
+    return n_train / statistics.median(steady), secs[0], last_acc
 
 
 def jax_side(net, ds, epochs):
@@ -58,9 +59,10 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--mnist-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     args = ap.parse_args()
+    from train_single import torch_side
+
     from neural_jax import parse
     from neural_jax.data import load
-    from train_single import torch_side
 
     ds = load("mnist_t10k", data_dir=args.mnist_dir).fit_to((28, 28, 1))
     net = parse(CNN)

@@ -10,7 +10,8 @@ epoch), the compile CPU seconds and the seconds per epoch of
   plus the shuffle, validation and test passes, and best-weight bookkeeping),
 
 and dropout alone (float32 uniforms against our 16-bit draws), each under the engine's
-cheap CPU options (``COMPILER_OPTIONS["epoch_fast"]``) and XLA's defaults. Compile time is process CPU time of ``.compile()`` (XLA compiles on one thread);
+cheap CPU options (``COMPILER_OPTIONS["epoch_fast"]``) and XLA's defaults. Compile time is
+process CPU time of ``.compile()`` (XLA compiles on one thread);
 epoch time is the median of 15 runs. Nothing is cached (no persistent cache is enabled).
 
     python benchmarks/compile_floor.py

@@ -92,7 +92,8 @@ def optuna_torch(trials: int, epochs: int, seed: int = 0, threads: int = 1):
         lr = trial.suggest_float("lr", 1e-4, 3e-2, log=True)
         beta1 = trial.suggest_float("beta_1", 0.8, 0.95)
         torch.manual_seed(1000 * seed + trial.number)
-        model = nn.Sequential(nn.Linear(64, units), acts[act](), nn.Dropout(rate), nn.Linear(units, 10))
+        model = nn.Sequential(nn.Linear(64, units), acts[act](), nn.Dropout(rate),
+                              nn.Linear(units, 10))
         opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(beta1, 0.999), eps=1e-7)
         lossf = nn.CrossEntropyLoss()
         best = 0.0
@@ -136,7 +137,8 @@ def _size(text: str) -> tuple[int, int]:
     try:
         trials, epochs = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a size is TRIALSxEPOCHS, e.g. 32x10; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"a size is TRIALSxEPOCHS, e.g. 32x10; got {text!r}") from None
     return trials, epochs
 
 
@@ -199,7 +201,8 @@ def main() -> None:
           f"validation 20% of train); population {args.population}; every search in a new "
           f"process; seeds 0-{args.seeds - 1}")
     for size in sizes:
-        rows: dict[str, list[dict]] = {"cold": [], "warm": [], **{f"optuna{t}": [] for t in threads}}
+        rows: dict[str, list[dict]] = {"cold": [], "warm": [],
+                                       **{f"optuna{t}": [] for t in threads}}
         for seed in range(args.seeds):
             if args.side in ("both", "ours"):
                 cache = tempfile.mkdtemp(prefix="nj_xla_")

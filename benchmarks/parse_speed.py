@@ -41,7 +41,8 @@ def main() -> None:
             for n in nets:
                 check(n)
             tc.append(time.perf_counter() - t)
-        rows.append((path.name, len(text), statistics.median(tp) * 1e3, statistics.median(tc) * 1e3))
+        rows.append((path.name, len(text), statistics.median(tp) * 1e3,
+                     statistics.median(tc) * 1e3))
     print(f"{'example':<30} {'bytes':>6} {'parse ms':>9} {'check ms':>9}")
     for name, size, p, c in sorted(rows, key=lambda r: -r[1]):
         print(f"{name:<30} {size:>6} {p:>9.2f} {c:>9.2f}")

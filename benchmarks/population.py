@@ -84,7 +84,8 @@ def torch_seq(kind: str, ds, n: int) -> float:
     if kind == "mlp":
         xt = torch.from_numpy(x[:n_tr].reshape(n_tr, -1))
     else:
-        xt = torch.from_numpy(np.ascontiguousarray(x[:n_tr].reshape(n_tr, 28, 28, 1).transpose(0, 3, 1, 2)))
+        nchw = x[:n_tr].reshape(n_tr, 28, 28, 1).transpose(0, 3, 1, 2)
+        xt = torch.from_numpy(np.ascontiguousarray(nchw))
     yt = torch.from_numpy(y[:n_tr])
     total, samples = 0.0, 0
     for i, lr in enumerate(lrs(n)):
@@ -164,9 +165,12 @@ def pbt(ds):
             for i, v in enumerate(np.geomspace(1e-4, 1.0, 8))]
     fixed = train_population(net, ds, cfgs)
     p = train_population(net, ds, cfgs, pbt=PBT(interval=2, quantile=0.25, seed=0))
-    best = lambda r, k: (max if k == "accuracy" else min)(
-        m.val[k] for m in r if not m.failed)
-    return {k: (best(fixed, k), best(p, k)) for k in ("accuracy", "loss")}, p.stats[0]["traces"]["epoch"]
+
+    def best(r, k):
+        return (max if k == "accuracy" else min)(m.val[k] for m in r if not m.failed)
+
+    scores = {k: (best(fixed, k), best(p, k)) for k in ("accuracy", "loss")}
+    return scores, p.stats[0]["traces"]["epoch"]
 
 
 def main() -> None:
@@ -204,8 +208,8 @@ def main() -> None:
                  f"{ratio:.2f}x", ">= 1.0x"))
     from neural_jax.data import from_arrays
 
-    sub = from_arrays(mnist.x_train[:2000], mnist.y_train[:2000], mnist.x_test[:10], mnist.y_test[:10],
-                      name="mnist_subset")
+    sub = from_arrays(mnist.x_train[:2000], mnist.y_train[:2000], mnist.x_test[:10],
+                      mnist.y_test[:10], name="mnist_subset")
     for mode in ("vmap", "patches", "sequential", "sequential_patches"):
         s = ours(CNN, sub, 8, mode=mode)[0]
         add((f"  seed CNN pop 8, mode {mode} (2k-example subset, 1 run)", f"{s:,.0f}",

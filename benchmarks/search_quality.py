@@ -8,7 +8,8 @@ Launch (repository root):
     OMP_NUM_THREADS=1 python benchmarks/search_quality.py --jobs 2 --cap gp=10
 
 ``--log FILE`` records every finished run and skips recorded ones, so a long run can be
-stopped and resumed. ``--jobs N`` runs the (pair, function, batch, seed, side) runs in ``N`` worker processes;
+stopped and resumed. ``--jobs N`` runs the (pair, function, batch, seed, side) runs in ``N``
+worker processes;
 each run is timed inside its own process, so with as many jobs as idle cores the times are
 those of a one-core run (``OMP_NUM_THREADS=1`` keeps torch, used by Optuna's GPSampler, to
 one thread as well).

@@ -105,11 +105,13 @@ def main() -> None:
                      statistics.median(r[2] for r in o)))
     import os
 
-    print(f"machine: {os.cpu_count()} CPU cores; epochs {args.epochs}, batch 64, median of {args.repeats}")
+    print(f"machine: {os.cpu_count()} CPU cores; epochs {args.epochs}, batch 64, "
+          f"median of {args.repeats}")
     print(f"{'case':<32} {'ours samples/s':>15} {'torch samples/s':>16} {'ratio':>6} "
           f"{'ours val acc':>12} {'torch val acc':>13} {'1st epoch s':>11}")
     for r in rows:
-        print(f"{r[0]:<32} {r[1]:>15.0f} {r[2]:>16.0f} {r[3]:>6.2f} {r[4]:>12.3f} {r[5]:>13.3f} {r[6]:>11.2f}")
+        print(f"{r[0]:<32} {r[1]:>15.0f} {r[2]:>16.0f} {r[3]:>6.2f} {r[4]:>12.3f} "
+              f"{r[5]:>13.3f} {r[6]:>11.2f}")
 
 
 if __name__ == "__main__":

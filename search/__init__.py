@@ -15,8 +15,15 @@ Example::
 from search._create import create_study, load_study
 from search.distributions import Categorical, Condition, Float, Int
 from search.errors import (
-    DuplicateStudyError, SearchError, SearchExhausted, SearchSpaceError, StorageError,
-    StrategyUnavailableError, StudyNotFoundError, TrialFinishedError, TrialNotFoundError,
+    DuplicateStudyError,
+    SearchError,
+    SearchExhausted,
+    SearchSpaceError,
+    StorageError,
+    StrategyUnavailableError,
+    StudyNotFoundError,
+    TrialFinishedError,
+    TrialNotFoundError,
     UnknownStrategyError,
 )
 from search.schedulers import ASHA, Hyperband, MedianStopping, Scheduler, SuccessiveHalving

@@ -327,7 +327,8 @@ class Categorical(_Base):
 
     def to_dict(self) -> dict[str, Any]:
         """The seed's dict format."""
-        return {"type": "categorical", "values": [_thaw(v) for v in self.values]} | self._cond_dict()
+        values = [_thaw(v) for v in self.values]
+        return {"type": "categorical", "values": values} | self._cond_dict()
 
 
 Distribution = Float | Int | Categorical

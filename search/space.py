@@ -71,7 +71,9 @@ class Space(Mapping[str, Distribution]):
         return len(self._params)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Space) and list(self._params.items()) == list(other._params.items())
+        if not isinstance(other, Space):
+            return False
+        return list(self._params.items()) == list(other._params.items())
 
     def __hash__(self) -> int:
         return hash(tuple(self._params))
@@ -206,7 +208,8 @@ class Space(Mapping[str, Distribution]):
             out[n] = v
         return out
 
-    def sample(self, rng: np.random.Generator | int | None = None, n: int = 1) -> list[dict[str, Any]]:
+    def sample(self, rng: np.random.Generator | int | None = None,
+               n: int = 1) -> list[dict[str, Any]]:
         """Draws ``n`` parameter dicts uniformly in the encoded space."""
         rng = np.random.default_rng(rng)
         return self.decode_batch(rng.random((n, len(self))))
@@ -235,12 +238,14 @@ def _parse_entry(key: str, entry: Any) -> Distribution:
     if isinstance(entry, Float | Int | Categorical):
         return entry
     if not isinstance(entry, Mapping):
-        raise SearchSpaceError(f"{key!r}: expected a dict like {{'type': 'float', ...}}, got {entry!r}")
+        raise SearchSpaceError(
+            f"{key!r}: expected a dict like {{'type': 'float', ...}}, got {entry!r}")
     extra = [k for k in entry if k not in _KEYS]
     if extra:
         hint = difflib.get_close_matches(str(extra[0]), sorted(_KEYS), n=1)
         raise SearchSpaceError(
-            f"{key!r}: unknown field {extra[0]!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            f"{key!r}: unknown field {extra[0]!r}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
         )
     typ = entry.get("type")
     if typ is None:  # infer the obvious cases
@@ -248,7 +253,8 @@ def _parse_entry(key: str, entry: Any) -> Distribution:
             typ = "categorical"
         else:
             lo, hi = entry.get("min", entry.get("low")), entry.get("max", entry.get("high"))
-            typ = "int" if isinstance(lo, int) and isinstance(hi, int) and not entry.get("log") else "float"
+            ints = isinstance(lo, int) and isinstance(hi, int) and not entry.get("log")
+            typ = "int" if ints else "float"
     kind = _TYPES.get(str(typ).lower())
     if kind is None:
         hint = difflib.get_close_matches(str(typ), list(_TYPES), n=1)

@@ -48,7 +48,8 @@ class SuccessiveHalving(Scheduler):
     def rungs_up_to(self, step: float) -> list[int]:
         """Rung indices whose step is ``<= step`` (and below ``max_resource``)."""
         out, k = [], 0
-        while self.rung_step(k) <= step and (self.max_resource is None or self.rung_step(k) < self.max_resource):
+        while self.rung_step(k) <= step and (self.max_resource is None
+                                             or self.rung_step(k) < self.max_resource):
             out.append(k)
             k += 1
         return out

@@ -50,7 +50,8 @@ class Scheduler(abc.ABC):
         for i, v in zip(ids, values):
             self.record(int(i), int(step), float(v))
         return np.array(
-            [bool(self.should_stop(int(i), int(step), float(v), self._history)) for i, v in zip(ids, values)],
+            [bool(self.should_stop(int(i), int(step), float(v), self._history))
+             for i, v in zip(ids, values)],
             dtype=bool,
         )
 

@@ -34,7 +34,8 @@ class Hyperband(Scheduler):
         self.min_resource, self.max_resource, self.eta = min_resource, max_resource, eta
         s_max = int(math.floor(math.log(max_resource / min_resource, eta) + 1e-9))
         self.brackets = [
-            SuccessiveHalving(min_resource, eta, min_early_stopping_rate=b, max_resource=max_resource)
+            SuccessiveHalving(min_resource, eta, min_early_stopping_rate=b,
+                              max_resource=max_resource)
             for b in range(s_max + 1)
         ]
         counts = [math.ceil((s_max + 1) / (b + 1) * eta ** (s_max - b)) for b in range(s_max + 1)]

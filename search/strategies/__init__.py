@@ -79,7 +79,8 @@ def _resolve_name(name: str) -> str:
         return name
     if name in ALIASES:
         return ALIASES[name]
-    folded = {k.lower(): k for k in [*STRATEGIES, *_LAZY]} | {k.lower(): v for k, v in ALIASES.items()}
+    folded = ({k.lower(): k for k in [*STRATEGIES, *_LAZY]}
+              | {k.lower(): v for k, v in ALIASES.items()})
     if name.lower() in folded:
         return folded[name.lower()]
     choices = [*available_strategies(), *ALIASES]

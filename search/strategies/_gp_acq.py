@@ -146,7 +146,9 @@ def value_and_grad(
 ) -> tuple[jax.Array, jax.Array]:
     """Per-start acquisition values ``(B,)`` and their gradients ``(B, D)`` (starts are
     independent, so the gradient of the sum holds each start's own gradient)."""
-    f = lambda z: log_acq(z, theta, X, mask, kind, post, fant)
+    def f(z):
+        return log_acq(z, theta, X, mask, kind, post, fant)
+
     vals, vjp = jax.vjp(f, x)
     (g,) = vjp(jnp.ones_like(vals))
     return vals, jnp.nan_to_num(g)

@@ -141,7 +141,9 @@ def objective_and_grad(
     Non-finite values (a failed Cholesky far out in the box) map to a large finite loss
     with zero gradient, which L-BFGS-B treats as a rejected step.
     """
-    loss = lambda f: neg_log_posterior(unflatten(f, X.shape[1]), X, y, mask, kind)
+    def loss(f):
+        return neg_log_posterior(unflatten(f, X.shape[1]), X, y, mask, kind)
+
     v, g = jax.value_and_grad(loss)(flat)
     ok = jnp.isfinite(v) & jnp.all(jnp.isfinite(g))
     return jnp.where(ok, v, 1e10), jnp.where(ok, g, 0.0)

@@ -106,8 +106,8 @@ class Evolution(Strategy):
         (see :func:`available_algorithms`).
       popsize: population size per generation; ``None`` picks one (module docstring).
       scale: box length of one genotype unit (the algorithm's unit step size).
-      bounds: ``"resample"`` (default), ``"clip"`` or ``"reflect"``, how a genotype outside the box is
-        brought back (module docstring).
+      bounds: ``"resample"`` (default), ``"clip"`` or ``"reflect"``, how a genotype outside the
+        box is brought back (module docstring).
       seed: random seed (``bind`` may override it).
       **es_kwargs: options for the algorithm. Names the algorithm's constructor takes
         (e.g. ``optimizer``, ``std_schedule``, ``use_antithetic_sampling``) are passed to

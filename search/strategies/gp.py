@@ -219,7 +219,8 @@ class GPBayesian(Strategy):
     # ------------------------------------------------------------------ model
     def _theta_starts(self) -> list[np.ndarray]:
         D = self._D
-        default = np.concatenate([np.full(D, math.log(0.5 * math.sqrt(self.d))), [0.0, math.log(1e-3)]])
+        default = np.concatenate([np.full(D, math.log(0.5 * math.sqrt(self.d))),
+                                  [0.0, math.log(1e-3)]])
         if self._theta is None:
             starts = [default]
         else:

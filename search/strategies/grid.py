@@ -46,7 +46,8 @@ class GridSearch(Strategy):
     def bind(self, dims, seed=None) -> None:
         super().bind(dims, seed)
         self._axes = [
-            (np.arange(dim.levels) + 0.5) / dim.levels if dim.levels else np.linspace(0.0, 1.0, self.n_points)
+            (np.arange(dim.levels) + 0.5) / dim.levels if dim.levels
+            else np.linspace(0.0, 1.0, self.n_points)
             for dim in self.dims
         ]
         self._cursor = 0

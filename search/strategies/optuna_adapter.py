@@ -52,7 +52,8 @@ class OptunaSampler(Strategy):
 
     name = "optuna"
 
-    def __init__(self, sampler: Any = None, n_objectives: int | None = None, seed: int | None = None) -> None:
+    def __init__(self, sampler: Any = None, n_objectives: int | None = None,
+                 seed: int | None = None) -> None:
         if importlib.util.find_spec("optuna") is None:  # here, not once a study is stored
             raise StrategyUnavailableError(
                 "strategy 'optuna' needs optuna, which is not installed; pip install optuna")
@@ -125,7 +126,8 @@ class OptunaSampler(Strategy):
         y = np.asarray(y, dtype=float).reshape(x.shape[0], -1)
         for xi, yi in zip(x, y):
             values = [float(v) for v in yi]
-            match = next((j for j, (px, _) in enumerate(self._pending) if np.allclose(px, xi)), None)
+            match = next((j for j, (px, _) in enumerate(self._pending)
+                          if np.allclose(px, xi)), None)
             if match is not None:
                 _, trial = self._pending.pop(match)
                 self._study.tell(trial, values if len(values) > 1 else values[0])

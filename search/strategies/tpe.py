@@ -291,10 +291,10 @@ class TPE(Strategy):
         X_bad = np.concatenate([self._X[bad], self._pending])
         args = (self._levels, self._cat, self.prior_weight)
         tau = float(y[order[n_good]]) if n_good < n else None
-        l = _Parzen(self._X[good], self._good_weights(y[good], tau), *args)
+        below = _Parzen(self._X[good], self._good_weights(y[good], tau), *args)
         g = _Parzen(X_bad, self._ramp_weights(len(X_bad)), *args)
-        cands = self._snap(l.sample(self.rng, self.n_ei_candidates))
-        score = l.log_pdf(cands) - g.log_pdf(cands)
+        cands = self._snap(below.sample(self.rng, self.n_ei_candidates))
+        score = below.log_pdf(cands) - g.log_pdf(cands)
         for idx in np.argsort(-score, kind="stable"):
             if not self._is_dup(cands[idx]):
                 return cands[idx]
