@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
+from neural_jax.core.errors import NeuralValidationError, NeuralWarning
 from neural_jax.interrupt import DeferredInterrupt
 from neural_jax.inputs import BackendUnavailable, StrategyUnavailable, dataset_for, pick_network
 from neural_jax.inputs import method_of as _method_of

@@ -13,7 +13,7 @@ import importlib.util
 import warnings
 from typing import Any
 
-from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
+from neural_jax.core.errors import NeuralValidationError, NeuralWarning
 from neural_jax.methods import Method, resolve_method, resolve_scheduler
 
 __all__ = ["BackendUnavailable", "StrategyUnavailable", "dataset_for", "pick_network",

@@ -184,7 +184,7 @@ def check_loss_labels(net: Network, dataset: Any, config: Mapping[str, Any] | No
     """
     import numpy as np
 
-    from neural_jax.dsl.errors import NeuralValidationError
+    from neural_jax.core.errors import NeuralValidationError
     from neural_jax.ir.checker import infer_shapes
 
     y = getattr(dataset, "y_train", None)
