@@ -8,6 +8,7 @@ traceback. Warnings print as ``warning: ...``, not with our source path and line
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import warnings
@@ -54,10 +55,8 @@ def user_message(exc: BaseException) -> tuple[str, int] | None:
 
 def _show(message, category, filename, lineno, file: TextIO | None = None, line=None) -> None:
     stream = file if file is not None else sys.stderr
-    try:
+    with contextlib.suppress(OSError, ValueError):  # a closed stream: nowhere to warn
         stream.write(f"warning: {message}\n")
-    except (OSError, ValueError):  # a closed stream: nowhere to warn
-        pass
 
 
 def install_warning_format() -> None:

@@ -5,6 +5,7 @@ package above them build on it.
 """
 
 from neural_jax.core.errors import (
+    ArgumentError,
     MessageError,
     NeuralError,
     NeuralSyntaxError,
@@ -16,6 +17,7 @@ from neural_jax.core.source import NO_SPAN, Source, Span
 
 __all__ = [
     "NO_SPAN",
+    "ArgumentError",
     "MessageError",
     "NeuralError",
     "NeuralSyntaxError",

@@ -14,6 +14,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "ArgumentError",
     "MessageError",
     "NeuralError",
     "NeuralSyntaxError",
@@ -139,6 +140,11 @@ class MessageError(NeuralError):
 
     def _text(self) -> str:
         return self.message
+
+
+class ArgumentError(MessageError, ValueError):
+    """A bad value of a flag or of an argument of the Python API (a count below 1, two
+    options that contradict each other); the message says what to give."""
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
