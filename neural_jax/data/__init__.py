@@ -21,7 +21,13 @@ from neural_jax.data._errors import DatasetError
 from neural_jax.data._fit import fit_to_input, scale_inputs
 from neural_jax.data._idx import read_idx, write_idx
 from neural_jax.data._inputs import load_csv, load_file
-from neural_jax.data._registry import DATASETS, as_dataset, list_datasets, load, register_dataset
+from neural_jax.data._registry import (
+    DATASETS,
+    as_dataset,
+    list_datasets,
+    load,
+    register_dataset,
+)
 from neural_jax.data._remote import SOURCES, data_root
 from neural_jax.data._vision import (
     cifar10,

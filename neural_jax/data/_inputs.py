@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
