@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Self
 
 from bridges.worker import HEADER, decode_header, encode
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
 
 __all__ = ["TrialPool"]
 

@@ -7,7 +7,7 @@ backend.
 
 from __future__ import annotations
 
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
 from neural_jax.ir.plan import BackendError, error
 
 __all__ = ["BACKENDS", "BackendError", "UnknownBackend", "WeightMismatch", "normalize_backend",

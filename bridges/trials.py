@@ -38,7 +38,7 @@ from typing import Any
 
 from bridges._pool import TrialPool
 from bridges.errors import BACKENDS, normalize_backend
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
 
 __all__ = ["BACKENDS", "TrialPool", "normalize_backend", "run_trials"]
 

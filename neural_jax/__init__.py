@@ -4,11 +4,13 @@ Importing this package is light: it loads the front end only (no jax, torch or
 tensorflow); the trainer and the bridges are imported when used.
 """
 
-from neural_jax.dsl import (
+from neural_jax.core import (
     NeuralError,
     NeuralSyntaxError,
     NeuralValidationError,
     NeuralWarning,
+)
+from neural_jax.dsl import (
     generate_optimized_dsl,
     load,
     parse,

@@ -17,7 +17,7 @@ import json
 import sys
 import warnings
 
-from neural_jax.dsl.errors import NeuralError, NeuralWarning
+from neural_jax.core.errors import NeuralError, NeuralWarning
 
 __all__ = ["main"]
 

@@ -141,7 +141,7 @@ def _load_run(folder: pathlib.Path):
 def _check_run_folder(folder: pathlib.Path) -> None:
     """Raises a one-line error unless ``folder`` holds a JAX run of ``neural run``; a
     PyTorch or TensorFlow run's folder is named for what it holds and what to do."""
-    from neural_jax.dsl.errors import NeuralError
+    from neural_jax.core.errors import NeuralError
 
     if not folder.is_dir():
         what = "no such folder" if not folder.exists() else "a file, not a folder"
@@ -235,7 +235,7 @@ def run_in_backend(args: argparse.Namespace, net, config: dict, overrides: dict,
     Writes ``metrics.json``, ``network.neural`` and the weights (``model.pt`` /
     ``model.weights.h5``) into ``--out``.
     """
-    from neural_jax.dsl.printer import to_dsl
+    from neural_jax.ir.printer import to_dsl
     from neural_jax.train.checkpoint import _jsonable
     from neural_jax.train.spec import training_spec
 

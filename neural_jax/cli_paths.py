@@ -19,7 +19,7 @@ import os
 import pathlib
 from collections.abc import Iterable
 
-from neural_jax.dsl.errors import NeuralError
+from neural_jax.core.errors import NeuralError
 
 __all__ = ["OutputPathError", "check_output_dir", "check_output_file", "make_parents"]
 

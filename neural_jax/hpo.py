@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
+from neural_jax.core.errors import ArgumentError, NeuralValidationError, NeuralWarning
 from neural_jax.interrupt import DeferredInterrupt
 from neural_jax.inputs import BackendUnavailable, StrategyUnavailable, dataset_for, pick_network
 from neural_jax.inputs import method_of as _method_of
@@ -144,12 +144,12 @@ class HPOptimizer:
                 _whole(name, value)
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(
                 timeout, (int, float)) or not timeout > 0):
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+            raise ArgumentError(f"timeout must be > 0 seconds, got {timeout!r}")
         self._method = _method_of(strategy)  # an unknown name fails here, before any work
         self._scheduler = _scheduler_of(scheduler, early_stopping)
         if (isinstance(strategy, str) and self._method.scheduler and isinstance(self._scheduler, str)
                 and self._scheduler != self._method.scheduler):
-            raise ValueError(
+            raise ArgumentError(
                 f"strategy {strategy!r} means scheduler {self._method.scheduler!r}, but "
                 f"scheduler {self._scheduler!r} was given; give one of them")
         self.strategy = strategy

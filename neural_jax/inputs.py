@@ -13,7 +13,7 @@ import importlib.util
 import warnings
 from typing import Any
 
-from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
+from neural_jax.core.errors import ArgumentError, NeuralValidationError, NeuralWarning
 from neural_jax.methods import Method, resolve_method, resolve_scheduler
 
 __all__ = ["BackendUnavailable", "StrategyUnavailable", "dataset_for", "pick_network",
@@ -103,7 +103,7 @@ def require_strategy(method: Method | Any, named: Any = None) -> None:
 def whole(name: str, value: Any) -> None:
     """Raises ValueError unless ``value`` is a whole number >= 1."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        raise ArgumentError(f"{name} must be a whole number >= 1, got {value!r}")
 
 
 def method_of(strategy: Any) -> Method | Any | None:
@@ -143,6 +143,6 @@ def scheduler_of(scheduler: Any, early_stopping: bool) -> Any:
         raise TypeError(f"scheduler must be a scheduler name (e.g. 'asha') or a "
                         f"search.Scheduler instance, got {type(scheduler).__name__} {scheduler!r}")
     if early_stopping and name != "sh":
-        raise ValueError(f"early_stopping=True means scheduler 'sh', but scheduler "
+        raise ArgumentError(f"early_stopping=True means scheduler 'sh', but scheduler "
                          f"{scheduler!r} was given; give one of them")
     return name

@@ -22,7 +22,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
 
 __all__ = ["METHODS", "SCHEDULERS", "ALIASES", "Method", "UnknownMethodError",
            "canonical_method", "resolve_method", "resolve_scheduler", "make_scheduler",

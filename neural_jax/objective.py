@@ -16,7 +16,7 @@ a known better end.
 
 from __future__ import annotations
 
-from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
+from neural_jax.core.errors import NeuralValidationError, did_you_mean
 
 __all__ = ["MetricError", "available_metrics", "check_metric", "default_metric",
            "infer_direction", "resolve_direction"]

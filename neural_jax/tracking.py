@@ -28,7 +28,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
 
 __all__ = ["WandbTracker"]
 

@@ -11,7 +11,7 @@ import pytest
 
 wandb = pytest.importorskip("wandb")
 
-from neural_jax.dsl.errors import NeuralValidationError  # noqa: E402
+from neural_jax.core.errors import NeuralValidationError  # noqa: E402
 from neural_jax.tracking import WandbTracker  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

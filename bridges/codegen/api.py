@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bridges.errors import BACKENDS, normalize_backend
-from neural_jax.dsl.errors import NeuralWarning
+from neural_jax.core.errors import NeuralWarning
 from neural_jax.ir.nodes import Network
 
 __all__ = ["BACKENDS", "generate_code", "normalize_backend", "script_dataset"]
@@ -80,7 +80,7 @@ def script_dataset(dataset: str) -> str:
 
     key = str(dataset).strip().lower().replace("-", "_")
     if key not in DATASETS:
-        from neural_jax.dsl.errors import NeuralValidationError
+        from neural_jax.core.errors import NeuralValidationError
 
         raise NeuralValidationError(
             f"a generated script cannot read dataset {dataset!r}",

@@ -17,7 +17,7 @@ import numpy as np
 
 from bridges.codegen.context import Context, lit
 from bridges.codegen.templates import indent
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
 
 __all__ = ["DATASETS", "dataset_hook"]
 

@@ -16,11 +16,18 @@ cache directory; see `neural_jax.data._remote`.
 """
 
 from neural_jax.data._builtin import digits, synthetic
-from neural_jax.data._dataset import Dataset, DatasetError, Split, from_arrays, load_npz
+from neural_jax.data._dataset import Dataset, Split, from_arrays, load_npz
+from neural_jax.data._errors import DatasetError
 from neural_jax.data._fit import fit_to_input, scale_inputs
 from neural_jax.data._idx import read_idx, write_idx
-from neural_jax.data._inputs import as_dataset, load_csv, load_file
-from neural_jax.data._registry import DATASETS, list_datasets, load, register_dataset
+from neural_jax.data._inputs import load_csv, load_file
+from neural_jax.data._registry import (
+    DATASETS,
+    as_dataset,
+    list_datasets,
+    load,
+    register_dataset,
+)
 from neural_jax.data._remote import SOURCES, data_root
 from neural_jax.data._vision import (
     cifar10,

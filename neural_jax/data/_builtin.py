@@ -23,7 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from neural_jax.data._dataset import Dataset, DatasetError, split_indices
+from neural_jax.data._dataset import Dataset, split_indices
+from neural_jax.data._errors import DatasetError
 
 __all__ = ["digits", "synthetic"]
 
@@ -39,7 +40,9 @@ def digits(*, flatten: bool = False, test_fraction: float = 0.2, seed: int = 0) 
     Returns:
         The dataset, inputs float32 in [0, 1].
     """
-    from sklearn.datasets import load_digits  # lazy: keeps `import neural_jax.data` light
+    from sklearn.datasets import (
+        load_digits,  # lazy: keeps `import neural_jax.data` light
+    )
 
     bunch = load_digits()
     x = (np.asarray(bunch.data, dtype=np.float32) / np.float32(16.0))

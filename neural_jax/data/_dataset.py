@@ -14,11 +14,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from neural_jax.data._errors import DatasetError
+from neural_jax.data._fit import fit_to_input
+
 __all__ = ["Dataset", "DatasetError", "Split", "from_arrays", "load_npz"]
-
-
-class DatasetError(ValueError):
-    """A dataset cannot be found, read or fitted to a network; the message says what to do."""
 
 
 class Split(NamedTuple):
@@ -111,8 +110,6 @@ class Dataset:
         Raises:
             DatasetError: If the samples cannot be fitted unambiguously.
         """
-        from neural_jax.data._fit import fit_to_input
-
         x_train = fit_to_input(self.x_train, input_shape, name=self.name)
         x_test = fit_to_input(self.x_test, input_shape, name=self.name)
         return dataclasses.replace(

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from neural_jax.data._dataset import DatasetError
+from neural_jax.data._errors import DatasetError
 
 __all__ = ["fit_to_input", "scale_inputs"]
 

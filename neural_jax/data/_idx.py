@@ -23,7 +23,7 @@ import zlib
 
 import numpy as np
 
-from neural_jax.data._dataset import DatasetError
+from neural_jax.data._errors import DatasetError
 
 __all__ = ["read_idx", "write_idx"]
 

@@ -1,6 +1,6 @@
 """What a user may hand a search or a trainer as its data, turned into a `Dataset`.
 
-Accepted kinds (`as_dataset`):
+Accepted kinds (`neural_jax.data.as_dataset`):
 
 * a `Dataset`;
 * arrays: ``(x, y)`` or ``(x, y, x_test, y_test)`` (a test split is held out of ``(x, y)``
@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from neural_jax.data._dataset import Dataset, DatasetError, from_arrays, load_npz
+from neural_jax.data._dataset import Dataset, from_arrays, load_npz
+from neural_jax.data._errors import DatasetError
 
-__all__ = ["ACCEPTED", "FILE_KINDS", "as_dataset", "load_csv", "load_file"]
+__all__ = ["ACCEPTED", "FILE_KINDS", "load_csv", "load_file"]
 
 #: the words of every "cannot use this as data" message
 ACCEPTED = ("a neural_jax.data.Dataset, an (x, y) tuple of arrays, the path of an .npz or "
@@ -160,29 +160,3 @@ def load_file(path: str | os.PathLike[str], **options: Any) -> Dataset:
 
 #: file extension -> loader
 FILE_KINDS = {".npz": load_npz, ".csv": load_csv}
-
-
-def as_dataset(data: Any, **options: Any) -> Dataset:
-    """Turns any accepted kind of data (module docstring) into a `Dataset`.
-
-    Args:
-        data: The data.
-        **options: For a name or a file: the loader's options (``data_dir``, ``label``...);
-            for arrays: options of `from_arrays`.
-
-    Raises:
-        DatasetError: Anything else, naming what was given and the accepted kinds.
-    """
-    if isinstance(data, Dataset):
-        return data
-    if isinstance(data, (str, os.PathLike)):
-        from neural_jax.data._registry import load
-
-        return load(os.fspath(data), **options)
-    if isinstance(data, Sequence) and len(data) in (2, 4) and all(
-            hasattr(a, "shape") or isinstance(a, (list, tuple)) for a in data):
-        return from_arrays(*data, **{"name": "arrays", **options})
-    what = type(data).__name__
-    if isinstance(data, Sequence):
-        what = f"a {what} of {len(data)} items"
-    raise DatasetError(f"cannot use {what} as a dataset; give {ACCEPTED}")

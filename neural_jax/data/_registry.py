@@ -12,14 +12,22 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from neural_jax.data._builtin import digits, synthetic
-from neural_jax.data._dataset import Dataset, DatasetError, from_arrays
-from neural_jax.data._inputs import FILE_KINDS, load_file
-from neural_jax.data._vision import cifar10, fashion_mnist, fashion_mnist_t10k, mnist, mnist_t10k
+from neural_jax.data._dataset import Dataset, from_arrays
+from neural_jax.data._errors import DatasetError
+from neural_jax.data._inputs import ACCEPTED, FILE_KINDS, load_file
+from neural_jax.data._vision import (
+    cifar10,
+    fashion_mnist,
+    fashion_mnist_t10k,
+    mnist,
+    mnist_t10k,
+)
 
-__all__ = ["DATASETS", "list_datasets", "load", "register_dataset"]
+__all__ = ["DATASETS", "as_dataset", "list_datasets", "load", "register_dataset"]
 
 Loader = Callable[..., Dataset]
 
@@ -47,11 +55,11 @@ def register_dataset(name: str, loader: Loader, *, overwrite: bool = False) -> N
         overwrite: Allow replacing an existing entry.
 
     Raises:
-        ValueError: If the name is taken and ``overwrite`` is False.
+        DatasetError: If the name is taken and ``overwrite`` is False.
     """
     key = _key(name)
     if key in DATASETS and not overwrite:
-        raise ValueError(f"dataset {name!r} is already registered")
+        raise DatasetError(f"dataset {name!r} is already registered")
     DATASETS[key] = loader
 
 
@@ -124,3 +132,27 @@ def _load_file(path: str, options: dict[str, object]) -> Dataset:
     if "label" in options and not path.lower().endswith(".csv"):
         raise DatasetError(f"label= names the label column of a .csv file, not of {path}")
     return load_file(path, **options)
+
+
+def as_dataset(data: Any, **options: Any) -> Dataset:
+    """Turns any accepted kind of data (see `neural_jax.data._inputs`) into a `Dataset`.
+
+    Args:
+        data: The data.
+        **options: For a name or a file: the loader's options (``data_dir``, ``label``...);
+            for arrays: options of `from_arrays`.
+
+    Raises:
+        DatasetError: Anything else, naming what was given and the accepted kinds.
+    """
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        return load(os.fspath(data), **options)
+    if isinstance(data, Sequence) and len(data) in (2, 4) and all(
+            hasattr(a, "shape") or isinstance(a, (list, tuple)) for a in data):
+        return from_arrays(*data, **{"name": "arrays", **options})
+    what = type(data).__name__
+    if isinstance(data, Sequence):
+        what = f"a {what} of {len(data)} items"
+    raise DatasetError(f"cannot use {what} as a dataset; give {ACCEPTED}")

@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from neural_jax.data._dataset import DatasetError
+from neural_jax.data._errors import DatasetError
 
 __all__ = ["SOURCES", "RemoteFile", "Source", "data_root", "dataset_dir", "download_file"]
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neural_jax.data._dataset import Dataset, DatasetError, split_indices
+from neural_jax.data._dataset import Dataset, split_indices
+from neural_jax.data._errors import DatasetError
 from neural_jax.data._idx import read_idx
 from neural_jax.data._remote import (
     SOURCES,

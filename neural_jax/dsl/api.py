@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import pathlib
 
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
+from neural_jax.dsl.lower import lower_file
 from neural_jax.dsl.macros import expand_macros
 from neural_jax.dsl.parser import parse_ast
-from neural_jax.ir.lower import lower_file
 from neural_jax.ir.nodes import Network
 
 __all__ = ["parse", "parse_all", "load"]

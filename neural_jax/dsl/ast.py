@@ -1,8 +1,8 @@
 """The syntax tree of a `.neural` file: what was written, where, before any meaning is given.
 
-Every node carries a :class:`Span` (byte offsets into the source and 1-based line/column), so
-that errors point at the right place and :func:`generate_optimized_dsl` can substitute text
-in place. Spans never take part in equality.
+Every node carries a :class:`~neural_jax.core.source.Span` (byte offsets into the source and
+1-based line/column), so that errors point at the right place and :func:`generate_optimized_dsl`
+can substitute text in place. Spans never take part in equality.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
+from neural_jax.core.source import NO_SPAN, Source, Span
+
 __all__ = [
-    "Span",
-    "Source",
     "Literal",
     "Name",
     "TupleNode",
@@ -28,54 +28,6 @@ __all__ = [
     "FileNode",
     "Node",
 ]
-
-
-@dataclass(frozen=True)
-class Span:
-    """A region of the source: ``text[start:end]``, starting at ``line``:``column``."""
-
-    start: int = 0
-    end: int = 0
-    line: int = 0
-    column: int = 0
-
-    @property
-    def known(self) -> bool:
-        return self.line > 0
-
-
-NO_SPAN = Span()
-
-
-@dataclass(frozen=True)
-class Source:
-    """The text being read and its name, for error messages."""
-
-    text: str
-    name: str = "<string>"
-
-    def line_text(self, line: int) -> str:
-        lines = self.text.split("\n")
-        return lines[line - 1] if 0 < line <= len(lines) else ""
-
-    def position(self, offset: int) -> tuple[int, int]:
-        """1-based (line, column) of a character offset."""
-        offset = max(0, min(offset, len(self.text)))
-        line = self.text.count("\n", 0, offset) + 1
-        col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
-        return line, col
-
-    def error(self, cls, span: Span | None, message: str, hint: str = ""):
-        """Builds an error of class ``cls`` placed at ``span``."""
-        if span is None or not span.known:
-            return cls(message, hint=hint)
-        return cls(
-            message,
-            line=span.line,
-            column=span.column,
-            source_line=self.line_text(span.line),
-            hint=hint,
-        )
 
 
 @dataclass(frozen=True)

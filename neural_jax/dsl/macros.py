@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from neural_jax.core.errors import NeuralValidationError, did_you_mean
+from neural_jax.core.source import Source
 from neural_jax.dsl import ast
-from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
 from neural_jax.dsl.parser import MAX_NESTING
 
 __all__ = ["expand_macros"]
@@ -62,7 +63,7 @@ def expand_macros(file: ast.FileNode) -> ast.FileNode:
 
 
 class _Expander:
-    def __init__(self, macros: dict[str, ast.MacroNode], source: ast.Source) -> None:
+    def __init__(self, macros: dict[str, ast.MacroNode], source: Source) -> None:
         self.macros = macros
         self.src = source
         self.expanded = 0  # layer items made so far: guards against exponential expansion

@@ -14,9 +14,9 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
-from neural_jax.dsl.printer import format_value
+from neural_jax.core.errors import NeuralValidationError, NeuralWarning
 from neural_jax.ir.nodes import Choice, Layer, Network, Optimizer
+from neural_jax.ir.printer import format_value
 
 __all__ = ["generate_optimized_dsl"]
 
@@ -133,9 +133,8 @@ def _keep_option(span, node: Choice, value: Any) -> list[tuple[int, int, str]]:
     Only the text around the option is deleted, so substitutions inside the option (its own
     HPO values) still apply; those inside the other options fall in deleted text.
     """
-    from neural_jax.dsl.printer import format_call
-
     from neural_jax.ir.config import choice_index
+    from neural_jax.ir.printer import format_call
 
     labels = [format_call(v) for v in node.values]
     idx = choice_index(node.values, value, tuple(labels))  # the same reading as every entry

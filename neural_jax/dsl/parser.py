@@ -15,8 +15,9 @@ import re
 import lark
 from lark import Token, Transformer, v_args
 
+from neural_jax.core.errors import NeuralError, NeuralSyntaxError, NeuralValidationError
+from neural_jax.core.source import NO_SPAN, Source, Span
 from neural_jax.dsl import ast
-from neural_jax.dsl.errors import NeuralError, NeuralSyntaxError, NeuralValidationError
 
 __all__ = ["MAX_DIGITS", "MAX_NESTING", "parse_ast", "grammar_text"]
 
@@ -72,14 +73,14 @@ def _unescape(body: str) -> str:
     return "".join(out)
 
 
-def _tok_span(tok: Token) -> ast.Span:
-    return ast.Span(tok.start_pos, tok.end_pos, tok.line, tok.column)
+def _tok_span(tok: Token) -> Span:
+    return Span(tok.start_pos, tok.end_pos, tok.line, tok.column)
 
 
-def _meta_span(meta) -> ast.Span:
+def _meta_span(meta) -> Span:
     if getattr(meta, "empty", True):
-        return ast.NO_SPAN
-    return ast.Span(meta.start_pos, meta.end_pos, meta.line, meta.column)
+        return NO_SPAN
+    return Span(meta.start_pos, meta.end_pos, meta.line, meta.column)
 
 
 def _key_name(tok: Token) -> str:
@@ -94,7 +95,7 @@ _CONSTANTS = {"true": True, "false": False, "none": None}
 class _ToAst(Transformer):
     """Parse tree -> AST nodes (bottom-up)."""
 
-    def __init__(self, source: ast.Source) -> None:
+    def __init__(self, source: Source) -> None:
         super().__init__()
         self.source = source
 
@@ -167,8 +168,8 @@ class _ToAst(Transformer):
             block[0] if block else None,
             repeat[0] if repeat else None,
             _meta_span(meta),
-            repeat_span=repeat[1] if repeat else ast.NO_SPAN,
-            block_span=block[1] if block else ast.NO_SPAN,
+            repeat_span=repeat[1] if repeat else NO_SPAN,
+            block_span=block[1] if block else NO_SPAN,
         )
 
     def section(self, meta, children):
@@ -243,7 +244,7 @@ def parse_ast(text: str | bytes, name: str = "<string>") -> ast.FileNode:
         text = " " + text[1:]
     if "\r" in text:  # classic Mac line ends (a lone CR) count as lines; offsets stay put
         text = _LONE_CR.sub("\n", text)
-    source = ast.Source(text, name)
+    source = Source(text, name)
     if not _strip_comments(text).strip():
         raise NeuralSyntaxError(
             "empty file: no network is defined",
@@ -275,7 +276,7 @@ _LONE_CR = re.compile(r"\r(?!\n)")
 _NESTING_TOKENS = re.compile(r"[][(){}\"'#]|//")
 
 
-def _check_nesting(source: ast.Source) -> None:
+def _check_nesting(source: Source) -> None:
     """Refuses brackets nested deeper than :data:`MAX_NESTING` (linear scan, before lark).
 
     Deeper nesting means nothing in a network and would exhaust Python's recursion in the
@@ -397,7 +398,7 @@ def _open_brackets(text: str) -> list[tuple[int, str]]:
     return stack
 
 
-def _friendly(e: lark.exceptions.UnexpectedInput, source: ast.Source) -> NeuralSyntaxError:
+def _friendly(e: lark.exceptions.UnexpectedInput, source: Source) -> NeuralSyntaxError:
     text = source.text
     line = getattr(e, "line", 1) or 1
     column = getattr(e, "column", 1) or 1

@@ -1,6 +1,16 @@
-"""The intermediate representation: nodes, layer registry, lowering, shape checker, search space."""
+"""The intermediate representation: nodes, layer registry, shape checker, search space, printer.
 
-from neural_jax.ir.checker import ShapeReport, check, default_config, infer_shapes, resolve
+It builds on :mod:`neural_jax.core` only; the DSL lowers its syntax tree into it
+(:mod:`neural_jax.dsl.lower`).
+"""
+
+from neural_jax.ir.checker import (
+    ShapeReport,
+    check,
+    default_config,
+    infer_shapes,
+    resolve,
+)
 from neural_jax.ir.nodes import (
     HPO,
     Choice,
@@ -18,7 +28,12 @@ from neural_jax.ir.nodes import (
 )
 from neural_jax.ir.params import ACTIVATIONS, ParamSpec
 from neural_jax.ir.registry import GROUPS, LAYERS, LayerSpec, lookup_layer
-from neural_jax.ir.space import SearchParam, bind_search_space, search_space, to_space_dict
+from neural_jax.ir.space import (
+    SearchParam,
+    bind_search_space,
+    search_space,
+    to_space_dict,
+)
 from neural_jax.ir.training_specs import LOSSES, METRICS, OPTIMIZERS, SCHEDULES
 
 __all__ = [

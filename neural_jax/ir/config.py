@@ -26,9 +26,16 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
+from neural_jax.core.errors import NeuralValidationError, did_you_mean
 from neural_jax.ir.nodes import Choice, Layer, Network, Optimizer
-from neural_jax.ir.params import FLOAT_KINDS, FLOAT_MAX, ParamSpec, _shown, is_int, is_number
+from neural_jax.ir.params import (
+    FLOAT_KINDS,
+    FLOAT_MAX,
+    ParamSpec,
+    _shown,
+    is_int,
+    is_number,
+)
 from neural_jax.ir.space import SearchParam, search_space
 from neural_jax.ir.training_specs import OPTIMIZERS
 
@@ -73,7 +80,7 @@ def choice_index(options: tuple, value: Any, labels: tuple = ()) -> int | None:
     types = [str(getattr(o, "type", "")).lower() for o in options]
     if types.count(low) == 1:
         return types.index(low)
-    from neural_jax.dsl.printer import format_call
+    from neural_jax.ir.printer import format_call
 
     calls = [format_call(o).replace(" ", "").lower() for o in options]
     squeezed = low.replace(" ", "")

@@ -15,7 +15,17 @@ import dataclasses
 from typing import Any
 
 from neural_jax.ir.nodes import (
-    HPO, Choice, EarlyStopping, Layer, LogRange, Loss, Network, Optimizer, Range, Schedule, Train,
+    HPO,
+    Choice,
+    EarlyStopping,
+    Layer,
+    LogRange,
+    Loss,
+    Network,
+    Optimizer,
+    Range,
+    Schedule,
+    Train,
 )
 from neural_jax.ir.registry import LAYERS
 from neural_jax.ir.space import SearchParam

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from neural_jax.dsl.ast import NO_SPAN, Source, Span
+from neural_jax.core.source import NO_SPAN, Source, Span
 
 __all__ = [
     "HPO",

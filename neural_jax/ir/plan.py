@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from neural_jax.dsl.errors import NeuralError
+from neural_jax.core.errors import NeuralError
 from neural_jax.ir.checker import default_value, resolve
 from neural_jax.ir.nodes import HPO, Choice, Layer, Network
 from neural_jax.ir.params import is_number
@@ -164,8 +164,8 @@ class _Planner:
 
     def index(self, choice: Choice) -> int:
         """The configured option of a layer choice (an index; a label is accepted too)."""
-        from neural_jax.dsl.printer import format_call
         from neural_jax.ir.config import choice_index
+        from neural_jax.ir.printer import format_call
 
         value = resolve(choice, self.config)
         index = choice_index(choice.values, value)

@@ -20,18 +20,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from neural_jax.core.errors import MessageError
+
 __all__ = ["ShapeError", "RuleContext", "RULES", "spatial_tuple", "fmt_shape"]
 
 Shape = tuple
 
 
-class ShapeError(Exception):
+class ShapeError(MessageError):
     """A layer cannot take its input shape; carries a hint."""
 
     def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+        super().__init__(message, hint=hint)
 
 
 @dataclass

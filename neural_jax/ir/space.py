@@ -16,8 +16,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
-from neural_jax.ir.nodes import HPO, Choice, Layer, LogRange, Network, Optimizer, Range, Schedule
+from neural_jax.core.errors import NeuralValidationError, NeuralWarning
+from neural_jax.ir.nodes import (
+    HPO,
+    Choice,
+    Layer,
+    LogRange,
+    Network,
+    Optimizer,
+    Range,
+    Schedule,
+)
 from neural_jax.ir.params import ParamSpec
 from neural_jax.ir.registry import LAYERS
 from neural_jax.ir.training_specs import LOSSES, OPTIMIZERS, SCHEDULES
@@ -75,7 +84,7 @@ class SearchParam:
 
 def _label(option: Any) -> Any:
     if isinstance(option, (Layer, Optimizer)):
-        from neural_jax.dsl.printer import format_call
+        from neural_jax.ir.printer import format_call
 
         return format_call(option)
     return option

@@ -14,12 +14,14 @@ import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
+from neural_jax.core.errors import MessageError
+
 __all__ = ["TrainConfigError"]
 
 T = TypeVar("T")
 
 
-class TrainConfigError(ValueError):
+class TrainConfigError(MessageError, ValueError):
     """A loss, metric, optimizer or schedule configuration that cannot be used.
 
     Raised for unknown names, unknown or missing arguments and out-of-range values.

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
 from neural_jax.ir.nodes import Network
 
 __all__ = ["BestKeeper", "BestTrial", "load_best", "narrow_variables", "reproduce", "save_best"]
@@ -211,7 +211,7 @@ def save_best(folder: pathlib.Path, net: Network, code: str, best: BestTrial, *,
     from flax import serialization
 
     from neural_jax.dsl.optimized import generate_optimized_dsl
-    from neural_jax.dsl.printer import to_dsl
+    from neural_jax.ir.printer import to_dsl
 
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ def _jsonable(v: Any) -> Any:
 
 def save_run(folder: pathlib.Path, net: Network, result) -> pathlib.Path:
     """Writes ``params.msgpack`` and ``metrics.json`` into ``folder`` (created)."""
-    from neural_jax.dsl.printer import to_dsl
+    from neural_jax.ir.printer import to_dsl
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "params.msgpack").write_bytes(serialization.to_bytes(result.variables))

@@ -33,7 +33,7 @@ import pathlib
 
 import jax
 
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
 
 __all__ = ["ENV", "MAX_BYTES_ENV", "cache_dir", "enable_compilation_cache", "max_bytes",
            "program_store_bytes", "trim"]

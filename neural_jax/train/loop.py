@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from neural_jax.train._registry import TrainConfigError
+
 __all__ = ["FitOutcome", "TrainData", "fit_epochs", "monitor_score", "prepare_data"]
 
 
@@ -42,7 +44,7 @@ def prepare_data(dataset: Any, input_shape: tuple, spec: Any) -> TrainData:
 
     Raises:
       DatasetError: the data cannot be fitted to ``input_shape``.
-      ValueError: ``batch_size`` larger than the training part.
+      TrainConfigError: ``batch_size`` larger than the training part.
     """
     ds = dataset.fit_to(input_shape)
     split = (ds.split_validation(spec.validation_split, seed=spec.seed)
@@ -50,7 +52,7 @@ def prepare_data(dataset: Any, input_shape: tuple, spec: Any) -> TrainData:
     x_tr, y_tr = (split.x_train, split.y_train) if split else (ds.x_train, ds.y_train)
     n_steps = len(x_tr) // spec.batch_size
     if n_steps == 0:
-        raise ValueError(f"batch_size {spec.batch_size} is larger than the {len(x_tr)} "
+        raise TrainConfigError(f"batch_size {spec.batch_size} is larger than the {len(x_tr)} "
                          "training examples; use a smaller batch_size")
     return TrainData(x_tr, y_tr, split.x_val if split else None, split.y_val if split else None,
                      ds.x_test, ds.y_test, n_steps)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neural_jax.ir.checker import resolve
-from neural_jax.ir.config import choice_index, validate_config
+from neural_jax.ir.config import ConfigError, choice_index, validate_config
 from neural_jax.ir.nodes import Choice, Layer, LogRange, Network, Optimizer, Range, Schedule
 from neural_jax.ir.space import search_space
 
@@ -86,7 +86,7 @@ def pick_option(choice: Choice, value: Any) -> Any:
         return value
     idx = choice_index(choice.values, value)
     if idx is None:
-        raise ValueError(f"{value!r} is not an option of {choice.path}")
+        raise ConfigError(f"{value!r} is not an option of {choice.path}")
     return choice.values[idx]
 
 
@@ -184,7 +184,7 @@ def check_loss_labels(net: Network, dataset: Any, config: Mapping[str, Any] | No
     """
     import numpy as np
 
-    from neural_jax.dsl.errors import NeuralValidationError
+    from neural_jax.core.errors import NeuralValidationError
     from neural_jax.ir.checker import infer_shapes
 
     y = getattr(dataset, "y_train", None)

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from neural_jax.core.errors import MessageError
 from neural_jax.data import Dataset
 from neural_jax.ir.nodes import Network
 from neural_jax.train.loop import fit_epochs, prepare_data
@@ -34,7 +35,7 @@ from neural_jax.train.spec import TrainSpec, bind_config, check_loss_labels, tra
 __all__ = ["TrainResult", "Trainer", "TrainingDiverged", "train"]
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(MessageError, RuntimeError):
     """The loss became NaN or infinite; ``epoch`` says when."""
 
     def __init__(self, message: str, epoch: int) -> None:

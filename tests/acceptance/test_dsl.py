@@ -165,7 +165,7 @@ def test_mse_with_integer_labels_fails_before_training(workdir, command):
 
 def test_input_none_none_round_trips(workdir):
     (workdir / "n.neural").write_text(_net("Dense(3)", "(None, None)"))
-    code = ("from neural_jax import parse\nfrom neural_jax.dsl.printer import to_dsl\n"
+    code = ("from neural_jax import parse\nfrom neural_jax.ir.printer import to_dsl\n"
             "n = parse(open('n.neural').read())\nassert parse(to_dsl(n)) == n\n"
             "print(to_dsl(n).splitlines()[1])\n")
     res = assert_ok(run(["python", "-c", code], workdir, timeout=60))

@@ -17,7 +17,7 @@ import pytest
 from bridges.codegen import BACKENDS, generate_code
 from bridges.errors import BackendError
 from neural_jax import NeuralSyntaxError, parse, parse_all
-from neural_jax.dsl.errors import NeuralWarning
+from neural_jax.core.errors import NeuralWarning
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.neural"))

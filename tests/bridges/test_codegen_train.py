@@ -27,7 +27,7 @@ import pytest
 
 from bridges.codegen import generate_code
 from neural_jax import parse_all
-from neural_jax.dsl.errors import NeuralWarning
+from neural_jax.core.errors import NeuralWarning
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 _COUNT = itertools.count()

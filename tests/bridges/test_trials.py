@@ -9,7 +9,7 @@ import pytest
 from trial_fns import crashing_trial, curve_trial, fake_trial
 
 from bridges.trials import TrialPool, normalize_backend, run_trials
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
 
 
 def test_backend_names():

@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from neural_jax.data.network_fit import OPEN_AXIS_LENGTH, synthetic_for, synthetic_options
+from neural_jax.data.network_fit import (
+    OPEN_AXIS_LENGTH,
+    is_regression_loss,
+    synthetic_for,
+    synthetic_options,
+)
 from neural_jax.dsl.api import parse
 from neural_jax.hpo import HPOptimizer
 from neural_jax.train import losses, spec
@@ -48,6 +53,16 @@ def test_one_list_of_regression_losses_from_the_loss_registry():
     assert all(k in losses.LOSSES or k in losses._ALIASES for k in losses.REGRESSION_LOSSES)
     assert losses.is_regression_loss("MSE") and not losses.is_regression_loss(
         "binary_crossentropy") and not losses.is_regression_loss(None)
+
+
+def test_the_data_side_and_the_trainer_agree_on_every_regression_loss():
+    from neural_jax.ir.training_specs import LOSSES
+
+    names = list(LOSSES) + ["mean_squared_error", "MSE", "Huber"]
+    assert {n for n in names if is_regression_loss(n)} == {
+        n for n in names if losses.is_regression_loss(n)}
+    assert is_regression_loss("mae") and not is_regression_loss("categorical_crossentropy")
+    assert not is_regression_loss(None) and not is_regression_loss("log_cosh")
 
 
 @pytest.mark.parametrize("loss", ["mse", "mean_squared_error", "huber"])

@@ -26,7 +26,7 @@ from neural_jax import (
     to_dsl,
 )
 from neural_jax.cli import main
-from neural_jax.dsl.errors import SHOWN_WIDTH
+from neural_jax.core.errors import SHOWN_WIDTH
 from neural_jax.dsl.optimized import generate_optimized_dsl
 
 EXAMPLES = sorted((pathlib.Path(__file__).resolve().parents[2] / "examples").glob("*.neural"))

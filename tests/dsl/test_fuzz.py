@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neural_jax import NeuralError, check, parse_all, search_space, to_dsl
-from neural_jax.dsl.printer import to_dsl_file
+from neural_jax.ir.printer import to_dsl_file
 
 EXAMPLES = sorted((pathlib.Path(__file__).resolve().parents[2] / "examples").glob("*.neural"))
 TEXTS = {p.stem: p.read_text(encoding="utf-8") for p in EXAMPLES}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from neural_jax import NeuralValidationError, check, parse
-from neural_jax.dsl.printer import to_dsl
+from neural_jax.ir.printer import to_dsl
 from neural_jax.ir import budget
 from neural_jax.ir.checker import DEFAULT_BATCH
 from neural_jax.train.spec import DEFAULTS, check_loss_labels
@@ -73,7 +73,7 @@ def test_memory_estimate_counts_weights_and_the_largest_batch(monkeypatch):
         check(parse(text))
 
 
-@pytest.mark.filterwarnings("ignore::neural_jax.dsl.errors.NeuralWarning")
+@pytest.mark.filterwarnings("ignore::neural_jax.core.errors.NeuralWarning")
 def test_every_example_fits(monkeypatch):
     import pathlib
 

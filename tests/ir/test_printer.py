@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 from neural_jax import parse, parse_all, to_dsl
-from neural_jax.dsl import format_value, to_dsl_file
+from neural_jax.ir.printer import format_value, to_dsl_file
 
 EXAMPLES = sorted((pathlib.Path(__file__).resolve().parents[2] / "examples").glob("*.neural"))
 

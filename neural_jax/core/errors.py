@@ -1,7 +1,11 @@
-"""Errors a user can cause with DSL text: all carry line, column, the source line and a hint.
+"""The errors a user can cause: one root, :class:`NeuralError`, with a place and a hint.
 
 Every error raised while reading, lowering or checking a `.neural` file is a
-:class:`NeuralError`; nothing else may escape the front end (SPEC §5).
+:class:`NeuralError` that carries line, column, the source line and a hint; nothing else may
+escape the front end (SPEC §5). Every other error a user can cause (a bad flag, training
+setting, dataset or weight file) derives from :class:`NeuralError` too, usually through
+:class:`MessageError`, next to the builtin error it used to be (``ValueError``...), so that
+the command line shows each as its message alone and ``except ValueError`` keeps working.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "ArgumentError",
+    "MessageError",
     "NeuralError",
     "NeuralSyntaxError",
     "NeuralValidationError",
@@ -27,7 +33,7 @@ class NeuralWarning(UserWarning):
 
 
 class NeuralError(Exception):
-    """Base class of DSL errors.
+    """Base class of every error a user can cause (DSL text, flags, settings, files).
 
     Attributes:
       message: what is wrong, one line.
@@ -53,7 +59,11 @@ class NeuralError(Exception):
         self.column = column
         self.source_line = source_line
         self.hint = hint
-        super().__init__(self.format())
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        """What ``str()`` of the error gives (the full message, see :meth:`format`)."""
+        return self.format()
 
     def _window(self) -> tuple[str, int]:
         """The source line (clipped to :data:`SHOWN_WIDTH` around the column) and the
@@ -91,14 +101,15 @@ class NeuralError(Exception):
         return "\n".join(out)
 
     def __reduce__(self):  # keeps errors picklable across worker processes
-        return (
-            _rebuild,
-            (type(self), self.message, self.line, self.column, self.source_line, self.hint),
-        )
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
 
 
-def _rebuild(cls, message, line, column, source_line, hint):
-    return cls(message, line=line, column=column, source_line=source_line, hint=hint)
+def _rebuild(cls: type, args: tuple, state: dict) -> NeuralError:
+    """An error of class ``cls`` again, without calling its (maybe narrower) ``__init__``."""
+    err = cls.__new__(cls)
+    super(NeuralError, err).__init__(*args)  # the builtin base's init, as __init__ calls it
+    err.__dict__.update(state)
+    return err
 
 
 class NeuralSyntaxError(NeuralError, SyntaxError):
@@ -117,6 +128,23 @@ class NeuralValidationError(NeuralError, ValueError):
     """The text parses but means nothing (bad value, bad shape, unknown name...)."""
 
     kind = "validation error"
+
+
+class MessageError(NeuralError):
+    """A user error of the Python API whose ``str()`` is its message alone.
+
+    Subclasses stand for errors that were builtin ones (``ValueError``, ``RuntimeError``...):
+    ``str(err)`` is the message, as it was, and :meth:`format` (what the command line shows)
+    is ``error: <message>`` and the hint.
+    """
+
+    def _text(self) -> str:
+        return self.message
+
+
+class ArgumentError(MessageError, ValueError):
+    """A bad value of a flag or of an argument of the Python API (a count below 1, two
+    options that contradict each other); the message says what to give."""
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -12,8 +12,9 @@ import dataclasses
 import math
 from typing import Any
 
+from neural_jax.core.errors import NeuralValidationError, did_you_mean
+from neural_jax.core.source import Source, Span
 from neural_jax.dsl import ast
-from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
 from neural_jax.ir.nodes import HPO, Choice, LogRange, Range
 from neural_jax.ir.params import FLOAT_KINDS, FLOAT_MAX, ParamSpec, is_int, is_number
 
@@ -25,14 +26,14 @@ HPO_FORMS = ("choice", "range", "log_range")
 class ValueLowerer:
     """Shared state of one network's lowering: the source and the HPO nodes seen so far."""
 
-    def __init__(self, source: ast.Source) -> None:
+    def __init__(self, source: Source) -> None:
         self.src = source
         self.hpo_cache: dict[tuple[int, int], HPO] = {}
         self.sites: dict[str, Any] = {}
 
     # --- errors -------------------------------------------------------------------------
 
-    def fail(self, span: ast.Span | None, message: str, hint: str = "") -> NeuralValidationError:
+    def fail(self, span: Span | None, message: str, hint: str = "") -> NeuralValidationError:
         return self.src.error(NeuralValidationError, span, message, hint)
 
     def no_extras(self, it: ast.Item, where: str) -> None:
@@ -181,7 +182,7 @@ class ValueLowerer:
             raise self.fail(form.span, f"{name}() takes at most {len(allowed)} values",
                             f"write {name}(lo, hi{', step=s' if not log else ''})")
         vals: dict[str, Any] = {}
-        spans: dict[str, ast.Span] = {}
+        spans: dict[str, Span] = {}
         for k, a in zip(allowed, pos):
             vals[k], spans[k] = a.value, a.span
         for k, a in named.items():

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
+from neural_jax.core.errors import NeuralWarning, did_you_mean
+from neural_jax.core.source import Span
 from neural_jax.dsl import ast
-from neural_jax.dsl.errors import NeuralWarning, did_you_mean
+from neural_jax.dsl.lower_values import ValueLowerer
 from neural_jax.ir.nodes import (
     Choice,
     EarlyStopping,
@@ -25,10 +28,12 @@ from neural_jax.ir.training_specs import (
     SEARCH_METHODS,
     lookup,
 )
-from neural_jax.ir.values import ValueLowerer
 from neural_jax.methods import canonical_method
 
-__all__ = ["TrainLowerer"]
+__all__ = ["DEVICE_RE", "TrainLowerer"]
+
+#: the device names ``@ "..."`` and ``execution { device: }`` accept
+DEVICE_RE = re.compile(r"^(auto|cpu|(gpu|cuda|tpu)(:\d+)?)$", re.IGNORECASE)
 
 _TRAIN = {
     "epochs": ParamSpec("epochs", "pos_int"),
@@ -133,7 +138,7 @@ class TrainLowerer(ValueLowerer):
         if lr_call is not None:
             values["learning_rate"] = self.schedule(lr_call, f"{path}.learning_rate")
         if path == "optimizer":
-            self.sites["optimizer"] = ("value", ast.Span(
+            self.sites["optimizer"] = ("value", Span(
                 node.span.start, node.span.start + len(node.name), node.span.line,
                 node.span.column), "name")
         params = tuple((p.name, values[p.name]) for p in sig if p.name in values)
@@ -259,8 +264,6 @@ class TrainLowerer(ValueLowerer):
                                                  _EARLY["patience"], "early_stopping patience"))
 
     def execution(self, block: ast.BlockSection) -> Execution:
-        from neural_jax.ir.lower import DEVICE_RE
-
         device = "auto"
         for s in block.entries:
             if isinstance(s, ast.BlockSection) or s.key != "device":
@@ -283,10 +286,10 @@ def _shift(node, offset: int, line: int, col_delta: int):
     """Moves the spans of a node parsed from a string to where the string stands."""
     import dataclasses
 
-    if isinstance(node, ast.Span):
+    if isinstance(node, Span):
         if not node.known:
             return node
-        return ast.Span(node.start + offset, node.end + offset, line, node.column + col_delta)
+        return Span(node.start + offset, node.end + offset, line, node.column + col_delta)
     if isinstance(node, tuple):
         return tuple(_shift(x, offset, line, col_delta) for x in node)
     if dataclasses.is_dataclass(node) and not isinstance(node, type):
@@ -295,7 +298,7 @@ def _shift(node, offset: int, line: int, col_delta: int):
             v = getattr(node, f.name)
             if f.name == "close" and isinstance(v, int):
                 changes[f.name] = v + offset
-            elif isinstance(v, (ast.Span, tuple)) or dataclasses.is_dataclass(v):
+            elif isinstance(v, (Span, tuple)) or dataclasses.is_dataclass(v):
                 changes[f.name] = _shift(v, offset, line, col_delta)
         return dataclasses.replace(node, **changes)
     return node

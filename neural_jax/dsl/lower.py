@@ -9,18 +9,16 @@ Repetition ``* N`` becomes N deep copies, each Layer recording its repetition fr
 from __future__ import annotations
 
 import dataclasses
-import re
 
+from neural_jax.core.errors import NeuralValidationError, did_you_mean
+from neural_jax.core.source import Source
 from neural_jax.dsl import ast
-from neural_jax.dsl.errors import NeuralValidationError, did_you_mean
-from neural_jax.ir.lower_train import TrainLowerer
+from neural_jax.dsl.lower_train import DEVICE_RE, TrainLowerer
 from neural_jax.ir.nodes import Choice, Layer, Network, Train
 from neural_jax.ir.params import INT_MAX
 from neural_jax.ir.registry import LAYERS, LayerSpec, lookup_layer
 
-__all__ = ["lower_file", "lower_network", "DEVICE_RE"]
-
-DEVICE_RE = re.compile(r"^(auto|cpu|(gpu|cuda|tpu)(:\d+)?)$", re.IGNORECASE)
+__all__ = ["lower_file", "lower_network"]
 
 #: The most layers one network may expand to (repetitions and macros included).
 MAX_LAYERS = 100_000
@@ -41,7 +39,7 @@ def lower_file(file: ast.FileNode) -> tuple[Network, ...]:
     return tuple(lower_network(n, file.source, macros) for n in file.networks)
 
 
-def lower_network(node: ast.NetworkNode, source: ast.Source, macros: tuple = ()) -> Network:
+def lower_network(node: ast.NetworkNode, source: Source, macros: tuple = ()) -> Network:
     """Lowers one ``network Name { ... }`` (``macros``: the file's macro names, for hints)."""
     low = _NetworkLowerer(source)
     low.macro_names = macros
