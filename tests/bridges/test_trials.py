@@ -8,7 +8,8 @@ import pathlib
 import pytest
 from trial_fns import crashing_trial, curve_trial, fake_trial
 
-from bridges.trials import TrialPool, normalize_backend, run_trials
+from bridges.trials import TrialPool, run_trials
+from neural_jax.executors import normalize_backend
 from neural_jax.dsl.errors import NeuralValidationError
 
 
