@@ -80,7 +80,7 @@ def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> boo
 
 def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:
     """``neural run FILE --params DIR``: trains a search's best trial again (see module)."""
-    from neural_jax.cli import epoch_printer
+    from neural_jax.cli_report import epoch_printer
     from neural_jax.train.best import reproduce
     from neural_jax.train.checkpoint import save_run
 
@@ -121,7 +121,7 @@ def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:
     total = epochs or training_spec(net, record["params"]).epochs
     net, result = reproduce(net, ds, record, seed=seed, epochs=epochs,
                             on_epoch=epoch_printer(total))
-    from neural_jax.cli import diverged, failed_status, print_scores, report_divergence
+    from neural_jax.cli_report import diverged, failed_status, print_scores, report_divergence
 
     reason = diverged(result, ds)
     status = failed_status(result, reason)
