@@ -30,7 +30,6 @@ _CODE_BACKENDS = ["jax", "pytorch", "tensorflow"]
 def _search(args: argparse.Namespace, code: str) -> dict:
     from neural_jax.cli_report import data_options
     from neural_jax.hpo import HPOptimizer
-
     from neural_jax.inputs import pick_network
     from neural_jax.objective import default_metric, resolve_direction
 
@@ -60,11 +59,10 @@ def _search(args: argparse.Namespace, code: str) -> dict:
 def cmd_compile(args: argparse.Namespace) -> int:
     """``neural compile``: see the module docstring."""
     from bridges.codegen import generate_code
+    from neural_jax.cli_paths import check_output_file, make_parents
     from neural_jax.dsl.api import load, parse
     from neural_jax.dsl.optimized import generate_optimized_dsl
     from neural_jax.ir.checker import check
-
-    from neural_jax.cli_paths import check_output_file, make_parents
 
     if args.output:  # before any search: --hpo also writes OUT with the suffix .neural
         check_output_file(args.output, "-o", inputs=[args.file])

@@ -4,7 +4,8 @@
 Each configuration is one trial trained by the bridge's ``train_trial`` with the DSL's loss,
 optimizer, schedule, epochs and batch size; results are
 :class:`neural_jax.executors.TrialOutcome` records, the same as the JAX population
-trainer returns (one trial is :mod:`bridges.trial_run`), so the engine tells the study the same metric names and learning curves.
+trainer returns (one trial is :mod:`bridges.trial_run`), so the engine tells the study the
+same metric names and learning curves.
 
 With ``workers > 1`` trials run in that many worker processes, each a fresh interpreter
 running :mod:`bridges.worker` (not :mod:`multiprocessing`: a worker never imports the

@@ -116,11 +116,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``neural run``: trains one configuration and saves it (``--out``)."""
     import pathlib
 
+    from neural_jax.cli_paths import check_output_dir
     from neural_jax.data import DatasetError
     from neural_jax.dsl.api import load
     from neural_jax.hpo import dataset_for
     from neural_jax.ir.checker import check
-    from neural_jax.cli_paths import check_output_dir
     from neural_jax.train.checkpoint import save_run
 
     check_output_dir(args.out, "--out", inputs=[args.file])  # before any training
@@ -129,7 +129,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from neural_jax.train.best import load_best
 
     best = load_best(args.params) if args.params else None  # a file or `neural hpo -o` folder
-    from neural_jax.ir.config import active_keys, config_labels, parse_json, validate_config
+    from neural_jax.ir.config import (
+        active_keys,
+        config_labels,
+        parse_json,
+        validate_config,
+    )
 
     config = (best["params"] if best is not None else parse_json(args.params)) if args.params else {}
 

@@ -11,9 +11,9 @@ backend's executor (:mod:`neural_jax.executors`; the round loop is :mod:`neural_
 for JAX the population trainer (one compiled program per bucket of shape-compatible
 configurations, in-population successive halving when ``early_stopping=True``), for
 PyTorch / TensorFlow a pool of worker processes. Every member's learning curve is reported
-and its result told (:mod:`neural_jax.trial_records`), until ``n_trials`` or ``timeout``. With ``storage=``
-the study lives in a database and resumes by name; Ctrl-C keeps every finished trial and
-puts the running ones back in the queue.
+and its result told (:mod:`neural_jax.trial_records`), until ``n_trials`` or ``timeout``.
+With ``storage=`` the study lives in a database and resumes by name; Ctrl-C keeps every
+finished trial and puts the running ones back in the queue.
 """
 
 from __future__ import annotations
@@ -28,8 +28,14 @@ from typing import Any
 
 from neural_jax.dsl.errors import NeuralValidationError, NeuralWarning
 from neural_jax.engine_config import EngineConfig
-from neural_jax.inputs import BackendUnavailable, StrategyUnavailable, dataset_for, pick_network
-from neural_jax.inputs import require_strategy, search_methods
+from neural_jax.inputs import (
+    BackendUnavailable,
+    StrategyUnavailable,
+    dataset_for,
+    pick_network,
+    require_strategy,
+    search_methods,
+)
 from neural_jax.inputs import resolve_backend as _backend
 from neural_jax.interrupt import DeferredInterrupt
 from neural_jax.methods import METHODS, Method, make_scheduler, resolve_method
@@ -233,9 +239,9 @@ class HPOptimizer:
             config's (default ``"jax"``).
           network: which network of a file holding several (default: the first, with a
             warning naming the others).
-          metric: (None: the config's, default ``val_accuracy``) what a trial's value is: a metric the network's training records
-            (:func:`neural_jax.objective.available_metrics`: ``val_accuracy``,
-            ``val_loss``, ...); any other name fails before training.
+          metric: (None: the config's, default ``val_accuracy``) what a trial's value is: a
+            metric the network's training records (:func:`neural_jax.objective.available_metrics`:
+            ``val_accuracy``, ``val_loss``, ...); any other name fails before training.
           direction: ``"maximize"`` or ``"minimize"``; None: the config's, else inferred from
             the metric (losses and errors are minimized); one contradicting the metric is an
             error.
