@@ -34,9 +34,9 @@ def check_workers(config: EngineConfig, capabilities: Capabilities, backend: str
     limit = capabilities.max_workers
     if config.workers is not None and limit is not None and config.workers > limit:
         raise NeuralValidationError(
-            f"workers={config.workers}: backend {backend!r} trains each round in this "
-            f"process ({capabilities.parallel}), not in worker processes",
-            hint="use population= for the members trained together, or a backend with "
+            f"workers={config.workers}: backend {backend!r} trains a round's trials together "
+            f"in this process, not in worker processes",
+            hint="set population= (the trials trained together), or use a backend with "
                  "worker processes (pytorch, tensorflow)")
 
 

@@ -93,7 +93,7 @@ def test_workers_for_jax_is_an_error_before_any_work(monkeypatch):
     loaded = []
     monkeypatch.setattr(hpo, "dataset_for", lambda *a, **k: loaded.append(a))
     opt = HPOptimizer(strategy="random", n_trials=2, workers=2)
-    with pytest.raises(NeuralValidationError, match="workers=2: backend 'jax'.*population="):
+    with pytest.raises(NeuralValidationError, match="(?s)workers=2: backend 'jax'.*population="):
         opt.optimize(tiny_lr_search(1))
     assert not loaded and opt.study is None
     # the old spelling means the population there: no error
