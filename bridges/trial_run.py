@@ -13,11 +13,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.executors.backends import FRAMEWORK_MODULES as _EXTRA
 from neural_jax.executors.outcome import TrialOutcome
 
 __all__ = ["call_trial", "check_installed", "failed_result", "run_one", "train_fn"]
-
-_EXTRA = {"pytorch": "torch", "tensorflow": "tensorflow"}
 
 
 def _missing(backend: str, reason: str) -> NeuralValidationError:

@@ -64,13 +64,13 @@ def warn_ignored_options(args: argparse.Namespace) -> None:
         print(f"warning: --study {args.study} without --storage is an in-memory study: it is "
               "lost when the command ends and cannot be resumed; add --storage "
               "sqlite:///hpo.db to keep it", file=sys.stderr)
-    from neural_jax.executors import normalize_backend
+    from neural_jax.executors import executor_class
 
     try:
-        jax = normalize_backend(args.backend) == "jax"
+        parallel = executor_class(args.backend).capabilities.parallel
     except NeuralError:  # an unknown backend is reported by optimize()
         return
-    if args.parallel_trials and jax:
+    if args.parallel_trials and parallel == "population":
         size = ("; --population sets it" if args.population else
                 f": it sets the population size ({args.parallel_trials}); use --population")
         print(f"warning: --parallel-trials starts worker processes for pytorch/tensorflow "

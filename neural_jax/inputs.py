@@ -68,16 +68,14 @@ def resolve_backend(backend: str) -> str:
       UnknownBackend: a name of no backend.
       BackendUnavailable: its framework (torch, tensorflow) is not installed.
     """
-    from neural_jax.executors.backends import normalize_backend
+    from neural_jax.executors.backends import FRAMEWORK_MODULES, normalize_backend
 
     name = normalize_backend(backend)
-    if name == "jax":
+    module = FRAMEWORK_MODULES.get(name)
+    if module is None or importlib.util.find_spec(module) is not None:
         return name
-    module = "torch" if name == "pytorch" else "tensorflow"
-    if importlib.util.find_spec(module) is None:
-        raise BackendUnavailable(f"backend {backend!r} needs {module}, which is not installed",
-                                 hint=f'pip install "neural-jax[{module}]", or use backend="jax"')
-    return name
+    raise BackendUnavailable(f"backend {backend!r} needs {module}, which is not installed",
+                             hint=f'pip install "neural-jax[{module}]", or use backend="jax"')
 
 
 def require_strategy(method: Method | Any, named: Any = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from neural_jax.dsl.errors import NeuralValidationError
 from neural_jax.ir.plan import BackendError
 
-__all__ = ["BACKENDS", "UnknownBackend", "normalize_backend"]
+__all__ = ["BACKENDS", "FRAMEWORK_MODULES", "UnknownBackend", "normalize_backend"]
 
 #: canonical backend name -> accepted spellings (case-insensitive)
 BACKENDS: dict[str, tuple[str, ...]] = {
@@ -17,6 +17,8 @@ BACKENDS: dict[str, tuple[str, ...]] = {
     "pytorch": ("pytorch", "torch"),
     "jax": ("jax", "flax"),
 }
+#: backend -> the module its framework installs (a backend not named needs nothing more)
+FRAMEWORK_MODULES: dict[str, str] = {"pytorch": "torch", "tensorflow": "tensorflow"}
 _ALIASES = {a: name for name, aliases in BACKENDS.items() for a in aliases}
 
 
