@@ -118,7 +118,8 @@ def cmd_hpo(args: argparse.Namespace) -> int:
     def on_round(rnd: int, records: list[dict]) -> None:
         state["done"] += len(records)
         state["epochs"] += sum(len(r.get("history") or ()) for r in records)
-        vals = [r["value"] for r in records if r.get("value") is not None and r["state"] == "complete"]
+        vals = [r["value"] for r in records
+                if r.get("value") is not None and r["state"] == "complete"]
         if vals:
             b = max(vals) if args.direction == "maximize" else min(vals)
             if state["best"] is None or (b > state["best"]) == (args.direction == "maximize"):

@@ -271,23 +271,23 @@ class HPOptimizer:
         from neural_jax.executors import executor_class
 
         backend = _backend(self.config.backend if backend is None else backend)
-        executor = executor_class(backend)
-        check_workers(self.config, executor.capabilities, backend)
+        runner = executor_class(backend)
+        check_workers(self.config, runner.capabilities, backend)
         metric = self.config.metric if metric is None else metric
         direction = self.config.direction if direction is None else direction
         # Ctrl-C in a JAX search is only recorded, and raised between epochs and rounds: a
         # KeyboardInterrupt inside XLA's callbacks aborts the process or is swallowed
-        stop = DeferredInterrupt() if executor.capabilities.defers_interrupt else None
+        stop = DeferredInterrupt() if runner.capabilities.defers_interrupt else None
         with stop if stop is not None else contextlib.nullcontext():
-            return self._optimize(stop, executor, neural_code, dataset_name, backend,
+            return self._optimize(stop, runner, neural_code, dataset_name, backend,
                                   search_space, metric, direction, dataset, network)
 
-    def _optimize(self, stop: DeferredInterrupt | None, executor: type, neural_code: str,
+    def _optimize(self, stop: DeferredInterrupt | None, runner: type, neural_code: str,
                   dataset_name: str, backend: str, search_space: Mapping[str, Any] | None,
                   metric: str, direction: str | None, dataset: Any,
                   network: str | None) -> dict[str, Any]:
-        """:meth:`optimize` once its backend and executor class are known; ``stop`` is the
-        search's deferred Ctrl-C (JAX), checked between epochs and rounds."""
+        """:meth:`optimize` once its backend and executor class (``runner``) are known;
+        ``stop`` is the search's deferred Ctrl-C (JAX), checked between epochs and rounds."""
         import search
         from neural_jax.engine import check_capabilities, rounds_of, run_rounds
         from neural_jax.executors import ExecutorSettings, load_ref
@@ -322,7 +322,7 @@ class HPOptimizer:
         check_metric(net, metric)
         self.network = net
         strategy, scheduler, pbt = self._plan(net, params)
-        caps = executor.capabilities
+        caps = runner.capabilities
         check_capabilities(caps, backend, pbt, scheduler)
         dataset = dataset_for(net, dataset_name if dataset is None else dataset,
                               **({"data_dir": self.data_dir} if self.data_dir else {}))
@@ -353,7 +353,7 @@ class HPOptimizer:
             to_jax = load_ref(caps.to_jax_variables) if caps.to_jax_variables else None
             keeper = BestKeeper(direction, to_jax=to_jax, backend=backend, mode=self.mode,
                                 rounds=rounds, epochs=self.epochs)
-        self._executor = executor(ExecutorSettings(
+        self._executor = runner(ExecutorSettings(
             backend=backend, population=pop, workers=workers, mode=self.mode, rounds=rounds,
             overrides=overrides, program_store=store))
         try:
