@@ -4,6 +4,12 @@
   trials trained in PyTorch.
 * :mod:`bridges.tensorflow`: IR -> Keras model on TensorFlow, the same.
 * :mod:`bridges.codegen`: ``generate_code(network, backend)`` writes a standalone script.
+* :mod:`bridges.executor`: the PyTorch / TensorFlow executor of a search (a pool of worker
+  processes, :mod:`bridges.trials`), which ``neural_jax.executors.EXECUTORS`` names.
+* :mod:`bridges.cli`: ``neural compile``, ``neural export`` and ``neural run --backend
+  pytorch|tensorflow``, which the ``neural`` command reaches by name.
+
+``neural_jax`` never imports this package: it reaches it only through those names.
 
 torch and tensorflow are imported only when their bridge is used, so ``import bridges`` is
 light.

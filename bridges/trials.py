@@ -3,8 +3,9 @@
 :func:`run_trials` is what the engine calls for ``backend="pytorch"`` or ``"tensorflow"``.
 Each configuration is one trial trained by the bridge's ``train_trial`` with the DSL's loss,
 optimizer, schedule, epochs and batch size; results are
-:class:`neural_jax.train.population.MemberResult` records, the same as the JAX population
-trainer returns, so the engine tells the study the same metric names and learning curves.
+:class:`neural_jax.executors.TrialOutcome` records, the same as the JAX population
+trainer returns (one trial is :mod:`bridges.trial_run`), so the engine tells the study the
+same metric names and learning curves.
 
 With ``workers > 1`` trials run in that many worker processes, each a fresh interpreter
 running :mod:`bridges.worker` (not :mod:`multiprocessing`: a worker never imports the
@@ -31,90 +32,16 @@ result arrives.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bridges._pool import TrialPool
-from bridges.errors import BACKENDS, normalize_backend
+from bridges.trial_run import call_trial, check_installed, failed_result, train_fn
 from neural_jax.core.errors import NeuralValidationError
+from neural_jax.executors.backends import normalize_backend
 
-__all__ = ["BACKENDS", "TrialPool", "normalize_backend", "run_trials"]
-
-_EXTRA = {"pytorch": "torch", "tensorflow": "tensorflow"}
-
-
-def _missing(backend: str, reason: str) -> NeuralValidationError:
-    extra = _EXTRA[backend]
-    return NeuralValidationError(f"backend {backend!r} needs {extra}, which is not installed "
-                                 f"({reason})", hint=f'pip install "neural-jax[{extra}]"')
-
-
-def train_fn(backend: str) -> Callable[..., Any]:
-    """The bridge's ``train_trial``; a clear error when its framework is not installed."""
-    try:
-        if backend == "pytorch":
-            from bridges.torch import train_trial
-        else:
-            from bridges.tensorflow import train_trial
-    except ImportError as e:
-        raise _missing(backend, str(e)) from e
-    return train_trial
-
-
-def _check_installed(backend: str) -> None:
-    """Fails early, in this process, when the framework the workers need is missing
-    (without importing it here: only the workers need it)."""
-    if importlib.util.find_spec(_EXTRA[backend]) is None:
-        raise _missing(backend, f"no module named {_EXTRA[backend]!r}")
-
-
-def failed_result(index: int, config: Mapping[str, Any], message: str):
-    """A failed trial's :class:`~neural_jax.train.population.MemberResult`."""
-    from neural_jax.train.population import MemberResult
-
-    return MemberResult(index=index, config=dict(config), history=[], val={}, test={},
-                        failed=True, message=message)
-
-
-def _split_seed(config: Mapping[str, Any], overrides: Mapping[str, Any] | None):
-    """A trial's ``"seed"`` (the engine gives each trial its own) moves into the overrides."""
-    if "seed" not in config:
-        return dict(config), overrides
-    config = dict(config)
-    seed = int(config.pop("seed"))
-    return config, {**dict(overrides or {}), "seed": seed}
-
-
-def _judge(scheduler: Any, trial_id: int, reports: list) -> Callable[[int, float], bool]:
-    """``should_stop(epoch, score)`` of one trial: records the score (also in ``reports``),
-    then judges it."""
-    def should_stop(epoch: int, score: float) -> bool:
-        reports.append((int(epoch), float(score)))
-        return bool(scheduler.decide(epoch, [score], ids=[trial_id])[0])
-    return should_stop
-
-
-def _call(fn, net, dataset, config, overrides, index, scheduler=None, trial_id=None,
-          reports=None):
-    config, overrides = _split_seed(config, overrides)
-    extra = ({} if scheduler is None
-             else {"should_stop": _judge(scheduler, trial_id, [] if reports is None else reports)})
-    return fn(net, dataset, config, overrides=overrides, index=index, **extra)
-
-
-def run_one(state: Mapping[str, Any], index: int, config: Mapping[str, Any], trial_id: int,
-            scheduler: Any):
-    """One trial in a worker (``state``: its setup; ``scheduler``: the caller's, copied when
-    the trial was handed out): its result and the ``(epoch, score)`` the scheduler judged."""
-    reports: list[tuple[int, float]] = []
-    try:
-        return _call(state["fn"], state["net"], state["dataset"], config, state["overrides"],
-                     index, scheduler, trial_id, reports), reports
-    except Exception as e:  # noqa: BLE001 - a trial's own error fails that trial, not the study
-        return failed_result(index, config, f"{type(e).__name__}: {e}"), reports
-
+__all__ = ["TrialPool", "run_trials"]
 
 def _strip(result: Any, keep_variables: bool) -> Any:
     if not keep_variables and getattr(result, "variables", None) is not None:
@@ -178,14 +105,14 @@ def run_trials(net: Any, dataset: Any, configs: Sequence[Mapping[str, Any]], bac
         train = fn or train_fn(name)
         for i, c in enumerate(configs):
             try:
-                r = _call(train, net, dataset, c, overrides, i, scheduler, ids[i])
+                r = call_trial(train, net, dataset, c, overrides, i, scheduler, ids[i])
             except Exception as e:  # noqa: BLE001 - as in a worker: the trial fails, not the study
                 r = failed_result(i, c, f"{type(e).__name__}: {e}")
             done(i, r)
         return [results[i] for i in range(len(configs))]
 
     if fn is None:
-        _check_installed(name)  # a missing framework fails here, not in every worker
+        check_installed(name)  # a missing framework fails here, not in every worker
     own = pool is None
     if own:
         pool = TrialPool(min(int(workers), len(configs)))

@@ -13,7 +13,7 @@ Caller -> worker:
   ``(net, dataset, overrides, fn, keep_variables)``. Answered by ``("ready",)`` or
   ``("setup_failed", message)``. A later setup replaces the earlier one.
 - ``("trial", index, config, trial_id, scheduler)``: answered by
-  ``("result", index, result, reports)`` (see :func:`bridges.trials.run_one`).
+  ``("result", index, result, reports)`` (see :func:`bridges.trial_run.run_one`).
 
 The worker exits when its input ends (the caller closed it, or died). It ignores Ctrl-C:
 an interrupt reaches the whole process group, and stopping the workers is the caller's
@@ -99,7 +99,7 @@ def _setup(spec: dict[str, Any], state: dict[str, Any]) -> tuple:
                 tf.config.threading.set_inter_op_parallelism_threads(1)
                 state["tf_threads"] = threads
         if fn is None:
-            from bridges.trials import train_fn
+            from bridges.trial_run import train_fn
 
             fn = train_fn(backend)
     except Exception as e:  # noqa: BLE001 - reported to the caller, which fails the trials
@@ -109,7 +109,7 @@ def _setup(spec: dict[str, Any], state: dict[str, Any]) -> tuple:
 
 
 def _trial(message: tuple, state: dict[str, Any]) -> bytes:
-    from bridges.trials import failed_result, run_one
+    from bridges.trial_run import failed_result, run_one
 
     _, index, config, trial_id, scheduler = message
     result, reports = run_one(state, index, config, trial_id, scheduler)

@@ -42,9 +42,8 @@ def check_hpo_outputs(args: argparse.Namespace) -> None:
 def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> bool:
     """Writes ``-o``: the optimized ``.neural`` file or the best trial's folder; False (with
     the reason on standard error) when there was nothing to write."""
-    from neural_jax.dsl.optimized import generate_optimized_dsl
-
     from neural_jax.cli_paths import make_parents
+    from neural_jax.dsl.optimized import generate_optimized_dsl
 
     out = pathlib.Path(args.output)
     if not keeps_best(args):
@@ -80,7 +79,7 @@ def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> boo
 
 def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:
     """``neural run FILE --params DIR``: trains a search's best trial again (see module)."""
-    from neural_jax.cli import epoch_printer
+    from neural_jax.cli_report import epoch_printer
     from neural_jax.train.best import reproduce
     from neural_jax.train.checkpoint import save_run
 
@@ -121,7 +120,12 @@ def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:
     total = epochs or training_spec(net, record["params"]).epochs
     net, result = reproduce(net, ds, record, seed=seed, epochs=epochs,
                             on_epoch=epoch_printer(total))
-    from neural_jax.cli import diverged, failed_status, print_scores, report_divergence
+    from neural_jax.cli_report import (
+        diverged,
+        failed_status,
+        print_scores,
+        report_divergence,
+    )
 
     reason = diverged(result, ds)
     status = failed_status(result, reason)

@@ -3,7 +3,8 @@ read, so a bad one is a one-line error naming the flag before anything loads or 
 
 Each function is an ``argparse`` ``type=``: it returns the value (canonical where there is a
 canonical form) or raises :class:`argparse.ArgumentTypeError`, which argparse shows as
-``neural hpo: error: argument --epochs: ...`` with exit status 2.
+``neural hpo: error: argument --epochs: ...`` with exit status 2. The rules for numbers are
+:mod:`neural_jax.engine_config`'s, the ones a search's :class:`EngineConfig` is checked by.
 """
 
 from __future__ import annotations
@@ -11,17 +12,21 @@ from __future__ import annotations
 import argparse
 import json
 
-__all__ = ["non_negative_int", "positive_int", "positive_float", "search_method", "scheduler", "json_object"]
+from neural_jax.engine_config import SeedRange, positive_number_problem, whole_number_problem
+
+__all__ = ["json_object", "non_negative_int", "positive_float", "positive_int", "scheduler",
+           "search_method"]
 
 
 def positive_int(text: str) -> int:
-    """A whole number >= 1 (``--epochs``, ``--population``, ``--n-trials``...)."""
+    """A whole number >= 1 (``--epochs``, ``--population``, ``--workers``, ``--n-trials``...)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    problem = whole_number_problem(value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return value
 
 
@@ -31,10 +36,9 @@ def non_negative_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value}")
-    if value >= 2**32:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**32 - 1}, got {value}")
+    problem = whole_number_problem(value, *SeedRange)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return value
 
 
@@ -44,7 +48,7 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
-    if not 0 < value < float("inf"):
+    if positive_number_problem(value) is not None:
         raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
     return value
 

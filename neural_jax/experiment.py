@@ -8,11 +8,12 @@ relative ``network`` path is read from the working directory, else from the proj
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 from typing import Any
 
-__all__ = ["run_hpo", "run_train"]
+__all__ = ["engine_config", "run_hpo", "run_train"]
 
 _ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -33,8 +34,11 @@ def _dataset_options(cfg) -> dict[str, Any]:
     return opts
 
 
-def _unset_zero(value: Any) -> Any:
-    return None if value == 0 else value
+#: ``cfg.search`` fields where 0 means "the default" (ConfigDict fields keep one type)
+_ZERO_IS_DEFAULT = ("population", "workers", "parallel_trials", "epochs", "timeout",
+                    "pbt_interval")
+#: ``cfg.search`` fields where "" means "the default"
+_EMPTY_IS_DEFAULT = ("strategy", "scheduler", "direction", "backend", "mode")
 
 
 def _network_path(cfg) -> pathlib.Path:
@@ -52,12 +56,37 @@ def _dataset(cfg):
     return load_dataset(cfg.dataset, **_dataset_options(cfg))
 
 
+def engine_config(cfg):
+    """The :class:`~neural_jax.engine_config.EngineConfig` of a config's search:
+    ``cfg.search``'s fields by their names, ``cfg.storage``, ``cfg.study``, ``cfg.data_dir``.
+
+    0 / "" in a config mean "the default" (:data:`_ZERO_IS_DEFAULT`,
+    :data:`_EMPTY_IS_DEFAULT`); a negative value is passed on, and refused with the
+    field's name.
+
+    Raises:
+      ValueError: a value the config refuses, by its name.
+    """
+    from neural_jax.engine_config import EngineConfig
+
+    fields = {f.name for f in dataclasses.fields(EngineConfig)}
+    given = {k: v for k, v in _plain(cfg.search).items() if k in fields}
+    for k, v in list(given.items()):
+        if (k in _ZERO_IS_DEFAULT and v == 0) or (k in _EMPTY_IS_DEFAULT and v == ""):
+            del given[k]
+    if "early_stopping" in given:
+        given["early_stopping"] = bool(given["early_stopping"])
+    if "seed" in given:
+        given["seed"] = int(given["seed"])
+    return EngineConfig(**given, storage=cfg.get("storage") or None,
+                        study_name=cfg.get("study") or None, data_dir=cfg.get("data_dir") or None)
+
+
 def run_hpo(cfg) -> dict[str, Any]:
     """Runs the search a config describes; returns ``{"best_params", "best_value", "trials",
     "interrupted"}`` (interrupted: Ctrl-C stopped it; finished trials are in the study)."""
     from neural_jax.hpo import HPOptimizer
 
-    s = cfg.search
     if cfg.get("output_dir"):  # before any work, as the CLI checks its outputs
         from neural_jax.cli_paths import check_output_dir
 
@@ -70,18 +99,11 @@ def run_hpo(cfg) -> dict[str, Any]:
         if tracker is not None:
             tracker.on_round(r, recs)
 
-    # 0 / "" in a config mean "the default" (ConfigDict fields keep one type); a negative
-    # value is passed on, and refused with the field's name
-    opt = HPOptimizer(
-        strategy=s.strategy or None, n_trials=s.n_trials, timeout=s.timeout or None,
-        early_stopping=bool(s.early_stopping), population=_unset_zero(s.population),
-        storage=cfg.storage or None, seed=int(s.seed), study_name=cfg.study or None,
-        epochs=_unset_zero(s.epochs), data_dir=cfg.get("data_dir") or None,
-        scheduler=s.get("scheduler") or None, on_round=on_round)
+    opt = HPOptimizer.from_config(engine_config(cfg), on_round=on_round)
     opt.resume_hint = "--config.storage={storage} --config.study={study}"
     opt.persist_hint = "--config.storage=sqlite:///hpo.db --config.study=NAME"
-    best = opt.optimize(code, dataset=_dataset(cfg), search_space=_plain(cfg.get("space", {}) or {}) or None,
-                        metric=s.metric, direction=s.direction or None)
+    space = _plain(cfg.get("space", {}) or {}) or None
+    best = opt.optimize(code, dataset=_dataset(cfg), search_space=space)
     out = {"best_params": best, "best_value": opt.best_value, "trials": len(opt.trials),
            "interrupted": opt.interrupted}
     if cfg.get("output_dir") and best:  # nothing completed: nothing to record

@@ -6,12 +6,14 @@
     best = HPOptimizer(strategy="tpe", n_trials=32, population=16).optimize(
         code, dataset_name="digits", search_space={"learning_rate": {...}})
 
-Each round asks the study (:mod:`search`) for a whole population, trains it with the
-population trainer (one compiled program per bucket of shape-compatible configurations,
-in-population successive halving when ``early_stopping=True``), reports every member's
-learning curve and tells the results, until ``n_trials`` or ``timeout``. With ``storage=``
-the study lives in a database and resumes by name; Ctrl-C keeps every finished trial and
-puts the running ones back in the queue.
+Each round asks the study (:mod:`search`) for a whole population and hands it to the
+backend's executor (:mod:`neural_jax.executors`; the round loop is :mod:`neural_jax.engine`):
+for JAX the population trainer (one compiled program per bucket of shape-compatible
+configurations, in-population successive halving when ``early_stopping=True``), for
+PyTorch / TensorFlow a pool of worker processes. Every member's learning curve is reported
+and its result told (:mod:`neural_jax.trial_records`), until ``n_trials`` or ``timeout``.
+With ``storage=`` the study lives in a database and resumes by name; Ctrl-C keeps every
+finished trial and puts the running ones back in the queue.
 """
 
 from __future__ import annotations
@@ -19,28 +21,27 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
 import pathlib
-import sys
-import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
-
-from neural_jax.core.errors import ArgumentError, NeuralValidationError, NeuralWarning
-from neural_jax.interrupt import DeferredInterrupt
-from neural_jax.inputs import BackendUnavailable, StrategyUnavailable, dataset_for, pick_network
-from neural_jax.inputs import method_of as _method_of
-from neural_jax.inputs import require_strategy
+from neural_jax.core.errors import NeuralValidationError, NeuralWarning
+from neural_jax.engine_config import EngineConfig
+from neural_jax.inputs import (
+    BackendUnavailable,
+    StrategyUnavailable,
+    dataset_for,
+    pick_network,
+    require_strategy,
+    search_methods,
+)
 from neural_jax.inputs import resolve_backend as _backend
-from neural_jax.inputs import scheduler_of as _scheduler_of
-from neural_jax.inputs import whole as _whole
+from neural_jax.interrupt import DeferredInterrupt
 from neural_jax.methods import METHODS, Method, make_scheduler, resolve_method
 
-__all__ = ["SEARCH_METHODS", "BackendUnavailable", "HPOptimizer", "StrategyUnavailable",
-           "dataset_for", "optimize_and_return", "pick_network"]
+__all__ = ["SEARCH_METHODS", "BackendUnavailable", "EngineConfig", "HPOptimizer",
+           "StrategyUnavailable", "dataset_for", "optimize_and_return", "pick_network"]
 
 _log = logging.getLogger(__name__)
 
@@ -50,25 +51,17 @@ SEARCH_METHODS = METHODS
 #: the former name of :func:`neural_jax.inputs.pick_network`
 _pick_network = pick_network
 
-
-def _metric_value(metric: str, member) -> float:
-    """``val_accuracy`` -> the member's validation accuracy (of its kept weights)."""
-    if metric.startswith("val_"):
-        return float(member.val.get(metric[4:], math.nan))
-    if metric.startswith("test_"):
-        raise NeuralValidationError(f"metric {metric!r}: the test split is never used to choose",
-                                    hint="optimize a val_ metric, e.g. val_accuracy")
-    last = member.history[-1] if member.history else {}
-    return float(last.get(metric, math.nan))
-
-
-def _curve_value(metric: str, rec: Mapping[str, float]) -> float | None:
-    v = rec.get(metric)
-    return None if v is None or not math.isfinite(v) else float(v)
+#: :class:`EngineConfig` fields that :class:`HPOptimizer` shows as attributes (``direction``
+#: is the one a search resolved, so it stays the optimizer's own)
+_CONFIG_ATTRIBUTES = tuple(f.name for f in dataclasses.fields(EngineConfig)
+                           if f.name != "direction")
 
 
 class HPOptimizer:
     """Searches a DSL network's hyperparameters (the seed's ``HPOptimizer``).
+
+    Its settings are one :class:`neural_jax.engine_config.EngineConfig` (``config``; also
+    :meth:`from_config`), checked when it is built; its fields read as attributes.
 
     Args:
       strategy: a method name of :data:`neural_jax.methods.METHODS` (``"tpe"``, ``"gp"``,
@@ -98,15 +91,17 @@ class HPOptimizer:
         a trial below the best half of the search's trials at a rung stops training and is
         told as pruned; inside each population for JAX, after every epoch for PyTorch and
         TensorFlow trials.
-      parallel_trials: population size (members trained together); default
-        ``population`` or ``min(n_trials, 16)``. For ``backend="pytorch"``/``"tensorflow"``
-        it is the number of worker processes training trials side by side (default 1).
-        Population size is then still the number of trials asked per round, default
-        ``population`` or ``min(n_trials, 16)``.
+      parallel_trials: the seed's spelling, with its old meaning per backend: for JAX the
+        population (as ``population``), for ``backend="pytorch"``/``"tensorflow"`` the
+        worker processes (as ``workers``); ``population`` / ``workers`` win when given.
       storage: SQLAlchemy URL (``"sqlite:///hpo.db"``) or None (in memory).
       seed: makes the search and the training reproducible.
       study_name: resumes that study when it exists in ``storage``.
-      population: same as ``parallel_trials``.
+      population: trials per round: for JAX the members trained together in one program
+        (PBT's population), for PyTorch / TensorFlow the trials asked per round; default
+        ``min(n_trials, 16)``.
+      workers: worker processes training PyTorch / TensorFlow trials side by side (default
+        1: in this process); an error for JAX, which trains a round in one program.
       epochs: overrides the network's epochs for every trial.
       data_dir: where dataset files are.
       mode: population execution mode (``"auto"``, ``"vmap"``, ``"patches"``, ``"sequential"``).
@@ -136,45 +131,61 @@ class HPOptimizer:
                  on_start: Callable[[int, float | None, int | None], None] | None = None,
                  on_epoch: Callable[[int, dict[int, dict]], None] | None = None,
                  compilation_cache: bool | str = True, keep_best: bool = False,
-                 scheduler: Any = None, pbt_interval: int | None = None) -> None:
-        _whole("n_trials", n_trials)
-        for name, value in (("population", population), ("parallel_trials", parallel_trials),
-                            ("epochs", epochs), ("pbt_interval", pbt_interval)):
-            if value is not None:
-                _whole(name, value)
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
-                timeout, (int, float)) or not timeout > 0):
-            raise ArgumentError(f"timeout must be > 0 seconds, got {timeout!r}")
-        self._method = _method_of(strategy)  # an unknown name fails here, before any work
-        self._scheduler = _scheduler_of(scheduler, early_stopping)
-        if (isinstance(strategy, str) and self._method.scheduler and isinstance(self._scheduler, str)
-                and self._scheduler != self._method.scheduler):
-            raise ArgumentError(
-                f"strategy {strategy!r} means scheduler {self._method.scheduler!r}, but "
-                f"scheduler {self._scheduler!r} was given; give one of them")
-        self.strategy = strategy
-        self.scheduler = scheduler
-        self.pbt_interval = pbt_interval
+                 scheduler: Any = None, pbt_interval: int | None = None,
+                 workers: int | None = None) -> None:
+        config = EngineConfig(
+            strategy=strategy, scheduler=scheduler, n_trials=n_trials, timeout=timeout,
+            early_stopping=early_stopping, population=population, workers=workers,
+            parallel_trials=parallel_trials, epochs=epochs, pbt_interval=pbt_interval,
+            seed=seed, storage=storage, study_name=study_name, mode=mode, data_dir=data_dir,
+            compilation_cache=compilation_cache, keep_best=keep_best)
+        self._init(config, on_round, on_start, on_epoch)
+
+    @classmethod
+    def from_config(cls, config: EngineConfig, *,
+                    on_round: Callable[[int, list[dict]], None] | None = None,
+                    on_start: Callable[[int, float | None, int | None], None] | None = None,
+                    on_epoch: Callable[[int, dict[int, dict]], None] | None = None
+                    ) -> HPOptimizer:
+        """The optimizer of a search that ``config`` describes (what the ``neural hpo``
+        flags and the ``experiments/`` config files build), with its callbacks."""
+        opt = cls.__new__(cls)
+        opt._init(config, on_round, on_start, on_epoch)
+        return opt
+
+    def _init(self, config: EngineConfig, on_round, on_start, on_epoch) -> None:
+        self.config = config
         self.direction: str | None = None  # the direction optimize() searched in
-        self.n_trials = n_trials
-        self.timeout = timeout
-        self.early_stopping = early_stopping
-        self.population = population or parallel_trials
-        self.parallel_trials = parallel_trials
-        self.storage = storage
-        self.seed = seed
-        self.study_name = study_name
-        self.epochs = epochs
-        self.data_dir = data_dir
-        self.mode = mode
         self.on_round = on_round
         self.on_start = on_start
         self.on_epoch = on_epoch
         self.program_store = None  # set when the compilation cache is on (hits, misses)
-        self.compilation_cache = compilation_cache
-        self.keep_best = keep_best
-        self._pool = None  # worker processes of PyTorch / TensorFlow trials, during a search
+        self._executor = None  # the executor of a search in progress
         self._reset()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _CONFIG_ATTRIBUTES:  # opt.timeout = 5: a new, checked configuration
+            self.config = self.config.replace(**{name: value})
+        else:
+            super().__setattr__(name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _CONFIG_ATTRIBUTES and "config" in self.__dict__:
+            return getattr(self.config, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def config(self) -> EngineConfig:
+        """The search's :class:`EngineConfig`; its fields also read (and set) as attributes
+        of the optimizer (``opt.n_trials``, ``opt.timeout = 5``)."""
+        return self.__dict__["config"]
+
+    @config.setter
+    def config(self, config: EngineConfig) -> None:
+        if not isinstance(config, EngineConfig):
+            raise TypeError(f"config must be an EngineConfig, got {type(config).__name__}")
+        self._method, self._scheduler = search_methods(config)  # an unknown name fails here
+        self.__dict__["config"] = config
 
     def _reset(self) -> None:
         """Forgets the outcome of an earlier :meth:`optimize`: each search reports its own."""
@@ -216,20 +227,24 @@ class HPOptimizer:
             pbt = PBT(interval=self.pbt_interval or max(1, epochs // 4), seed=self.seed)
         return strategy, scheduler, pbt
 
-    def optimize(self, neural_code: str, dataset_name: str = "digits", backend: str = "jax",
-                 search_space: Mapping[str, Any] | None = None, metric: str = "val_accuracy",
-                 direction: str | None = None, dataset: Any = None,
+    def optimize(self, neural_code: str, dataset_name: str = "digits",
+                 backend: str | None = None, search_space: Mapping[str, Any] | None = None,
+                 metric: str | None = None, direction: str | None = None, dataset: Any = None,
                  network: str | None = None) -> dict[str, Any]:
         """Runs the search; returns the best parameters keyed by path (SPEC §4).
 
         Args:
+          backend: which executor trains the trials (:data:`neural_jax.executors.EXECUTORS`:
+            ``"jax"``, ``"pytorch"``, ``"tensorflow"`` or a spelling of one); None: the
+            config's (default ``"jax"``).
           network: which network of a file holding several (default: the first, with a
             warning naming the others).
-          metric: what a trial's value is: a metric the network's training records
-            (:func:`neural_jax.objective.available_metrics`: ``val_accuracy``,
-            ``val_loss``, ...); any other name fails before training.
-          direction: ``"maximize"`` or ``"minimize"``; None infers it from the metric
-            (losses and errors are minimized); one contradicting the metric is an error.
+          metric: (None: the config's, default ``val_accuracy``) what a trial's value is: a
+            metric the network's training records (:func:`neural_jax.objective.available_metrics`:
+            ``val_accuracy``, ``val_loss``, ...); any other name fails before training.
+          direction: ``"maximize"`` or ``"minimize"``; None: the config's, else inferred from
+            the metric (losses and errors are minimized); one contradicting the metric is an
+            error.
           dataset: the data, instead of ``dataset_name``: a :class:`neural_jax.data.Dataset`,
             ``(x, y)`` (or ``(x, y, x_test, y_test)``) arrays, the path of an ``.npz`` or
             ``.csv`` file (label column ``label``/``target``/``class``/``y``, else the last),
@@ -252,25 +267,33 @@ class HPOptimizer:
             installed (``"optuna"``); a ``strategy=`` argument fails so when it is given.
           DatasetError: unknown dataset or missing files (with what to put where).
         """
-        backend = _backend(backend)
+        from neural_jax.engine import check_workers
+        from neural_jax.executors import executor_class
+
+        backend = _backend(self.config.backend if backend is None else backend)
+        runner = executor_class(backend)
+        check_workers(self.config, runner.capabilities, backend)
+        metric = self.config.metric if metric is None else metric
+        direction = self.config.direction if direction is None else direction
         # Ctrl-C in a JAX search is only recorded, and raised between epochs and rounds: a
         # KeyboardInterrupt inside XLA's callbacks aborts the process or is swallowed
-        stop = DeferredInterrupt() if backend == "jax" else None
+        stop = DeferredInterrupt() if runner.capabilities.defers_interrupt else None
         with stop if stop is not None else contextlib.nullcontext():
-            return self._optimize(stop, neural_code, dataset_name, backend, search_space,
-                                  metric, direction, dataset, network)
+            return self._optimize(stop, runner, neural_code, dataset_name, backend,
+                                  search_space, metric, direction, dataset, network)
 
-    def _optimize(self, stop: DeferredInterrupt | None, neural_code: str, dataset_name: str,
-                  backend: str, search_space: Mapping[str, Any] | None, metric: str,
-                  direction: str | None, dataset: Any, network: str | None) -> dict[str, Any]:
-        """:meth:`optimize` once its backend is known; ``stop`` is the search's deferred
-        Ctrl-C (JAX), checked between epochs and rounds."""
+    def _optimize(self, stop: DeferredInterrupt | None, runner: type, neural_code: str,
+                  dataset_name: str, backend: str, search_space: Mapping[str, Any] | None,
+                  metric: str, direction: str | None, dataset: Any,
+                  network: str | None) -> dict[str, Any]:
+        """:meth:`optimize` once its backend and executor class (``runner``) are known;
+        ``stop`` is the search's deferred Ctrl-C (JAX), checked between epochs and rounds."""
         import search
+        from neural_jax.engine import check_capabilities, rounds_of, run_rounds
+        from neural_jax.executors import ExecutorSettings, load_ref
         from neural_jax.ir.checker import check
         from neural_jax.ir.lift import lift
         from neural_jax.ir.space import bind_search_space, to_space_dict
-        from neural_jax.train.population import train_population
-
         from neural_jax.objective import check_metric, resolve_direction
 
         direction = resolve_direction(metric, direction)
@@ -299,19 +322,17 @@ class HPOptimizer:
         check_metric(net, metric)
         self.network = net
         strategy, scheduler, pbt = self._plan(net, params)
-        if pbt is not None and backend != "jax":
-            raise NeuralValidationError(
-                f"PBT trains inside a JAX population (weights copied between members); "
-                f"backend {backend!r} cannot", hint='use backend="jax", or another strategy')
+        caps = runner.capabilities
+        check_capabilities(caps, backend, pbt, scheduler)
         dataset = dataset_for(net, dataset_name if dataset is None else dataset,
                               **({"data_dir": self.data_dir} if self.data_dir else {}))
         self._num_classes = dataset.num_classes
         space = to_space_dict(params)
-        store = self._program_store() if backend == "jax" else None
+        store = self._program_store() if caps.needs_program_store else None
         self.study = search.create_study(
             name=self.study_name, storage=self.storage, space=space,
             strategy=strategy, direction=direction, seed=self.seed)
-        pop = max(1, self.population or min(self.n_trials, 16))
+        pop, workers = self.config.sizes(caps.parallel)
         overrides = {"epochs": self.epochs} if self.epochs else None
         # COMPLETE, PRUNED and FAILED trials count toward n_trials, except failures whose
         # configuration was re-queued (their waiting copy counts once trained)
@@ -324,89 +345,39 @@ class HPOptimizer:
             except ValueError:  # no complete trial yet
                 best_value = best_number = None
             self.on_start(done, best_value, best_number)
-        start = time.perf_counter()
-        rnd = 0
-        # the rounds this search will run, fixed up front so that every round asks for the
-        # same program (a search long enough to pay for XLA's optimizing compile gets it)
-        rounds = max(1, math.ceil((self.n_trials - done) / pop))
+        rounds = rounds_of(self.n_trials, done, pop)
         keeper = None
         if self.keep_best:  # only the best trial's weights are held, never a whole search's
             from neural_jax.train.best import BestKeeper
 
-            keeper = BestKeeper(direction, backend=backend, mode=self.mode, rounds=rounds,
-                                epochs=self.epochs)
-        on_epoch = self.on_epoch if stop is None else _checked(self.on_epoch, stop)
+            to_jax = load_ref(caps.to_jax_variables) if caps.to_jax_variables else None
+            keeper = BestKeeper(direction, to_jax=to_jax, backend=backend, mode=self.mode,
+                                rounds=rounds, epochs=self.epochs)
+        self._executor = runner(ExecutorSettings(
+            backend=backend, population=pop, workers=workers, mode=self.mode, rounds=rounds,
+            overrides=overrides, program_store=store))
         try:
-            while done < self.n_trials:
-                if stop is not None:
-                    stop.check()
-                if self.timeout is not None and time.perf_counter() - start >= self.timeout:
-                    self.timed_out = True
-                    break
-                try:
-                    trials = self.study.ask(min(pop, self.n_trials - done))
-                except search.SearchExhausted:
-                    break
-                self._running = trials
-                configs = [{**t.params, "seed": self.seed + t.number} for t in trials]
-                if backend != "jax":
-                    results = self._train_elsewhere(net, dataset, configs, backend, overrides,
-                                                    scheduler, [t.number for t in trials],
-                                                    keeper is not None)
-                else:
-                    # every round pads its buckets to the population size (when that costs
-                    # less than a compilation), so a search compiles each program once
-                    results = train_population(net, dataset, configs, scheduler=scheduler,
-                                               pbt=pbt, mode=self.mode, overrides=overrides,
-                                               pad_members=pop, on_epoch=on_epoch,
-                                               program_store=store, rounds=rounds,
-                                               trial_ids=[t.number for t in trials],
-                                               keep_variables=keeper is not None)
-                if pbt is not None:
-                    _pbt_lineage(trials, results)
-                records = [self._tell(t, r, metric) for t, r in zip(trials, results)]
-                if keeper is not None:
-                    keeper.offer(net, records, results, [c["seed"] for c in configs],
-                                 getattr(results, "stats", None))
-                    self.best_trial = keeper.best
-                    for r in results:  # the round's other weights go now
-                        r.variables = None
-                self._running = []
-                self.trials.extend(records)
-                done += len(trials)
-                if self.on_round is not None:
-                    self.on_round(rnd, records)
-                rnd += 1
-            if stop is not None:  # a Ctrl-C during the last round's tells: it said stopping
-                stop.check()
-        except KeyboardInterrupt:
-            self.interrupted = True
-            requeued = 0
-            for t in self._own_running():
-                try:  # back in the queue: a resume trains the same configuration
-                    requeued += self.study.requeue(t, "interrupted (Ctrl-C)") is not None
-                except search.SearchError:
-                    pass
-            self._running = []
-            warnings.warn(NeuralWarning(self.interrupt_message(requeued)), stacklevel=3)
+            run_rounds(self, self._executor, net, dataset, metric=metric, population=pop,
+                       done=done, scheduler=scheduler, pbt=pbt, keeper=keeper, stop=stop)
         finally:
-            if stop is not None and (self.interrupted or sys.exc_info()[0] is not None):
-                from neural_jax.train.population_program import wait_for_compilations
+            self._executor = None
+        return self._finish(fixed)
 
-                wait_for_compilations()  # a process exiting during one aborts
-            if self._pool is not None:  # an interrupted search abandons its running trials
-                self._pool.close(kill=self.interrupted or sys.exc_info()[0] is not None)
-                self._pool = None
+    def _finish(self, fixed: tuple) -> dict[str, Any]:
+        """The best parameters of the study (after the warnings of a timeout or of no
+        complete trial)."""
+        import search
+
         if self.timed_out:
             warnings.warn(NeuralWarning(
                 f"timeout of {self.timeout:g}s reached after {len(self.trials)} trials "
-                f"(of {self.n_trials}); returning the best so far"), stacklevel=3)
+                f"(of {self.n_trials}); returning the best so far"), stacklevel=4)
         complete = [t for t in self.study.trials if t.state == search.TrialState.COMPLETE]
         if not complete:
             first = next((t.get("message") for t in self.trials if t.get("message")), "")
             warnings.warn(NeuralWarning("no trial completed; nothing to return"
                                         + (f" (first failure: {first})" if first else "")),
-                          stacklevel=3)
+                          stacklevel=4)
             return {}
         self.best_params = dict(self.study.best_params)
         if fixed:  # the epochs the trials trained, not a value of the file's range
@@ -488,79 +459,6 @@ class HPOptimizer:
             return None
         self.program_store = ProgramStore(pathlib.Path(cache) / "programs", program_store_bytes())
         return self.program_store
-
-    def _train_elsewhere(self, net, dataset, configs, backend: str, overrides, scheduler,
-                         trial_ids, keep_variables: bool = False):
-        """One round of PyTorch or TensorFlow trials (``parallel_trials`` worker processes,
-        started once a search), judged after every epoch by the search's early stopping, as
-        JAX members are."""
-        from bridges.trials import TrialPool, run_trials
-
-        workers = self.parallel_trials or 1
-        if workers > 1 and self._pool is None:  # kept for every round of this search
-            self._pool = TrialPool(workers)
-        return run_trials(net, dataset, configs, backend, workers=workers, overrides=overrides,
-                          scheduler=scheduler, trial_ids=trial_ids, pool=self._pool,
-                          keep_variables=keep_variables)
-
-    def _tell(self, trial, member, metric: str) -> dict[str, Any]:
-        for rec in member.history:
-            v = _curve_value(metric, rec)
-            if v is not None:
-                trial.report(int(rec.get("epoch", 0)), v)
-        rec = {"number": trial.number, "params": dict(trial.params), "history": member.history,
-               "val": member.val, "test": member.test}
-        if getattr(member, "pbt", None):
-            rec.update(member.pbt)
-        reason = _fail_reason(member, getattr(self, "_num_classes", None))
-        if reason is not None:
-            self.study.tell(trial, state="failed", reason=reason)
-            rec.update(state="failed", value=None, message=reason)
-        elif member.stopped_by == "scheduler":
-            self.study.tell(trial, state="pruned")
-            rec.update(state="pruned", value=_metric_value(metric, member))
-        else:
-            value = _metric_value(metric, member)
-            self.study.tell(trial, value)
-            rec.update(state="complete" if math.isfinite(value) else "failed", value=value)
-        return rec
-
-
-def _checked(on_epoch: Callable[[int, dict[int, dict]], None] | None,
-             stop: DeferredInterrupt) -> Callable[[int, dict[int, dict]], None]:
-    """``on_epoch`` followed by ``stop.check()``: a recorded Ctrl-C stops the search here,
-    between two epochs."""
-
-    def hook(epoch: int, records: dict[int, dict]) -> None:
-        if on_epoch is not None:
-            on_epoch(epoch, records)
-        stop.check()
-
-    return hook
-
-
-def _fail_reason(member, num_classes: int | None) -> str | None:
-    """Why a trained trial failed, or None: divergence (:mod:`neural_jax.train.divergence`,
-    also of a trial its trainer stopped for a NaN loss) or its trainer's message."""
-    from neural_jax.train.divergence import divergence
-
-    diverged = divergence(member.history, num_classes)
-    if diverged or not member.failed:
-        return diverged
-    return member.message or "training failed"
-
-
-def _pbt_lineage(trials, results) -> None:
-    """Stores what PBT did to each member of a round in its trial (user attribute ``pbt``:
-    ``lineage``, the copies it made with the donor's trial number, and ``hyperparams``,
-    the values it ended with) and on the member, for its record."""
-    for trial, member in zip(trials, results):
-        lineage = [{"epoch": int(ev["epoch"]), "from": trials[ev["from"]].number,
-                    "hyperparams": {k: float(v) for k, v in ev["hyperparams"].items()}}
-                   for ev in member.lineage]
-        hyper = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in member.hyperparams.items()}
-        member.pbt = {"lineage": lineage, "hyperparams": hyper}
-        trial.set_user_attr("pbt", member.pbt)
 
 
 def _longest_training(net, params, epochs: int | None) -> int:

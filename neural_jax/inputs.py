@@ -17,7 +17,7 @@ from neural_jax.core.errors import ArgumentError, NeuralValidationError, NeuralW
 from neural_jax.methods import Method, resolve_method, resolve_scheduler
 
 __all__ = ["BackendUnavailable", "StrategyUnavailable", "dataset_for", "pick_network",
-           "require_strategy", "resolve_backend"]
+           "require_strategy", "resolve_backend", "search_methods"]
 
 
 class BackendUnavailable(NeuralValidationError):
@@ -62,21 +62,20 @@ def dataset_for(net, data: Any, **options: Any):
 
 
 def resolve_backend(backend: str) -> str:
-    """The canonical backend name.
+    """The canonical backend name (:func:`neural_jax.executors.normalize_backend`).
 
     Raises:
+      UnknownBackend: a name of no backend.
       BackendUnavailable: its framework (torch, tensorflow) is not installed.
     """
-    from bridges.trials import normalize_backend
+    from neural_jax.executors.backends import FRAMEWORK_MODULES, normalize_backend
 
     name = normalize_backend(backend)
-    if name == "jax":
+    module = FRAMEWORK_MODULES.get(name)
+    if module is None or importlib.util.find_spec(module) is not None:
         return name
-    module = "torch" if name == "pytorch" else "tensorflow"
-    if importlib.util.find_spec(module) is None:
-        raise BackendUnavailable(f"backend {backend!r} needs {module}, which is not installed",
-                                 hint=f'pip install "neural-jax[{module}]", or use backend="jax"')
-    return name
+    raise BackendUnavailable(f"backend {backend!r} needs {module}, which is not installed",
+                             hint=f'pip install "neural-jax[{module}]", or use backend="jax"')
 
 
 def require_strategy(method: Method | Any, named: Any = None) -> None:
@@ -98,12 +97,6 @@ def require_strategy(method: Method | Any, named: Any = None) -> None:
     shown = named if isinstance(named, str) else method.strategy
     raise StrategyUnavailable(f"strategy {shown!r} needs {module}, which is not installed",
                               hint=f"pip install {module}, or use another strategy (e.g. 'tpe')")
-
-
-def whole(name: str, value: Any) -> None:
-    """Raises ValueError unless ``value`` is a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ArgumentError(f"{name} must be a whole number >= 1, got {value!r}")
 
 
 def method_of(strategy: Any) -> Method | Any | None:
@@ -146,3 +139,23 @@ def scheduler_of(scheduler: Any, early_stopping: bool) -> Any:
         raise ArgumentError(f"early_stopping=True means scheduler 'sh', but scheduler "
                          f"{scheduler!r} was given; give one of them")
     return name
+
+
+def search_methods(config: Any) -> tuple[Method | Any | None, Any]:
+    """The method and the scheduler an :class:`neural_jax.engine_config.EngineConfig`'s
+    ``strategy``, ``scheduler`` and ``early_stopping`` name, checked together.
+
+    Raises:
+      UnknownMethodError / StrategyUnavailable / TypeError: see :func:`method_of`.
+      ValueError: a strategy and a scheduler (or ``early_stopping``) that name different
+        schedulers.
+    """
+    method = method_of(config.strategy)  # an unknown name fails here, before any work
+    sched = scheduler_of(config.scheduler, config.early_stopping)
+    strategy = config.strategy
+    if (isinstance(strategy, str) and method.scheduler and isinstance(sched, str)
+            and sched != method.scheduler):
+        raise ArgumentError(
+            f"strategy {strategy!r} means scheduler {method.scheduler!r}, but "
+            f"scheduler {sched!r} was given; give one of them")
+    return method, sched

@@ -37,7 +37,7 @@ def test_study_of_four_trials(backend, workers):
         assert math.isfinite(t["value"])
     # learning curves reach the study under the same metric name as JAX trials
     assert all(len(t.intermediate_values) == 3 for t in opt.study.trials)
-    assert opt._pool is None  # the search's worker processes are stopped at its end
+    assert opt._executor is None  # the search's worker processes are stopped at its end
 
 
 def test_missing_framework_is_a_clear_error(monkeypatch):

@@ -34,13 +34,13 @@ from bridges.torch.losses import torch_loss, torch_metric
 from bridges.torch.model import TorchNetwork, build_module
 from bridges.torch.optim import build_optimizer
 from neural_jax.data import Dataset
+from neural_jax.ir.config import validate_config
 from neural_jax.ir.nodes import Network
 from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.population import MemberResult
 from neural_jax.train.spec import TrainSpec, check_loss_labels, default_config, training_spec
-from neural_jax.ir.config import validate_config
 
 __all__ = ["train_trial"]
 

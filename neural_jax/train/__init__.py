@@ -7,6 +7,7 @@ compiled update serves a whole population (see :mod:`neural_jax.train.optimizers
 """
 
 from neural_jax.train._registry import TrainConfigError
+from neural_jax.train.bucket import Bucket, PopulationConfigError, bucket_configs
 from neural_jax.train.losses import (
     LOGIT_ACTIVATIONS,
     LOSSES,
@@ -32,7 +33,6 @@ from neural_jax.train.optimizers import (
     optimizer_structure,
     set_hyperparams,
 )
-from neural_jax.train.bucket import Bucket, PopulationConfigError, bucket_configs
 from neural_jax.train.pbt import PBT
 from neural_jax.train.population import MemberResult, PopulationResult, train_population
 from neural_jax.train.schedules import (

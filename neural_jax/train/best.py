@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -110,12 +110,18 @@ class BestKeeper:
 
     Args:
       direction: ``"maximize"`` or ``"minimize"``.
-      program: how the search trains (``mode``, ``rounds``, ``epochs`` override), written
-        into the record so that :func:`reproduce` can train the same program.
+      to_jax: turns a trial's kept weights into JAX variables,
+        ``to_jax(backend, net, config, variables)``, for an executor that keeps them in its
+        framework's form (a PyTorch ``state_dict``); None: they are JAX variables already.
+      program: how the search trains (``backend``, ``mode``, ``rounds``, ``epochs``
+        override), written into the record so that :func:`reproduce` can train the same
+        program.
     """
 
-    def __init__(self, direction: str, **program: Any) -> None:
+    def __init__(self, direction: str, to_jax: Callable[..., Any] | None = None,
+                 **program: Any) -> None:
         self.direction = direction
+        self.to_jax = to_jax
         self.program = program
         self.best: BestTrial | None = None
 
@@ -156,8 +162,8 @@ class BestKeeper:
                 if space is not None and p in full:
                     widths.append((max(space.choices), int(full[p])))
             variables = res.variables
-            if self.program.get("backend") == "pytorch":  # a state_dict of the bridge's module
-                variables = _from_torch(net, full, variables)
+            if self.to_jax is not None:  # e.g. a state_dict of the PyTorch bridge's module
+                variables = self.to_jax(self.program.get("backend"), net, full, variables)
             elif widths:
                 variables = narrow_variables(variables, net, full, widths)
             sizes = st.get("sizes") or []
@@ -172,15 +178,6 @@ class BestKeeper:
                 _variables=variables)
             changed = True
         return changed
-
-
-def _from_torch(net: Network, config: Mapping[str, Any], state: Any) -> Any:
-    """A PyTorch trial's kept ``state_dict`` as JAX variables (numpy arrays)."""
-    from bridges.torch import build_module, to_jax_variables
-
-    module = build_module(net, dict(config))
-    module.load_state_dict(state)
-    return to_jax_variables(module)
 
 
 def _space(net: Network):

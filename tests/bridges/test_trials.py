@@ -8,8 +8,9 @@ import pathlib
 import pytest
 from trial_fns import crashing_trial, curve_trial, fake_trial
 
-from bridges.trials import TrialPool, normalize_backend, run_trials
+from bridges.trials import TrialPool, run_trials
 from neural_jax.core.errors import NeuralValidationError
+from neural_jax.executors import normalize_backend
 
 
 def test_backend_names():

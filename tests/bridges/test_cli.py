@@ -10,7 +10,7 @@ import pytest
 
 from neural_jax.cli import main
 
-EX = pathlib.Path(__file__).resolve().parents[1] / "examples"
+EX = pathlib.Path(__file__).resolve().parents[2] / "examples"
 
 SMALL = """network Small {
   input: (8, 8, 1)
@@ -38,7 +38,7 @@ def jax_run(tmp_path_factory):
 
 
 def _jax_outputs(run: pathlib.Path, x: np.ndarray) -> np.ndarray:
-    from neural_jax.cli_bridges import _load_run
+    from bridges.cli import _load_run
     from neural_jax.jax import build_model
 
     net, config, variables = _load_run(run)
@@ -49,7 +49,7 @@ def _jax_outputs(run: pathlib.Path, x: np.ndarray) -> np.ndarray:
 def test_export_pytorch_state_dict_reproduces_the_trained_model(jax_run, capsys):
     torch = pytest.importorskip("torch")
     from bridges.torch import build_module, load_state_dict
-    from neural_jax.cli_bridges import _load_run
+    from bridges.cli import _load_run
 
     out = jax_run / "bridge.pt"
     assert main(["export", str(jax_run), "--backend", "pytorch", "--layout", "bridge",
@@ -86,7 +86,7 @@ def test_run_in_pytorch(tmp_path, capsys):
 def test_export_pytorch_loads_into_the_generated_script(jax_run, capsys):
     torch = pytest.importorskip("torch")
     from bridges.codegen.weights import script_namespace
-    from neural_jax.cli_bridges import _load_run
+    from bridges.cli import _load_run
 
     assert main(["export", str(jax_run), "--backend", "pytorch"]) == 0
     assert "--weights" in capsys.readouterr().out
@@ -103,7 +103,7 @@ def test_export_pytorch_loads_into_the_generated_script(jax_run, capsys):
 def test_export_keras_weights_reproduce_the_trained_model(jax_run, capsys):
     pytest.importorskip("tensorflow")
     from bridges.tensorflow import build_model, load_weights
-    from neural_jax.cli_bridges import _load_run
+    from bridges.cli import _load_run
 
     out = jax_run / "exported.weights.h5"
     assert main(["export", str(jax_run), "--backend", "tensorflow", "-o", str(out)]) == 0

@@ -1,4 +1,8 @@
-"""The ``neural compile`` and ``neural export`` commands (through :mod:`bridges`).
+"""The ``neural compile`` and ``neural export`` commands, and ``neural run --backend
+pytorch|tensorflow``.
+
+The ``neural`` command (:mod:`neural_jax.cli`) reaches them by lazy name (its ``COMMANDS``
+and ``RUNNERS``).
 
 ``neural compile FILE --backend B [-o OUT]`` writes a standalone training script for the
 network in TensorFlow, PyTorch or JAX; ``--params`` fixes HPO values, and ``--hpo`` searches
@@ -24,9 +28,8 @@ _CODE_BACKENDS = ["jax", "pytorch", "tensorflow"]
 
 
 def _search(args: argparse.Namespace, code: str) -> dict:
-    from neural_jax.cli import data_options
+    from neural_jax.cli_report import data_options
     from neural_jax.hpo import HPOptimizer
-
     from neural_jax.inputs import pick_network
     from neural_jax.objective import default_metric, resolve_direction
 
@@ -56,11 +59,10 @@ def _search(args: argparse.Namespace, code: str) -> dict:
 def cmd_compile(args: argparse.Namespace) -> int:
     """``neural compile``: see the module docstring."""
     from bridges.codegen import generate_code
+    from neural_jax.cli_paths import check_output_file, make_parents
     from neural_jax.dsl.api import load, parse
     from neural_jax.dsl.optimized import generate_optimized_dsl
     from neural_jax.ir.checker import check
-
-    from neural_jax.cli_paths import check_output_file, make_parents
 
     if args.output:  # before any search: --hpo also writes OUT with the suffix .neural
         check_output_file(args.output, "-o", inputs=[args.file])
@@ -241,12 +243,17 @@ def run_in_backend(args: argparse.Namespace, net, config: dict, overrides: dict,
 
     overrides = {k: v for k, v in overrides.items() if v is not None}
     spec = training_spec(net, config, overrides)
-    from neural_jax.cli import diverged, failed_status, plural, print_scores, report_divergence
+    from neural_jax.cli_report import (
+        diverged,
+        epoch_printer,
+        failed_status,
+        plural,
+        print_scores,
+        report_divergence,
+    )
 
     print(f"training {net.name} on {ds.name} in {args.backend}: {plural(spec.epochs, 'epoch')}, "
           f"batch {spec.batch_size}, {spec.optimizer}")
-
-    from neural_jax.cli import epoch_printer
 
     show = epoch_printer(spec.epochs)
     folder = pathlib.Path(args.out)
