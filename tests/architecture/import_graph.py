@@ -53,3 +53,60 @@ def imported(path: pathlib.Path) -> set[str]:
 def within(name: str, package: str) -> bool:
     """Whether module ``name`` is ``package`` or inside it."""
     return name == package or name.startswith(package + ".")
+
+
+#: the library's top-level packages (tests, benchmarks, configs and examples are not library)
+LIBRARY = ("neural_jax", "bridges", "search", "experiments", "neural")
+
+
+def library_modules() -> dict[str, pathlib.Path]:
+    """Every module of the library by dotted name (``neural_jax/examples`` links to the
+    example files, not code)."""
+    out = {}
+    for package in LIBRARY:
+        for path in modules(package):
+            if path.relative_to(ROOT).parts[:2] != ("neural_jax", "examples"):
+                out[module_name(path)] = path
+    return out
+
+
+def graph(paths: dict[str, pathlib.Path]) -> dict[str, set[str]]:
+    """Module -> the modules of ``paths`` it imports (an imported name counts as the longest
+    of its prefixes that is a module of ``paths``)."""
+
+    def ours(name: str) -> str | None:
+        while name and name not in paths:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    return {m: {t for n in imported(p) if (t := ours(n)) and t != m} for m, p in paths.items()}
+
+
+def cycles(g: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles of ``g``: its strongly connected parts of more than one node
+    (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(g.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = []
+            while not part or part[-1] != v:
+                part.append(stack.pop())
+            if len(part) > 1:
+                out.append(sorted(part))
+
+    for v in sorted(g):
+        if v not in index:
+            visit(v)
+    return out
