@@ -8,8 +8,9 @@ rule's real output shape against ``LayerSpec.shape``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from neural_jax.ir import shapes
 from neural_jax.ir.params import ParamSpec as P
@@ -28,6 +29,19 @@ class LayerSpec:
       shape: ``rule(shape, args, ctx) -> shape`` (see :mod:`neural_jax.ir.shapes`).
       block: ``"none"``, ``"optional"`` or ``"required"``: may it take ``{ ... }``?
       wraps: name of the argument holding a wrapped layer (Bidirectional, TimeDistributed).
+      wraps_recurrent: the wrapped layer must be recurrent (Bidirectional).
+      stochastic: the arguments whose non-zero value makes the layer draw random numbers in
+        training (dropout rates, noise); a training call then needs a key.
+      needs_features: its weights depend on the input's last axis, so a backend that
+        creates weights before the first call (torch) needs that axis known.
+      gates: the number of gate blocks of a recurrent cell (0: not recurrent).
+      takes_ids: it reads integer token ids, not floats (Embedding, as a first layer).
+      width_arg: the argument holding the output feature width a population may pad
+        (:mod:`neural_jax.jax.padding`), or None.
+      pad_role: what the layer does with a padded feature axis that reaches it:
+        ``"consume"`` (a matmul over the features: zero rows absorb the padding),
+        ``"mask"`` (acts per feature and is told the true width), ``"pass"`` (moves
+        features without mixing them), or None (padding stops before it).
     """
 
     name: str
@@ -36,6 +50,26 @@ class LayerSpec:
     shape: Callable
     block: str = "none"
     wraps: str | None = None
+    wraps_recurrent: bool = False
+    stochastic: tuple[str, ...] = ()
+    needs_features: bool = False
+    gates: int = 0
+    takes_ids: bool = False
+    width_arg: str | None = None
+    pad_role: str | None = None
+
+    @property
+    def recurrent(self) -> bool:
+        """Whether the layer is a recurrent cell run over the time axis."""
+        return self.gates > 0
+
+    def draws(self, args: Mapping[str, Any]) -> bool:
+        """Whether a layer with these arguments draws random numbers in training.
+
+        Args:
+          args: the layer's arguments by name (a searched value counts as drawing).
+        """
+        return any(args.get(a) not in (None, 0, 0.0) for a in self.stochastic)
 
     def param(self, name: str) -> P | None:
         for p in self.params:
@@ -88,71 +122,89 @@ def _rnn_params() -> tuple[P, ...]:
     )
 
 
+#: the facts every ungrouped convolution shares
+_CONV = {"needs_features": True, "width_arg": "filters", "pad_role": "consume"}
+#: the facts every recurrent cell shares
+_RNN = {"needs_features": True, "stochastic": ("dropout", "recurrent_dropout")}
+
 _SPECS: list[LayerSpec] = [
     # core
     LayerSpec("Dense", "core", (P("units", "pos_int", shape_affecting=True),
                                 P("activation", "activation", None),
-                                P("use_bias", "bool", True, shape_affecting=True)), shapes.dense),
+                                P("use_bias", "bool", True, shape_affecting=True)), shapes.dense,
+              needs_features=True, width_arg="units", pad_role="consume"),
     LayerSpec("Output", "core", (P("units", "pos_int", shape_affecting=True),
                                  P("activation", "activation", None),
-                                 P("use_bias", "bool", True, shape_affecting=True)), shapes.dense),
-    LayerSpec("Dropout", "core", (P("rate", "rate"),), shapes.same),
-    LayerSpec("Flatten", "core", (), shapes.flatten),
+                                 P("use_bias", "bool", True, shape_affecting=True)), shapes.dense,
+              needs_features=True, pad_role="consume"),
+    LayerSpec("Dropout", "core", (P("rate", "rate"),), shapes.same, stochastic=("rate",),
+              pad_role="mask"),
+    LayerSpec("Flatten", "core", (), shapes.flatten, pad_role="pass"),
     LayerSpec("Reshape", "core", (P("target_shape", "target_shape", shape_affecting=True),),
               shapes.reshape),
-    LayerSpec("Activation", "core", (P("function", "activation"),), shapes.same),
+    LayerSpec("Activation", "core", (P("function", "activation"),), shapes.same,
+              pad_role="mask"),
     LayerSpec("Embedding", "core", (P("input_dim", "pos_int", shape_affecting=True),
                                     P("output_dim", "pos_int", shape_affecting=True)),
-              shapes.embedding),
+              shapes.embedding, takes_ids=True),
     # convolution
-    LayerSpec("Conv1D", "convolution", _conv_params(padding_kind="padding1d"), shapes.conv(1)),
-    LayerSpec("Conv2D", "convolution", _conv_params(), shapes.conv(2)),
-    LayerSpec("Conv3D", "convolution", _conv_params(), shapes.conv(3)),
-    LayerSpec("Conv2DTranspose", "convolution", _conv_params(), shapes.conv(2, transpose=True)),
-    LayerSpec("SeparableConv2D", "convolution", _conv_params(), shapes.conv(2, separable=True)),
+    LayerSpec("Conv1D", "convolution", _conv_params(padding_kind="padding1d"), shapes.conv(1),
+              **_CONV),
+    LayerSpec("Conv2D", "convolution", _conv_params(), shapes.conv(2), **_CONV),
+    LayerSpec("Conv3D", "convolution", _conv_params(), shapes.conv(3), **_CONV),
+    LayerSpec("Conv2DTranspose", "convolution", _conv_params(), shapes.conv(2, transpose=True),
+              needs_features=True),
+    LayerSpec("SeparableConv2D", "convolution", _conv_params(), shapes.conv(2, separable=True),
+              needs_features=True),
     LayerSpec("DepthwiseConv2D", "convolution", _conv_params(depthwise=True),
-              shapes.conv(2, depthwise=True)),
+              shapes.conv(2, depthwise=True), needs_features=True),
     # pooling
-    *[LayerSpec(f"{kind}Pooling{n}D", "pooling", _pool_params(), shapes.pool(n))
+    *[LayerSpec(f"{kind}Pooling{n}D", "pooling", _pool_params(), shapes.pool(n),
+                pad_role="pass")
       for kind in ("Max", "Average") for n in (1, 2, 3)],
-    *[LayerSpec(f"Global{kind}Pooling{n}D", "pooling", (), shapes.global_pool(n))
+    *[LayerSpec(f"Global{kind}Pooling{n}D", "pooling", (), shapes.global_pool(n),
+                pad_role="pass")
       for kind in ("Average", "Max") for n in (1, 2, 3)],
     # normalisation
     LayerSpec("BatchNormalization", "normalisation", (P("momentum", "unit", 0.99),
                                                       P("epsilon", "positive", 1e-3)),
-              shapes.same),
+              shapes.same, needs_features=True),
     LayerSpec("LayerNormalization", "normalisation", (P("epsilon", "positive", 1e-3),),
-              shapes.same),
+              shapes.same, needs_features=True),
     LayerSpec("GroupNormalization", "normalisation", (P("groups", "pos_int", 32, shape_affecting=True),
                                                       P("epsilon", "positive", 1e-3)),
-              shapes.group_norm),
+              shapes.group_norm, needs_features=True),
     # recurrent
-    LayerSpec("LSTM", "recurrent", _rnn_params(), shapes.recurrent),
-    LayerSpec("GRU", "recurrent", _rnn_params(), shapes.recurrent),
-    LayerSpec("SimpleRNN", "recurrent", _rnn_params(), shapes.recurrent),
+    LayerSpec("LSTM", "recurrent", _rnn_params(), shapes.recurrent, gates=4, **_RNN),
+    LayerSpec("GRU", "recurrent", _rnn_params(), shapes.recurrent, gates=3, **_RNN),
+    LayerSpec("SimpleRNN", "recurrent", _rnn_params(), shapes.recurrent, gates=1, **_RNN),
     LayerSpec("Bidirectional", "recurrent", (P("layer", "layer", shape_affecting=True),
                                              P("merge_mode", "merge", "concat", shape_affecting=True)),
-              shapes.bidirectional, wraps="layer"),
+              shapes.bidirectional, wraps="layer", wraps_recurrent=True, needs_features=True),
     # attention
     LayerSpec("MultiHeadAttention", "attention", (P("num_heads", "pos_int", shape_affecting=True),
                                                   P("key_dim", "pos_int", shape_affecting=True),
                                                   P("dropout", "rate", 0.0)),
-              shapes.attention),
+              shapes.attention, stochastic=("dropout",), needs_features=True),
     LayerSpec("TransformerEncoder", "attention", (P("num_heads", "pos_int", shape_affecting=True),
                                                   P("ff_dim", "pos_int", shape_affecting=True),
                                                   P("dropout", "rate", 0.1),
                                                   P("activation", "activation", "relu")),
-              shapes.transformer, block="optional"),
+              shapes.transformer, block="optional", stochastic=("dropout",),
+              needs_features=True),
     LayerSpec("PositionalEmbedding", "attention", (P("max_len", "pos_int", shape_affecting=True),),
-              shapes.positional),
+              shapes.positional, needs_features=True),
     # structure
     LayerSpec("ResidualConnection", "structure", (), shapes.residual, block="required"),
     LayerSpec("TimeDistributed", "structure", (P("layer", "layer", shape_affecting=True),),
               shapes.time_distributed, wraps="layer"),
     # noise
-    LayerSpec("GaussianNoise", "noise", (P("stddev", "nonneg"),), shapes.same),
-    LayerSpec("SpatialDropout1D", "noise", (P("rate", "rate"),), shapes.spatial_dropout(1)),
-    LayerSpec("SpatialDropout2D", "noise", (P("rate", "rate"),), shapes.spatial_dropout(2)),
+    LayerSpec("GaussianNoise", "noise", (P("stddev", "nonneg"),), shapes.same,
+              stochastic=("stddev",), pad_role="mask"),
+    LayerSpec("SpatialDropout1D", "noise", (P("rate", "rate"),), shapes.spatial_dropout(1),
+              stochastic=("rate",), pad_role="mask"),
+    LayerSpec("SpatialDropout2D", "noise", (P("rate", "rate"),), shapes.spatial_dropout(2),
+              stochastic=("rate",), pad_role="mask"),
 ]
 
 #: canonical name -> spec

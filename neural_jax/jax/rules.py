@@ -18,7 +18,6 @@ into the batch, applies the wrapped layer and unfolds it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 
 import flax.linen as nn
@@ -47,10 +46,18 @@ from neural_jax.jax.layers_core import (
 from neural_jax.jax.layers_norm import BatchNormLayer, GroupNormLayer, LayerNormLayer
 from neural_jax.jax.layers_recurrent import BidirectionalLayer, RNNLayer
 from neural_jax.jax.ops import Array, glorot
+from neural_jax.ir.wrappers import (
+    failure,
+    projection_kernel,
+    residual,
+    time_distributed,
+    wrapped,
+)
 from neural_jax.jax.plan import LayerPlan, error
 
 __all__ = ["RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer", "make_layer"]
 
+BACKEND = "jax"
 Hp = Mapping[str, Array]
 #: (plan, **build options) -> Flax module called as ``module(x, hp, train)``
 Rule = Callable[..., nn.Module]
@@ -96,6 +103,14 @@ class Sequence(nn.Module):
         return x
 
 
+def _shape(a: Array) -> tuple:
+    return tuple(a.shape)
+
+
+def _reshape(a: Array, dims: tuple) -> Array:
+    return a.reshape(dims)
+
+
 class ResidualLayer(nn.Module):
     """``ResidualConnection() { block }``: ``block(x) + x``, projecting ``x`` when needed."""
 
@@ -104,26 +119,25 @@ class ResidualLayer(nn.Module):
 
     @nn.compact
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
-        y = Sequence(self.plan.block or (), self.conv_impl, name="block")(x, hp, train)
-        if y.shape == x.shape:
-            return y + x
-        if y.ndim != x.ndim:
-            raise error(None, self.plan, f"the block changes the rank {x.shape} -> {y.shape}",
-                        "a residual block must keep the rank")
-        cin, cout = x.shape[-1], y.shape[-1]
-        if x.ndim == 2:
-            kernel = self.param("projection_kernel", glorot, (cin, cout))
-            shortcut = x @ kernel
-        else:
-            strides = tuple(math.ceil(a / b) for a, b in zip(x.shape[1:-1], y.shape[1:-1]))
-            n = x.ndim - 2
-            kernel = self.param("projection_kernel", glorot, (1,) * n + (cin, cout))
-            shortcut = conv(x, kernel, strides, "valid", (1,) * n, impl=self.conv_impl)
-        shortcut = shortcut + self.param("projection_bias", nn.initializers.zeros, (cout,))
-        if shortcut.shape != y.shape:
-            raise error(None, self.plan, f"no 1x1 projection maps {x.shape} to {y.shape}",
-                        "keep the spatial size or downsample by an integer stride")
-        return y + shortcut
+        fail = failure(self.plan, BACKEND)
+        block = Sequence(self.plan.block or (), self.conv_impl, name="block")
+        y_shape: list[tuple] = []
+
+        def run(a: Array) -> Array:
+            y = block(a, hp, train)
+            y_shape.append(y.shape)
+            return y
+
+        def project(a: Array, strides: tuple[int, ...]) -> Array:
+            shape = projection_kernel(a.shape, y_shape[0], fail)
+            kernel = self.param("projection_kernel", glorot, shape)
+            if not strides:
+                out = a @ kernel
+            else:
+                out = conv(a, kernel, strides, "valid", (1,) * len(strides), impl=self.conv_impl)
+            return out + self.param("projection_bias", nn.initializers.zeros, shape[-1:])
+
+        return residual(run, x, _shape, project, fail)
 
 
 class TimeDistributedLayer(nn.Module):
@@ -134,9 +148,8 @@ class TimeDistributedLayer(nn.Module):
 
     @nn.compact
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
-        b, t = x.shape[:2]
-        y = make_layer(self.plan.inner, self.conv_impl)(x.reshape((b * t,) + x.shape[2:]), hp, train)
-        return y.reshape((b, t) + y.shape[1:])
+        layer = make_layer(wrapped(self.plan, failure(self.plan, BACKEND)), self.conv_impl)
+        return time_distributed(lambda a: layer(a, hp, train), x, _shape, _reshape)
 
 
 RULES: dict[str, Rule] = {
@@ -171,7 +184,7 @@ RULES: dict[str, Rule] = {
     "Bidirectional": _rule(BidirectionalLayer),
     # attention
     "MultiHeadAttention": _rule(MultiHeadAttentionLayer),
-    "TransformerEncoder": _rule(TransformerEncoderLayer),
+    "TransformerEncoder": _rule(TransformerEncoderLayer, sequence=Sequence),
     "PositionalEmbedding": _rule(PositionalEmbeddingLayer),
     # structure
     "ResidualConnection": _rule(ResidualLayer),
