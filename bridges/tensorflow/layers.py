@@ -38,6 +38,7 @@ from bridges.tensorflow import conv, custom
 from bridges.tensorflow._keras import BACKEND, load
 from neural_jax.ir.plan import LayerPlan
 from neural_jax.ir.shapes import spatial_tuple
+from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
 tf, keras = load()
 
@@ -235,15 +236,10 @@ def _rnn(plan: LayerPlan):
 
 
 def _bidirectional(plan: LayerPlan):
-    inner = plan.inner
-    if inner is None or inner.type not in ("LSTM", "GRU", "SimpleRNN"):
-        raise unsupported(plan, BACKEND, "Bidirectional wraps LSTM, GRU or SimpleRNN only",
-                          "wrap a recurrent layer")
-    merge = plan.arg("merge_mode", "concat")
-    if merge not in ("concat", "sum", "mul", "ave"):
-        raise unsupported(plan, BACKEND, f"unknown merge_mode {merge!r}",
-                          "use concat, sum, mul or ave")
-    return keras.layers.Bidirectional(_rnn(inner), merge_mode=merge, name=plan.name)
+    fail = failure(plan, BACKEND)
+    inner = wrapped(plan, fail)
+    return keras.layers.Bidirectional(_rnn(inner), merge_mode=merge_mode(plan, fail),
+                                      name=plan.name)
 
 
 # --- attention --------------------------------------------------------------------------
@@ -277,14 +273,13 @@ def _positional(plan: LayerPlan):
 # --- structure and noise ----------------------------------------------------------------
 
 def _residual(plan: LayerPlan):
-    return custom.Residual(_sequence(plan.block or (), "block"), _where(plan), name=plan.name)
+    return custom.Residual(_sequence(plan.block or (), "block"), failure(plan, BACKEND),
+                           name=plan.name)
 
 
 def _time_distributed(plan: LayerPlan):
-    if plan.inner is None:
-        raise unsupported(plan, BACKEND, "TimeDistributed needs a wrapped layer",
-                          "write TimeDistributed(Dense(...))")
-    return custom.TimeDistributed(make_layer(plan.inner), name=plan.name)
+    return custom.TimeDistributed(make_layer(wrapped(plan, failure(plan, BACKEND))),
+                                  name=plan.name)
 
 
 def _gaussian_noise(plan: LayerPlan):
