@@ -20,6 +20,7 @@ from bridges.codegen.flax_helpers import helper_source
 from bridges.codegen.templates import Call, indent
 from neural_jax.ir.plan import LayerPlan
 from neural_jax.ir.shapes import spatial_tuple
+from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
 __all__ = ["FLAX", "model_source"]
 
@@ -192,7 +193,8 @@ def _recurrent(p, shape, ctx, var):
 
 def _bidirectional(p, shape, ctx, var):
     ctx.helpers.add("glorot")
-    inner, merge = p.inner, p.arg("merge_mode", "concat")
+    fail = failure(p, "jax")
+    inner, merge = wrapped(p, fail), merge_mode(p, fail)
     seq = inner.arg("return_sequences", False)
     if inner.arg("recurrent_dropout", 0.0):
         a = _keras_rnn(inner, ctx, False, layer_name(p) + "_forward", seq)
@@ -217,7 +219,8 @@ def _bidirectional(p, shape, ctx, var):
 def _time_distributed(p, shape, ctx, var):
     lines = [f"batch, steps = {var}.shape[:2]  # {p.type}: fold time into the batch",
              f"{var} = {var}.reshape((batch * steps,) + {var}.shape[2:])"]
-    lines += FLAX[p.inner.type](p.inner, shape[1:], ctx, var)
+    inner = wrapped(p, failure(p, "jax"))
+    lines += FLAX[inner.type](inner, shape[1:], ctx, var)
     return lines + [f"{var} = {var}.reshape((batch, steps) + {var}.shape[1:])"]
 
 

@@ -23,6 +23,7 @@ from bridges.codegen.context import Context, layer_name, lit, out_shape
 from bridges.codegen.templates import Call, indent
 from bridges.errors import unsupported
 from neural_jax.ir.plan import LayerPlan
+from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
 __all__ = ["KERAS", "model_source"]
 
@@ -115,14 +116,16 @@ def _recurrent(p, shape, ctx, var):
 
 
 def _inner(p: LayerPlan, shape, ctx) -> Call:
-    code = KERAS[p.inner.type](p.inner, shape, ctx, "x")
+    inner = wrapped(p, failure(p, "tensorflow"))
+    code = KERAS[inner.type](inner, shape, ctx, "x")
     if not isinstance(code, Call):
-        raise unsupported(p, "tensorflow", f"{p.type} cannot wrap {p.inner.type} in Keras",
+        raise unsupported(p, "tensorflow", f"{p.type} cannot wrap {inner.type} in Keras",
                           "wrap a single layer")
     return code
 
 
 def _bidirectional(p, shape, ctx, var):
+    merge_mode(p, failure(p, "tensorflow"))
     kw = _kw(p, "merge_mode")
     return Call("layers.Bidirectional", [_inner(p, shape, ctx)], {**kw, "name": _name(p)})
 

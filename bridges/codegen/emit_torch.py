@@ -34,6 +34,8 @@ from bridges.codegen.torch_helpers import helper_source
 from bridges.codegen.torch_mod import ACTIVATIONS, FUNCTIONS, Mod
 from bridges.errors import unsupported
 from neural_jax.ir.plan import LayerPlan
+from neural_jax.ir.registry import LAYERS, LayerSpec
+from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
 __all__ = ["TORCH", "Mod", "model_source"]
 
@@ -126,11 +128,9 @@ def _recurrent(p, shape, ctx):
 
 
 def _bidirectional(p, shape, ctx):
-    inner = p.inner
-    if inner is None or inner.type not in ("LSTM", "GRU", "SimpleRNN"):
-        raise unsupported(p, "pytorch", "Bidirectional wraps LSTM, GRU or SimpleRNN only",
-                          "wrap a recurrent layer")
-    merge = p.arg("merge_mode", "concat")
+    fail = failure(p, "pytorch")
+    inner = wrapped(p, fail)
+    merge = merge_mode(p, fail)
     if not _rnn_args(inner)[1]:
         ctx.helpers.add("Bidirectional")
         return Mod(Call("Bidirectional", [_keras_rnn(inner, shape[-1], ctx),
@@ -145,7 +145,7 @@ def _bidirectional(p, shape, ctx):
 
 def _time_distributed(p, shape, ctx):
     ctx.helpers.add("TimeDistributed")
-    inner = emit(p.inner, shape[1:], ctx)
+    inner = emit(wrapped(p, failure(p, "pytorch")), shape[1:], ctx)
     return Mod(Call("TimeDistributed", [inner.single()]))
 
 
@@ -249,9 +249,12 @@ TORCH: dict[str, Emitter] = {
 }
 
 
-#: layers that do not need to know their input's feature size
-_SIZE_FREE = {"Dropout", "Flatten", "Activation", "GaussianNoise", "Embedding", "SpatialDropout1D",
-              "SpatialDropout2D"} | {k for k in TORCH if "Pool" in k}
+def _writes_size(spec: LayerSpec) -> bool:
+    """Whether the emitted source holds the input's feature size: the layer's weights
+    depend on it, a structure layer sizes its projection or inner layer from it, or a
+    Reshape writes its output shape."""
+    return (spec.needs_features or spec.group == "structure"
+            or spec.param("target_shape") is not None)
 
 
 def emit(p: LayerPlan, shape: tuple, ctx: Context) -> Mod:
@@ -260,7 +263,7 @@ def emit(p: LayerPlan, shape: tuple, ctx: Context) -> Mod:
     Raises:
       BackendError: torch needs a feature size that the input shape leaves unknown.
     """
-    if shape and shape[-1] is None and p.type not in _SIZE_FREE:
+    if shape and shape[-1] is None and _writes_size(LAYERS[p.type]):
         raise unsupported(p, "pytorch", "torch layers need the input's feature size, which "
                           "is unknown (None) here", "give the input shape in full")
     return TORCH[p.type](p, shape, ctx)
