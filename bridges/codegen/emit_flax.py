@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from bridges.codegen.context import Context, layer_name, lit, out_shape
 from bridges.codegen.flax_helpers import helper_source
-from bridges.codegen.templates import Call, indent
+from bridges.codegen.source import Call, indent
 from neural_jax.ir.plan import LayerPlan
 from neural_jax.ir.shapes import spatial_tuple
 from neural_jax.ir.wrappers import failure, merge_mode, wrapped

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 
 from bridges.codegen.context import Context, layer_name, lit, out_shape
-from bridges.codegen.templates import Call, indent
+from bridges.codegen.source import Call, indent
 from bridges.errors import unsupported
 from neural_jax.ir.plan import LayerPlan
 from neural_jax.ir.wrappers import failure, merge_mode, wrapped

@@ -29,7 +29,7 @@ from bridges.codegen.emit_torch_conv import (
     size,
     wrap,
 )
-from bridges.codegen.templates import Call, indent
+from bridges.codegen.source import Call, indent
 from bridges.codegen.torch_helpers import helper_source
 from bridges.codegen.torch_mod import ACTIVATIONS, FUNCTIONS, Mod
 from bridges.errors import unsupported
