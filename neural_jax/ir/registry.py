@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from neural_jax.ir import shapes
+import neural_jax.ir.shapes as shapes
 from neural_jax.ir.params import ParamSpec as P
 
 __all__ = ["LayerSpec", "LAYERS", "lookup_layer", "GROUPS"]
