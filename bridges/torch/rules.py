@@ -18,6 +18,7 @@ TimeDistributed folds the time axis into the batch around its wrapped ``layer``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -49,7 +50,7 @@ from bridges.torch.layers_recurrent import BidirectionalLayer, RNNLayer
 from bridges.torch.ops import channels_first, channels_last
 from bridges.torch.slots import CONV, IDENTITY, TRANSPOSE, BridgeLayer, glorot, zeros
 from neural_jax.ir.plan import LayerPlan
-from neural_jax.ir.registry import LAYERS
+from neural_jax.ir.registry import LAYERS, rule_table
 from neural_jax.ir.shapes import RuleContext, ShapeError
 from neural_jax.ir.wrappers import (
     failure,
@@ -59,7 +60,7 @@ from neural_jax.ir.wrappers import (
     wrapped,
 )
 
-__all__ = ["BACKEND", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer",
+__all__ = ["BACKEND", "BUILDERS", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer",
            "make_layer", "output_shape"]
 
 BACKEND = "pytorch"
@@ -183,45 +184,29 @@ class TimeDistributedLayer(BridgeLayer):
         return time_distributed(self.layer, x, _shape, _reshape)
 
 
-RULES: dict[str, Rule] = {
-    # core
-    "Dense": _rule(DenseLayer),
-    "Output": _rule(DenseLayer),
-    "Dropout": _rule(DropoutLayer),
-    "Flatten": _rule(FlattenLayer),
-    "Reshape": _rule(ReshapeLayer),
-    "Activation": _rule(ActivationLayer),
-    "Embedding": _rule(EmbeddingLayer),
-    # convolution
-    "Conv1D": _rule(ConvLayer, n=1),
-    "Conv2D": _rule(ConvLayer, n=2),
-    "Conv3D": _rule(ConvLayer, n=3),
-    "Conv2DTranspose": _rule(ConvLayer, n=2, mode="transpose"),
-    "SeparableConv2D": _rule(SeparableConvLayer),
-    "DepthwiseConv2D": _rule(ConvLayer, n=2, mode="depthwise"),
-    # pooling
-    **{f"{kind.title()}Pooling{n}D": _rule(PoolLayer, n=n, kind=kind)
-       for kind in ("max", "average") for n in (1, 2, 3)},
-    **{f"Global{kind.title()}Pooling{n}D": _rule(GlobalPoolLayer, n=n, kind=kind)
-       for kind in ("max", "average") for n in (1, 2, 3)},
-    # normalisation
-    "BatchNormalization": _rule(BatchNormLayer),
-    "LayerNormalization": _rule(LayerNormLayer),
-    "GroupNormalization": _rule(GroupNormLayer),
-    # recurrent
-    "LSTM": _rule(RNNLayer),
-    "GRU": _rule(RNNLayer),
-    "SimpleRNN": _rule(RNNLayer),
-    "Bidirectional": _rule(BidirectionalLayer),
-    # attention
-    "MultiHeadAttention": _rule(MultiHeadAttentionLayer),
-    "TransformerEncoder": _rule(TransformerEncoderLayer, sequence=Sequence),
-    "PositionalEmbedding": _rule(PositionalEmbeddingLayer),
-    # structure
-    "ResidualConnection": _rule(ResidualLayer),
-    "TimeDistributed": _rule(TimeDistributedLayer),
-    # noise
-    "GaussianNoise": _rule(GaussianNoiseLayer),
-    "SpatialDropout1D": _rule(SpatialDropoutLayer),
-    "SpatialDropout2D": _rule(SpatialDropoutLayer),
+#: family of :data:`neural_jax.ir.registry.LAYERS` -> ``builder(**variant) -> rule``
+BUILDERS: dict[str, Callable[..., Rule]] = {
+    "dense": partial(_rule, DenseLayer),
+    "dropout": partial(_rule, DropoutLayer),
+    "flatten": partial(_rule, FlattenLayer),
+    "reshape": partial(_rule, ReshapeLayer),
+    "activation": partial(_rule, ActivationLayer),
+    "embedding": partial(_rule, EmbeddingLayer),
+    "conv": partial(_rule, ConvLayer),
+    "separable_conv": partial(_rule, SeparableConvLayer),
+    "pool": partial(_rule, PoolLayer),
+    "global_pool": partial(_rule, GlobalPoolLayer),
+    "batch_norm": partial(_rule, BatchNormLayer),
+    "layer_norm": partial(_rule, LayerNormLayer),
+    "group_norm": partial(_rule, GroupNormLayer),
+    "rnn": partial(_rule, RNNLayer),
+    "bidirectional": partial(_rule, BidirectionalLayer),
+    "attention": partial(_rule, MultiHeadAttentionLayer),
+    "transformer": partial(_rule, TransformerEncoderLayer, sequence=Sequence),
+    "positional": partial(_rule, PositionalEmbeddingLayer),
+    "residual": partial(_rule, ResidualLayer),
+    "time_distributed": partial(_rule, TimeDistributedLayer),
+    "gaussian_noise": partial(_rule, GaussianNoiseLayer),
+    "spatial_dropout": lambda n: _rule(SpatialDropoutLayer),
 }
+RULES: dict[str, Rule] = rule_table(BUILDERS)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import neural_jax.ir.shapes as shapes
 from neural_jax.ir.params import ParamSpec as P
 
-__all__ = ["LayerSpec", "LAYERS", "lookup_layer", "GROUPS"]
+__all__ = ["LayerSpec", "LAYERS", "lookup_layer", "GROUPS", "FAMILIES", "fixed", "rule_table"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,10 @@ class LayerSpec:
       group: SPEC §2 group (core, convolution, pooling, ...).
       params: the signature in positional order.
       shape: ``rule(shape, args, ctx) -> shape`` (see :mod:`neural_jax.ir.shapes`).
+      family: the builder every backend provides for it (``"conv"``, ``"pool"``...);
+        several layers share one, told apart by ``variant``.
+      variant: ``(name, value)`` pairs passed to the family's builder (``n`` spatial
+        dimensions, a pooling ``kind``, a convolution ``mode``).
       block: ``"none"``, ``"optional"`` or ``"required"``: may it take ``{ ... }``?
       wraps: name of the argument holding a wrapped layer (Bidirectional, TimeDistributed).
       wraps_recurrent: the wrapped layer must be recurrent (Bidirectional).
@@ -48,6 +54,8 @@ class LayerSpec:
     group: str
     params: tuple[P, ...]
     shape: Callable
+    family: str = ""
+    variant: tuple[tuple[str, Any], ...] = ()
     block: str = "none"
     wraps: str | None = None
     wraps_recurrent: bool = False
@@ -57,6 +65,11 @@ class LayerSpec:
     takes_ids: bool = False
     width_arg: str | None = None
     pad_role: str | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """``variant`` as keyword arguments for the family's builder."""
+        return dict(self.variant)
 
     @property
     def recurrent(self) -> bool:
@@ -122,89 +135,99 @@ def _rnn_params() -> tuple[P, ...]:
     )
 
 
+def _dense_params() -> tuple[P, ...]:
+    return (P("units", "pos_int", shape_affecting=True), P("activation", "activation", None),
+            P("use_bias", "bool", True, shape_affecting=True))
+
+
 #: the facts every ungrouped convolution shares
-_CONV = {"needs_features": True, "width_arg": "filters", "pad_role": "consume"}
+_CONV = {"family": "conv", "needs_features": True, "width_arg": "filters",
+         "pad_role": "consume"}
 #: the facts every recurrent cell shares
-_RNN = {"needs_features": True, "stochastic": ("dropout", "recurrent_dropout")}
+_RNN = {"family": "rnn", "needs_features": True, "stochastic": ("dropout", "recurrent_dropout")}
 
 _SPECS: list[LayerSpec] = [
     # core
-    LayerSpec("Dense", "core", (P("units", "pos_int", shape_affecting=True),
-                                P("activation", "activation", None),
-                                P("use_bias", "bool", True, shape_affecting=True)), shapes.dense,
+    LayerSpec("Dense", "core", _dense_params(), shapes.dense, family="dense",
               needs_features=True, width_arg="units", pad_role="consume"),
-    LayerSpec("Output", "core", (P("units", "pos_int", shape_affecting=True),
-                                 P("activation", "activation", None),
-                                 P("use_bias", "bool", True, shape_affecting=True)), shapes.dense,
+    LayerSpec("Output", "core", _dense_params(), shapes.dense, family="dense",
               needs_features=True, pad_role="consume"),
-    LayerSpec("Dropout", "core", (P("rate", "rate"),), shapes.same, stochastic=("rate",),
-              pad_role="mask"),
-    LayerSpec("Flatten", "core", (), shapes.flatten, pad_role="pass"),
+    LayerSpec("Dropout", "core", (P("rate", "rate"),), shapes.same, family="dropout",
+              stochastic=("rate",), pad_role="mask"),
+    LayerSpec("Flatten", "core", (), shapes.flatten, family="flatten", pad_role="pass"),
     LayerSpec("Reshape", "core", (P("target_shape", "target_shape", shape_affecting=True),),
-              shapes.reshape),
+              shapes.reshape, family="reshape"),
     LayerSpec("Activation", "core", (P("function", "activation"),), shapes.same,
-              pad_role="mask"),
+              family="activation", pad_role="mask"),
     LayerSpec("Embedding", "core", (P("input_dim", "pos_int", shape_affecting=True),
                                     P("output_dim", "pos_int", shape_affecting=True)),
-              shapes.embedding, takes_ids=True),
+              shapes.embedding, family="embedding", takes_ids=True),
     # convolution
     LayerSpec("Conv1D", "convolution", _conv_params(padding_kind="padding1d"), shapes.conv(1),
+              variant=(("n", 1),), **_CONV),
+    LayerSpec("Conv2D", "convolution", _conv_params(), shapes.conv(2), variant=(("n", 2),),
               **_CONV),
-    LayerSpec("Conv2D", "convolution", _conv_params(), shapes.conv(2), **_CONV),
-    LayerSpec("Conv3D", "convolution", _conv_params(), shapes.conv(3), **_CONV),
+    LayerSpec("Conv3D", "convolution", _conv_params(), shapes.conv(3), variant=(("n", 3),),
+              **_CONV),
     LayerSpec("Conv2DTranspose", "convolution", _conv_params(), shapes.conv(2, transpose=True),
-              needs_features=True),
+              family="conv", variant=(("n", 2), ("mode", "transpose")), needs_features=True),
     LayerSpec("SeparableConv2D", "convolution", _conv_params(), shapes.conv(2, separable=True),
-              needs_features=True),
+              family="separable_conv", needs_features=True),
     LayerSpec("DepthwiseConv2D", "convolution", _conv_params(depthwise=True),
-              shapes.conv(2, depthwise=True), needs_features=True),
+              shapes.conv(2, depthwise=True), family="conv",
+              variant=(("n", 2), ("mode", "depthwise")), needs_features=True),
     # pooling
-    *[LayerSpec(f"{kind}Pooling{n}D", "pooling", _pool_params(), shapes.pool(n),
-                pad_role="pass")
-      for kind in ("Max", "Average") for n in (1, 2, 3)],
-    *[LayerSpec(f"Global{kind}Pooling{n}D", "pooling", (), shapes.global_pool(n),
-                pad_role="pass")
-      for kind in ("Average", "Max") for n in (1, 2, 3)],
+    *[LayerSpec(f"{kind.title()}Pooling{n}D", "pooling", _pool_params(), shapes.pool(n),
+                family="pool", variant=(("n", n), ("kind", kind)), pad_role="pass")
+      for kind in ("max", "average") for n in (1, 2, 3)],
+    *[LayerSpec(f"Global{kind.title()}Pooling{n}D", "pooling", (), shapes.global_pool(n),
+                family="global_pool", variant=(("n", n), ("kind", kind)), pad_role="pass")
+      for kind in ("average", "max") for n in (1, 2, 3)],
     # normalisation
     LayerSpec("BatchNormalization", "normalisation", (P("momentum", "unit", 0.99),
                                                       P("epsilon", "positive", 1e-3)),
-              shapes.same, needs_features=True),
+              shapes.same, family="batch_norm", needs_features=True),
     LayerSpec("LayerNormalization", "normalisation", (P("epsilon", "positive", 1e-3),),
-              shapes.same, needs_features=True),
-    LayerSpec("GroupNormalization", "normalisation", (P("groups", "pos_int", 32, shape_affecting=True),
-                                                      P("epsilon", "positive", 1e-3)),
-              shapes.group_norm, needs_features=True),
+              shapes.same, family="layer_norm", needs_features=True),
+    LayerSpec("GroupNormalization", "normalisation",
+              (P("groups", "pos_int", 32, shape_affecting=True), P("epsilon", "positive", 1e-3)),
+              shapes.group_norm, family="group_norm", needs_features=True),
     # recurrent
     LayerSpec("LSTM", "recurrent", _rnn_params(), shapes.recurrent, gates=4, **_RNN),
     LayerSpec("GRU", "recurrent", _rnn_params(), shapes.recurrent, gates=3, **_RNN),
     LayerSpec("SimpleRNN", "recurrent", _rnn_params(), shapes.recurrent, gates=1, **_RNN),
-    LayerSpec("Bidirectional", "recurrent", (P("layer", "layer", shape_affecting=True),
-                                             P("merge_mode", "merge", "concat", shape_affecting=True)),
-              shapes.bidirectional, wraps="layer", wraps_recurrent=True, needs_features=True),
-    # attention
-    LayerSpec("MultiHeadAttention", "attention", (P("num_heads", "pos_int", shape_affecting=True),
-                                                  P("key_dim", "pos_int", shape_affecting=True),
-                                                  P("dropout", "rate", 0.0)),
-              shapes.attention, stochastic=("dropout",), needs_features=True),
-    LayerSpec("TransformerEncoder", "attention", (P("num_heads", "pos_int", shape_affecting=True),
-                                                  P("ff_dim", "pos_int", shape_affecting=True),
-                                                  P("dropout", "rate", 0.1),
-                                                  P("activation", "activation", "relu")),
-              shapes.transformer, block="optional", stochastic=("dropout",),
+    LayerSpec("Bidirectional", "recurrent",
+              (P("layer", "layer", shape_affecting=True),
+               P("merge_mode", "merge", "concat", shape_affecting=True)),
+              shapes.bidirectional, family="bidirectional", wraps="layer", wraps_recurrent=True,
               needs_features=True),
-    LayerSpec("PositionalEmbedding", "attention", (P("max_len", "pos_int", shape_affecting=True),),
-              shapes.positional, needs_features=True),
+    # attention
+    LayerSpec("MultiHeadAttention", "attention",
+              (P("num_heads", "pos_int", shape_affecting=True),
+               P("key_dim", "pos_int", shape_affecting=True), P("dropout", "rate", 0.0)),
+              shapes.attention, family="attention", stochastic=("dropout",),
+              needs_features=True),
+    LayerSpec("TransformerEncoder", "attention",
+              (P("num_heads", "pos_int", shape_affecting=True),
+               P("ff_dim", "pos_int", shape_affecting=True), P("dropout", "rate", 0.1),
+               P("activation", "activation", "relu")),
+              shapes.transformer, family="transformer", block="optional",
+              stochastic=("dropout",), needs_features=True),
+    LayerSpec("PositionalEmbedding", "attention",
+              (P("max_len", "pos_int", shape_affecting=True),), shapes.positional,
+              family="positional", needs_features=True),
     # structure
-    LayerSpec("ResidualConnection", "structure", (), shapes.residual, block="required"),
+    LayerSpec("ResidualConnection", "structure", (), shapes.residual, family="residual",
+              block="required"),
     LayerSpec("TimeDistributed", "structure", (P("layer", "layer", shape_affecting=True),),
-              shapes.time_distributed, wraps="layer"),
+              shapes.time_distributed, family="time_distributed", wraps="layer"),
     # noise
     LayerSpec("GaussianNoise", "noise", (P("stddev", "nonneg"),), shapes.same,
-              stochastic=("stddev",), pad_role="mask"),
-    LayerSpec("SpatialDropout1D", "noise", (P("rate", "rate"),), shapes.spatial_dropout(1),
-              stochastic=("rate",), pad_role="mask"),
-    LayerSpec("SpatialDropout2D", "noise", (P("rate", "rate"),), shapes.spatial_dropout(2),
-              stochastic=("rate",), pad_role="mask"),
+              family="gaussian_noise", stochastic=("stddev",), pad_role="mask"),
+    *[LayerSpec(f"SpatialDropout{n}D", "noise", (P("rate", "rate"),), shapes.spatial_dropout(n),
+                family="spatial_dropout", variant=(("n", n),), stochastic=("rate",),
+                pad_role="mask")
+      for n in (1, 2)],
 ]
 
 #: canonical name -> spec
@@ -220,3 +243,30 @@ for _s in _SPECS:
 def lookup_layer(name: str) -> LayerSpec | None:
     """The spec for ``name`` (case-insensitive), or None."""
     return _LOWER.get(name.lower())
+
+
+#: every family a backend provides a builder for
+FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(s.family for s in _SPECS))
+
+
+def rule_table(builders: Mapping[str, Callable[..., T]]) -> dict[str, T]:
+    """A backend's rule table: one rule per registered layer, from its builder per family.
+
+    Args:
+      builders: family -> ``builder(**spec.options) -> rule``. A family left out leaves its
+        layers out of the table (the backend then lacks them, and says so when asked).
+
+    Returns:
+      ``{layer name: rule}`` in registry order.
+    """
+    return {name: builders[spec.family](**spec.options) for name, spec in LAYERS.items()
+            if spec.family in builders}
+
+
+def fixed(rule: T) -> Callable[[], T]:
+    """The builder of a family without variants: it always gives ``rule``."""
+
+    def builder() -> T:
+        return rule
+
+    return builder

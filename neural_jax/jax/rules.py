@@ -19,9 +19,18 @@ into the batch, applies the wrapped layer and unfolds it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 
 import flax.linen as nn
 
+from neural_jax.ir.registry import rule_table
+from neural_jax.ir.wrappers import (
+    failure,
+    projection_kernel,
+    residual,
+    time_distributed,
+    wrapped,
+)
 from neural_jax.jax.layers_attention import (
     MultiHeadAttentionLayer,
     PositionalEmbeddingLayer,
@@ -46,16 +55,9 @@ from neural_jax.jax.layers_core import (
 from neural_jax.jax.layers_norm import BatchNormLayer, GroupNormLayer, LayerNormLayer
 from neural_jax.jax.layers_recurrent import BidirectionalLayer, RNNLayer
 from neural_jax.jax.ops import Array, glorot
-from neural_jax.ir.wrappers import (
-    failure,
-    projection_kernel,
-    residual,
-    time_distributed,
-    wrapped,
-)
 from neural_jax.jax.plan import LayerPlan, error
 
-__all__ = ["RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer", "make_layer"]
+__all__ = ["BUILDERS", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer", "make_layer"]
 
 BACKEND = "jax"
 Hp = Mapping[str, Array]
@@ -152,45 +154,29 @@ class TimeDistributedLayer(nn.Module):
         return time_distributed(lambda a: layer(a, hp, train), x, _shape, _reshape)
 
 
-RULES: dict[str, Rule] = {
-    # core
-    "Dense": _rule(DenseLayer),
-    "Output": _rule(DenseLayer),
-    "Dropout": _rule(DropoutLayer),
-    "Flatten": _rule(FlattenLayer),
-    "Reshape": _rule(ReshapeLayer),
-    "Activation": _rule(ActivationLayer),
-    "Embedding": _rule(EmbeddingLayer),
-    # convolution
-    "Conv1D": _rule(ConvLayer, n=1),
-    "Conv2D": _rule(ConvLayer, n=2),
-    "Conv3D": _rule(ConvLayer, n=3),
-    "Conv2DTranspose": _rule(ConvLayer, n=2, mode="transpose"),
-    "SeparableConv2D": _rule(SeparableConvLayer),
-    "DepthwiseConv2D": _rule(ConvLayer, n=2, mode="depthwise"),
-    # pooling
-    **{f"{kind.title()}Pooling{n}D": _rule(PoolLayer, n=n, kind=kind)
-       for kind in ("max", "average") for n in (1, 2, 3)},
-    **{f"Global{kind.title()}Pooling{n}D": _rule(GlobalPoolLayer, n=n, kind=kind)
-       for kind in ("max", "average") for n in (1, 2, 3)},
-    # normalisation
-    "BatchNormalization": _rule(BatchNormLayer),
-    "LayerNormalization": _rule(LayerNormLayer),
-    "GroupNormalization": _rule(GroupNormLayer),
-    # recurrent
-    "LSTM": _rule(RNNLayer),
-    "GRU": _rule(RNNLayer),
-    "SimpleRNN": _rule(RNNLayer),
-    "Bidirectional": _rule(BidirectionalLayer),
-    # attention
-    "MultiHeadAttention": _rule(MultiHeadAttentionLayer),
-    "TransformerEncoder": _rule(TransformerEncoderLayer, sequence=Sequence),
-    "PositionalEmbedding": _rule(PositionalEmbeddingLayer),
-    # structure
-    "ResidualConnection": _rule(ResidualLayer),
-    "TimeDistributed": _rule(TimeDistributedLayer),
-    # noise
-    "GaussianNoise": _rule(GaussianNoiseLayer),
-    "SpatialDropout1D": _rule(DropoutLayer, spatial=True),
-    "SpatialDropout2D": _rule(DropoutLayer, spatial=True),
+#: family of :data:`neural_jax.ir.registry.LAYERS` -> ``builder(**variant) -> rule``
+BUILDERS: dict[str, Callable[..., Rule]] = {
+    "dense": partial(_rule, DenseLayer),
+    "dropout": partial(_rule, DropoutLayer),
+    "flatten": partial(_rule, FlattenLayer),
+    "reshape": partial(_rule, ReshapeLayer),
+    "activation": partial(_rule, ActivationLayer),
+    "embedding": partial(_rule, EmbeddingLayer),
+    "conv": partial(_rule, ConvLayer),
+    "separable_conv": partial(_rule, SeparableConvLayer),
+    "pool": partial(_rule, PoolLayer),
+    "global_pool": partial(_rule, GlobalPoolLayer),
+    "batch_norm": partial(_rule, BatchNormLayer),
+    "layer_norm": partial(_rule, LayerNormLayer),
+    "group_norm": partial(_rule, GroupNormLayer),
+    "rnn": partial(_rule, RNNLayer),
+    "bidirectional": partial(_rule, BidirectionalLayer),
+    "attention": partial(_rule, MultiHeadAttentionLayer),
+    "transformer": partial(_rule, TransformerEncoderLayer, sequence=Sequence),
+    "positional": partial(_rule, PositionalEmbeddingLayer),
+    "residual": partial(_rule, ResidualLayer),
+    "time_distributed": partial(_rule, TimeDistributedLayer),
+    "gaussian_noise": partial(_rule, GaussianNoiseLayer),
+    "spatial_dropout": lambda n: _rule(DropoutLayer, spatial=True),
 }
+RULES: dict[str, Rule] = rule_table(BUILDERS)
