@@ -18,8 +18,8 @@ from collections.abc import Callable
 from bridges.codegen.context import Context, layer_name, lit, out_shape
 from bridges.codegen.flax_helpers import helper_source
 from bridges.codegen.source import Call, indent
+from neural_jax.ir.backend import fixed, lookup_rule, rule_table
 from neural_jax.ir.plan import LayerPlan
-from neural_jax.ir.registry import fixed, rule_table
 from neural_jax.ir.shapes import spatial_tuple
 from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
@@ -221,7 +221,7 @@ def _time_distributed(p, shape, ctx, var):
     lines = [f"batch, steps = {var}.shape[:2]  # {p.type}: fold time into the batch",
              f"{var} = {var}.reshape((batch * steps,) + {var}.shape[2:])"]
     inner = wrapped(p, failure(p, "jax"))
-    lines += FLAX[inner.type](inner, shape[1:], ctx, var)
+    lines += _emitter(inner)(inner, shape[1:], ctx, var)
     return lines + [f"{var} = {var}.reshape((batch, steps) + {var}.shape[1:])"]
 
 
@@ -333,11 +333,15 @@ BUILDERS: dict[str, Callable[..., Emitter]] = {
 FLAX: dict[str, Emitter] = rule_table(BUILDERS)
 
 
+def _emitter(p: LayerPlan) -> Emitter:
+    return lookup_rule(FLAX, p, "jax", "the Flax code generator")
+
+
 def emit_layers(plans, shape: tuple, ctx: Context, var: str = "x") -> list[str]:
     """Statements applying ``plans`` to the array named ``var``."""
     lines: list[str] = []
     for p in plans:
-        lines += FLAX[p.type](p, shape, ctx, var)
+        lines += _emitter(p)(p, shape, ctx, var)
         shape = out_shape(p, shape)
     return lines
 

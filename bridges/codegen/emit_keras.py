@@ -22,8 +22,8 @@ from collections.abc import Callable
 from bridges.codegen.context import Context, layer_name, lit, out_shape
 from bridges.codegen.source import Call, indent
 from bridges.errors import unsupported
+from neural_jax.ir.backend import fixed, lookup_rule, rule_table
 from neural_jax.ir.plan import LayerPlan
-from neural_jax.ir.registry import fixed, rule_table
 from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
 __all__ = ["BUILDERS", "KERAS", "model_source"]
@@ -118,7 +118,7 @@ def _recurrent(p, shape, ctx, var):
 
 def _inner(p: LayerPlan, shape, ctx) -> Call:
     inner = wrapped(p, failure(p, "tensorflow"))
-    code = KERAS[inner.type](inner, shape, ctx, "x")
+    code = _emitter(inner)(inner, shape, ctx, "x")
     if not isinstance(code, Call):
         raise unsupported(p, "tensorflow", f"{p.type} cannot wrap {inner.type} in Keras",
                           "wrap a single layer")
@@ -238,11 +238,15 @@ BUILDERS: dict[str, Callable[..., Emitter]] = {
 KERAS: dict[str, Emitter] = rule_table(BUILDERS)
 
 
+def _emitter(p: LayerPlan) -> Emitter:
+    return lookup_rule(KERAS, p, "tensorflow", "the Keras code generator")
+
+
 def emit_layers(plans, shape: tuple, ctx: Context, var: str = "x") -> list[str]:
     """Functional code applying ``plans`` to the tensor named ``var``."""
     lines: list[str] = []
     for p in plans:
-        code = KERAS[p.type](p, shape, ctx, var)
+        code = _emitter(p)(p, shape, ctx, var)
         if isinstance(code, Call):
             lines.append(code.render(_COL, f"{var} = ", f"({var})"))
         else:

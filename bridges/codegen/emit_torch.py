@@ -33,8 +33,9 @@ from bridges.codegen.source import Call, indent
 from bridges.codegen.torch_helpers import helper_source
 from bridges.codegen.torch_mod import ACTIVATIONS, FUNCTIONS, Mod
 from bridges.errors import unsupported
+from neural_jax.ir.backend import fixed, lookup_rule, rule_table
 from neural_jax.ir.plan import LayerPlan
-from neural_jax.ir.registry import LAYERS, LayerSpec, fixed, rule_table
+from neural_jax.ir.registry import LAYERS, LayerSpec
 from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
 __all__ = ["BUILDERS", "TORCH", "Mod", "model_source"]
@@ -255,7 +256,7 @@ def emit(p: LayerPlan, shape: tuple, ctx: Context) -> Mod:
     if shape and shape[-1] is None and _writes_size(LAYERS[p.type]):
         raise unsupported(p, "pytorch", "torch layers need the input's feature size, which "
                           "is unknown (None) here", "give the input shape in full")
-    return TORCH[p.type](p, shape, ctx)
+    return lookup_rule(TORCH, p, "pytorch", "the PyTorch code generator")(p, shape, ctx)
 
 
 def model_source(ctx: Context) -> tuple[list[str], str]:

@@ -36,8 +36,8 @@ from typing import Any
 from bridges.errors import unsupported
 from bridges.tensorflow import conv, custom
 from bridges.tensorflow._keras import BACKEND, load
+from neural_jax.ir.backend import fixed, lookup_rule, rule_table
 from neural_jax.ir.plan import LayerPlan
-from neural_jax.ir.registry import fixed, rule_table
 from neural_jax.ir.shapes import spatial_tuple
 from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
@@ -72,10 +72,7 @@ def make_layer(plan: LayerPlan):
       BackendError: the layer kind has no rule in this backend, or a value it cannot
         express exactly.
     """
-    rule = RULES.get(plan.type)
-    if rule is None:
-        raise unsupported(plan, BACKEND, "this layer has no rule in the TensorFlow bridge")
-    return rule(plan)
+    return lookup_rule(RULES, plan, BACKEND, "the TensorFlow bridge")(plan)
 
 
 # --- core -------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from bridges.torch.rules import Sequence
 from neural_jax.ir.checker import default_config, infer_shapes
 from neural_jax.ir.config import validate_config
 from neural_jax.ir.nodes import Network
-from neural_jax.ir.registry import LAYERS
 from neural_jax.ir.plan import BackendError, NetworkPlan, constant_plan, plan_network
+from neural_jax.ir.registry import LAYERS
 
 __all__ = ["TorchNetwork", "build_module"]
 

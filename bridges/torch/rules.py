@@ -49,8 +49,9 @@ from bridges.torch.layers_norm import BatchNormLayer, GroupNormLayer, LayerNormL
 from bridges.torch.layers_recurrent import BidirectionalLayer, RNNLayer
 from bridges.torch.ops import channels_first, channels_last
 from bridges.torch.slots import CONV, IDENTITY, TRANSPOSE, BridgeLayer, glorot, zeros
+from neural_jax.ir.backend import lookup_rule, rule_table
 from neural_jax.ir.plan import LayerPlan
-from neural_jax.ir.registry import LAYERS, rule_table
+from neural_jax.ir.registry import LAYERS
 from neural_jax.ir.shapes import RuleContext, ShapeError
 from neural_jax.ir.wrappers import (
     failure,
@@ -108,9 +109,7 @@ def make_layer(plan: LayerPlan, shape: Shape) -> BridgeLayer:
     Raises:
       BackendError: the layer kind has no rule in this backend.
     """
-    rule = RULES.get(plan.type)
-    if rule is None:
-        raise unsupported(plan, BACKEND, "this layer has no rule in the PyTorch backend")
+    rule = lookup_rule(RULES, plan, BACKEND, "the PyTorch backend")
     if LAYERS[plan.type].needs_features and (not shape or shape[-1] is None):
         raise unsupported(plan, BACKEND, f"its input's feature axis is unknown ({shape}); "
                           "torch creates a layer's weights before the first call",

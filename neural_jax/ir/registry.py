@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import neural_jax.ir.shapes as shapes
 from neural_jax.ir.params import ParamSpec as P
 
-__all__ = ["LayerSpec", "LAYERS", "lookup_layer", "GROUPS", "FAMILIES", "fixed", "rule_table"]
-
-T = TypeVar("T")
+__all__ = ["LayerSpec", "LAYERS", "lookup_layer", "GROUPS"]
 
 
 @dataclass(frozen=True)
@@ -244,29 +242,3 @@ def lookup_layer(name: str) -> LayerSpec | None:
     """The spec for ``name`` (case-insensitive), or None."""
     return _LOWER.get(name.lower())
 
-
-#: every family a backend provides a builder for
-FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(s.family for s in _SPECS))
-
-
-def rule_table(builders: Mapping[str, Callable[..., T]]) -> dict[str, T]:
-    """A backend's rule table: one rule per registered layer, from its builder per family.
-
-    Args:
-      builders: family -> ``builder(**spec.options) -> rule``. A family left out leaves its
-        layers out of the table (the backend then lacks them, and says so when asked).
-
-    Returns:
-      ``{layer name: rule}`` in registry order.
-    """
-    return {name: builders[spec.family](**spec.options) for name, spec in LAYERS.items()
-            if spec.family in builders}
-
-
-def fixed(rule: T) -> Callable[[], T]:
-    """The builder of a family without variants: it always gives ``rule``."""
-
-    def builder() -> T:
-        return rule
-
-    return builder

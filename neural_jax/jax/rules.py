@@ -23,7 +23,7 @@ from functools import partial
 
 import flax.linen as nn
 
-from neural_jax.ir.registry import rule_table
+from neural_jax.ir.backend import lookup_rule, rule_table
 from neural_jax.ir.wrappers import (
     failure,
     projection_kernel,
@@ -55,7 +55,7 @@ from neural_jax.jax.layers_core import (
 from neural_jax.jax.layers_norm import BatchNormLayer, GroupNormLayer, LayerNormLayer
 from neural_jax.jax.layers_recurrent import BidirectionalLayer, RNNLayer
 from neural_jax.jax.ops import Array, glorot
-from neural_jax.jax.plan import LayerPlan, error
+from neural_jax.jax.plan import LayerPlan
 
 __all__ = ["BUILDERS", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer", "make_layer"]
 
@@ -86,10 +86,7 @@ def make_layer(plan: LayerPlan, conv_impl: str = "xla") -> nn.Module:
     Raises:
       BackendError: the layer kind has no rule in this backend.
     """
-    rule = RULES.get(plan.type)
-    if rule is None:
-        raise error(None, plan, "this layer has no rule in the JAX backend")
-    return rule(plan, conv_impl=conv_impl)
+    return lookup_rule(RULES, plan, BACKEND, "the JAX backend")(plan, conv_impl=conv_impl)
 
 
 class Sequence(nn.Module):
