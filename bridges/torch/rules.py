@@ -1,7 +1,8 @@
 """The torch rule table: one rule per layer kind of SPEC §2, and the structure layers.
 
 ``RULES`` maps each canonical layer name of :data:`neural_jax.ir.registry.LAYERS` to a rule
-``rule(plan, shape) -> BridgeLayer``: ``plan`` is a constant
+``rule(plan, shape) -> BridgeLayer`` (built from ``BUILDERS``, one builder per layer
+family: :func:`neural_jax.ir.backend.rule_table`): ``plan`` is a constant
 :class:`~neural_jax.ir.plan.LayerPlan` (see :func:`neural_jax.ir.plan.constant_plan`) and
 ``shape`` the layer's input shape without the batch axis (torch needs the input features
 when it creates a tensor; Flax learns them from the first call). :class:`Sequence` runs a
@@ -12,7 +13,8 @@ The structure layers mirror :mod:`neural_jax.jax.rules`: ResidualConnection is
 ``block(x) + shortcut(x)`` with the identity shortcut when the shapes agree, else a 1x1
 projection with a bias (a Dense for flat input, a 1x1 convolution with stride
 ``ceil(n_in / n_out)`` per spatial axis otherwise; ``projection_weight`` in torch layout).
-TimeDistributed folds the time axis into the batch around its wrapped ``layer``.
+TimeDistributed folds the time axis into the batch around its wrapped ``layer``. Both are
+computed by :mod:`neural_jax.ir.wrappers` over torch's primitives.
 """
 
 from __future__ import annotations

@@ -1,9 +1,15 @@
 """The layer registry: every layer of SPEC §2 with its signature, defaults, domains and shape rule.
 
 One :class:`LayerSpec` per layer; ``LAYERS`` maps the canonical name to it and
-:func:`lookup_layer` finds a spec case-insensitively (``dense`` -> ``Dense``). Backends
-(JAX, torch, TensorFlow) register one rule per name here, and a conformance test checks every
-rule's real output shape against ``LayerSpec.shape``.
+:func:`lookup_layer` finds a spec case-insensitively (``dense`` -> ``Dense``). The entry holds
+every per-layer fact the backends and the population trainer read (its builder family,
+whether it draws random numbers, needs the input's feature axis, reads token ids, how a
+padded width passes it...): no backend keeps a table of layer names of its own.
+
+Every interpreter (JAX, torch, TensorFlow, the three code generators) builds its rule table
+from one builder per family (:mod:`neural_jax.ir.backend`; the contract is written in
+``docs/backends.md``). Conformance tests check every rule's real output shape against
+``LayerSpec.shape`` and every fact against the layers' real behaviour.
 """
 
 from __future__ import annotations

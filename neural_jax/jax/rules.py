@@ -1,7 +1,9 @@
 """The rule table: one rule per layer kind of SPEC §2, and the structure layers.
 
 ``RULES`` maps each canonical layer name of :data:`neural_jax.ir.registry.LAYERS` to a rule
-``rule(plan, **options) -> flax.linen.Module``; every module is called as
+``rule(plan, **options) -> flax.linen.Module``, built by
+:func:`neural_jax.ir.backend.rule_table` from ``BUILDERS``, one builder per layer family
+(``docs/backends.md``); every module is called as
 ``module(x, hp, train)``. The options are the build options of
 :func:`neural_jax.jax.build_model` (``conv_impl``); a rule passes on those its module
 declares as fields. :class:`Sequence` runs a list of plans (the network itself, a residual
@@ -13,7 +15,8 @@ a Dense for flat input, else a 1x1 convolution with stride ``ceil(n_in / n_out)`
 spatial axis (so ``ceil(n_in / stride) == n_out``), each with a bias
 (``projection_kernel``, ``projection_bias``). Keras has no such layer; this is the usual
 ResNet "option B" shortcut. TimeDistributed folds the time axis
-into the batch, applies the wrapped layer and unfolds it.
+into the batch, applies the wrapped layer and unfolds it. Both are computed by
+:mod:`neural_jax.ir.wrappers` over this backend's primitives, as in every backend.
 """
 
 from __future__ import annotations
