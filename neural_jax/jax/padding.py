@@ -216,9 +216,11 @@ def plan_macs(rows: Sequence[tuple], layers: Sequence[LayerPlan], input_shape: t
             continue
         shape = tuple(d or 1 for d in shape)
         lp = kinds.get(path)
-        if typ in ("Dense", "Output") and prev:
+        spec = LAYERS.get(typ)
+        matmul = spec is not None and spec.pad_role == "consume" and bool(prev)  # Dense, Conv
+        if matmul and spec.group != "convolution":
             total += math.prod(shape) * (prev[-1] or 1)
-        elif typ in ("Conv1D", "Conv2D", "Conv3D") and lp is not None and prev:
+        elif matmul and lp is not None:
             k = lp.arg("kernel_size", 1)
             k = math.prod(k) if isinstance(k, (tuple, list)) else k ** (len(shape) - 1)
             total += math.prod(shape) * k * (prev[-1] or 1)
