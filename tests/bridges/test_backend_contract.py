@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import pathlib
 
 import pytest
 
@@ -68,3 +70,17 @@ def test_a_backend_that_lacks_a_layer_raises_the_user_error(module, attr, call, 
                                     if k != "Flatten"})
     with pytest.raises(BackendError, match="Flatten at layers.0.: this layer has no rule"):
         call(mod, LayerPlan("Flatten", "layers[0]", "layers_0", ()))
+
+
+@pytest.mark.parametrize("path,table", [
+    ("neural_jax/jax/layers_attention.py", "neural_jax.jax.rules"),
+    ("bridges/torch/layers_attention.py", "bridges.torch.rules"),
+    ("bridges/codegen/datasets.py", "bridges.codegen.templates"),
+])
+def test_layer_modules_do_not_import_the_table_that_imports_them(path, table):
+    root = pathlib.Path(__file__).resolve().parents[2]
+    names = set()
+    for node in ast.walk(ast.parse((root / path).read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    assert table not in names, f"{path} imports {table}, which imports it"
