@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from search.errors import (
-    DuplicateStudyError, SearchSpaceError, StudyNotFoundError, TrialFinishedError, TrialNotFoundError,
+    DuplicateStudyError,
+    SearchSpaceError,
+    StudyNotFoundError,
 )
 from search.schedulers.base import Scheduler
 from search.space import Space
-from search.storage import BaseStorage, get_storage, worker_id
+from search.storage import BaseStorage, get_storage
 from search.strategies import get_strategy, strategy_class, strategy_name
 from search.strategies.base import Strategy
 from search.study import Study
-from search.trial import TrialState
 
-__all__ = ["create_study", "load_study", "recover_stale"]
+__all__ = ["create_study", "load_study"]
 
 _DIRECTIONS = {"minimize": "minimize", "min": "minimize", "maximize": "maximize", "max": "maximize"}
 
@@ -158,44 +158,3 @@ def load_study(
     if requeue_stale:
         study.recover_stale(requeue=True)
     return study
-
-
-def recover_stale(study: Study, requeue: bool = True, all_hosts: bool = False) -> list[int]:
-    """See :meth:`Study.recover_stale`."""
-    me = worker_id()
-    my_host = me.rpartition(":")[0]
-    stale = []
-    for t in study.get_trials([TrialState.RUNNING]):
-        worker = str(t.system_attrs.get("worker", ""))
-        if worker == me:
-            continue
-        host, _, pid = worker.rpartition(":")
-        dead_here = host == my_host and pid.isdigit() and not _pid_alive(int(pid))
-        if not (all_hosts or dead_here):
-            continue
-        try:
-            study._fail(t.number, f"worker {worker} died while the trial was running")
-        except (TrialFinishedError, TrialNotFoundError):
-            continue  # it finished (or vanished) meanwhile
-        stale.append(t.number)
-        if requeue:
-            study.storage.create_trials(study.study_id, [{
-                "params": t.params, "x": t.x, "state": TrialState.WAITING,
-                "system_attrs": {"requeued_from": t.number}, "user_attrs": t.user_attrs}])
-    return stale
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:  # a zombie has exited even if not yet reaped
-            if f.read().rsplit(")", 1)[-1].split()[0] == "Z":
-                return False
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

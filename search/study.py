@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from search.errors import SearchExhausted
+from search._stale import stale_trials
+from search.errors import SearchExhausted, TrialFinishedError, TrialNotFoundError
 from search.schedulers.base import Scheduler
 from search.space import Space
 from search.storage import BaseStorage, worker_id
@@ -442,6 +443,15 @@ class Study:
         Returns:
           Numbers of the trials marked failed.
         """
-        from search._create import recover_stale
-
-        return recover_stale(self, requeue=requeue, all_hosts=all_hosts)
+        stale = []
+        for t, worker in stale_trials(self.get_trials([TrialState.RUNNING]), all_hosts):
+            try:
+                self._fail(t.number, f"worker {worker} died while the trial was running")
+            except (TrialFinishedError, TrialNotFoundError):
+                continue  # it finished (or vanished) meanwhile
+            stale.append(t.number)
+            if requeue:
+                self.storage.create_trials(self.study_id, [{
+                    "params": t.params, "x": t.x, "state": TrialState.WAITING,
+                    "system_attrs": {"requeued_from": t.number}, "user_attrs": t.user_attrs}])
+        return stale

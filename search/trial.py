@@ -5,12 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from search.errors import SearchError
-
-if TYPE_CHECKING:
-    from search.study import Study
 
 __all__ = ["TrialState", "FrozenTrial", "Trial", "TrialPruned"]
 
@@ -107,6 +104,15 @@ class FrozenTrial:
         return self.datetime_complete - self.datetime_start
 
 
+class _Owner(Protocol):
+    """What a :class:`Trial` needs of its :class:`~search.study.Study`."""
+
+    storage: Any
+    study_id: int
+
+    def _should_prune(self, number: int, values: dict[int, float]) -> bool: ...
+
+
 class Trial:
     """A running trial as the objective sees it.
 
@@ -115,7 +121,7 @@ class Trial:
       params: the configuration to evaluate.
     """
 
-    def __init__(self, study: Study, record: FrozenTrial) -> None:
+    def __init__(self, study: _Owner, record: FrozenTrial) -> None:
         self.study = study
         self.number = record.number
         self.params: dict[str, Any] = dict(record.params)

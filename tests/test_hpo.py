@@ -175,8 +175,8 @@ def test_method_and_scheduler_arguments_fail_before_any_work():
 
 
 def test_metric_and_direction_are_checked_before_training(monkeypatch):
-    from neural_jax.objective import MetricError
     import neural_jax.data as data
+    from neural_jax.objective import MetricError
 
     def no_data(*a, **k):
         raise AssertionError("the dataset was loaded before the metric was checked")

@@ -8,8 +8,8 @@ import warnings
 
 import pytest
 
-from neural_jax.dsl.api import parse
 from neural_jax.core.errors import NeuralValidationError
+from neural_jax.dsl.api import parse
 from neural_jax.hpo import HPOptimizer
 from neural_jax.train.best import load_best, reproduce, save_best
 from tests.tiny_search import tiny_lr_search

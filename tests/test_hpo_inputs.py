@@ -9,7 +9,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from neural_jax import NeuralWarning
-from neural_jax.data import DatasetError, from_arrays, load
+from neural_jax.data import DatasetError, load
 from neural_jax.hpo import HPOptimizer
 from search import TrialState
 

@@ -128,8 +128,8 @@ def test_bad_mode_is_a_clear_error():
 
 
 def test_config_launch_logs_every_trial(tmp_path, monkeypatch):
-    from neural_jax.experiment import run_hpo
     from configs.digits_mlp import get_config
+    from neural_jax.experiment import run_hpo
 
     monkeypatch.chdir(ROOT)
     cfg = get_config()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from bridges.codegen.context import Context, lit
-from bridges.codegen.templates import indent
+from bridges.codegen.source import indent
 from neural_jax.core.errors import NeuralValidationError
 
 __all__ = ["DATASETS", "dataset_hook"]

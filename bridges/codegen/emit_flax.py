@@ -17,11 +17,13 @@ from collections.abc import Callable
 
 from bridges.codegen.context import Context, layer_name, lit, out_shape
 from bridges.codegen.flax_helpers import helper_source
-from bridges.codegen.templates import Call, indent
+from bridges.codegen.source import Call, indent
+from neural_jax.ir.backend import fixed, lookup_rule, rule_table
 from neural_jax.ir.plan import LayerPlan
 from neural_jax.ir.shapes import spatial_tuple
+from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
-__all__ = ["FLAX", "model_source"]
+__all__ = ["BUILDERS", "FLAX", "model_source"]
 
 _COL = 8  # statements of Model.__call__ start at this column
 
@@ -192,7 +194,8 @@ def _recurrent(p, shape, ctx, var):
 
 def _bidirectional(p, shape, ctx, var):
     ctx.helpers.add("glorot")
-    inner, merge = p.inner, p.arg("merge_mode", "concat")
+    fail = failure(p, "jax")
+    inner, merge = wrapped(p, fail), merge_mode(p, fail)
     seq = inner.arg("return_sequences", False)
     if inner.arg("recurrent_dropout", 0.0):
         a = _keras_rnn(inner, ctx, False, layer_name(p) + "_forward", seq)
@@ -217,7 +220,8 @@ def _bidirectional(p, shape, ctx, var):
 def _time_distributed(p, shape, ctx, var):
     lines = [f"batch, steps = {var}.shape[:2]  # {p.type}: fold time into the batch",
              f"{var} = {var}.reshape((batch * steps,) + {var}.shape[2:])"]
-    lines += FLAX[p.inner.type](p.inner, shape[1:], ctx, var)
+    inner = wrapped(p, failure(p, "jax"))
+    lines += _emitter(inner)(inner, shape[1:], ctx, var)
     return lines + [f"{var} = {var}.reshape((batch, steps) + {var}.shape[1:])"]
 
 
@@ -301,54 +305,43 @@ def _spatial_dropout(n: int):
     return emit
 
 
-FLAX: dict[str, Emitter] = {
-    # core
-    "Dense": _dense,
-    "Output": _dense,
-    "Dropout": lambda p, shape, ctx, var: _drop(p.arg("rate"), var),
-    "Flatten": _plain("{v} = {v}.reshape(({v}.shape[0], -1))  # Flatten"),
-    "Reshape": _reshape,
-    "Activation": lambda p, shape, ctx, var: _act(p.arg("function"), var),
-    "Embedding": _embedding,
-    # convolution
-    "Conv1D": _conv(1),
-    "Conv2D": _conv(2),
-    "Conv3D": _conv(3),
-    "Conv2DTranspose": _conv(2, "transpose"),
-    "SeparableConv2D": _conv(2, "separable"),
-    "DepthwiseConv2D": _conv(2, "depthwise"),
-    # pooling
-    **{f"{k.title()}Pooling{n}D": _pool(n, k) for k in ("max", "average") for n in (1, 2, 3)},
-    **{f"Global{k.title()}Pooling{n}D": _global_pool(k)
-       for k in ("max", "average") for n in (1, 2, 3)},
-    # normalisation
-    "BatchNormalization": _norm("nn.BatchNorm", use_running_average="not train"),
-    "LayerNormalization": _norm("nn.LayerNorm"),
-    "GroupNormalization": _norm("nn.GroupNorm"),
-    # recurrent
-    "LSTM": _recurrent,
-    "GRU": _recurrent,
-    "SimpleRNN": _recurrent,
-    "Bidirectional": _bidirectional,
-    # attention
-    "MultiHeadAttention": _attention,
-    "TransformerEncoder": _transformer,
-    "PositionalEmbedding": _positional,
-    # structure
-    "ResidualConnection": _residual,
-    "TimeDistributed": _time_distributed,
-    # noise
-    "GaussianNoise": _noise,
-    "SpatialDropout1D": _spatial_dropout(1),
-    "SpatialDropout2D": _spatial_dropout(2),
+#: family of :data:`neural_jax.ir.registry.LAYERS` -> ``builder(**variant) -> emitter``
+BUILDERS: dict[str, Callable[..., Emitter]] = {
+    "dense": fixed(_dense),
+    "dropout": fixed(lambda p, shape, ctx, var: _drop(p.arg("rate"), var)),
+    "flatten": fixed(_plain("{v} = {v}.reshape(({v}.shape[0], -1))  # Flatten")),
+    "reshape": fixed(_reshape),
+    "activation": fixed(lambda p, shape, ctx, var: _act(p.arg("function"), var)),
+    "embedding": fixed(_embedding),
+    "conv": lambda n, mode="conv": _conv(n, mode),
+    "separable_conv": lambda: _conv(2, "separable"),
+    "pool": lambda n, kind: _pool(n, kind),
+    "global_pool": lambda n, kind: _global_pool(kind),
+    "batch_norm": fixed(_norm("nn.BatchNorm", use_running_average="not train")),
+    "layer_norm": fixed(_norm("nn.LayerNorm")),
+    "group_norm": fixed(_norm("nn.GroupNorm")),
+    "rnn": fixed(_recurrent),
+    "bidirectional": fixed(_bidirectional),
+    "attention": fixed(_attention),
+    "transformer": fixed(_transformer),
+    "positional": fixed(_positional),
+    "residual": fixed(_residual),
+    "time_distributed": fixed(_time_distributed),
+    "gaussian_noise": fixed(_noise),
+    "spatial_dropout": _spatial_dropout,
 }
+FLAX: dict[str, Emitter] = rule_table(BUILDERS)
+
+
+def _emitter(p: LayerPlan) -> Emitter:
+    return lookup_rule(FLAX, p, "jax", "the Flax code generator")
 
 
 def emit_layers(plans, shape: tuple, ctx: Context, var: str = "x") -> list[str]:
     """Statements applying ``plans`` to the array named ``var``."""
     lines: list[str] = []
     for p in plans:
-        lines += FLAX[p.type](p, shape, ctx, var)
+        lines += _emitter(p)(p, shape, ctx, var)
         shape = out_shape(p, shape)
     return lines
 

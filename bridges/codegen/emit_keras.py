@@ -20,11 +20,13 @@ import math
 from collections.abc import Callable
 
 from bridges.codegen.context import Context, layer_name, lit, out_shape
-from bridges.codegen.templates import Call, indent
+from bridges.codegen.source import Call, indent
 from bridges.errors import unsupported
+from neural_jax.ir.backend import fixed, lookup_rule, rule_table
 from neural_jax.ir.plan import LayerPlan
+from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
-__all__ = ["KERAS", "model_source"]
+__all__ = ["BUILDERS", "KERAS", "model_source"]
 
 Emitter = Callable[[LayerPlan, tuple, Context, str], "Call | list[str]"]
 _COL = 4  # statements of build_model() start at this column
@@ -115,14 +117,16 @@ def _recurrent(p, shape, ctx, var):
 
 
 def _inner(p: LayerPlan, shape, ctx) -> Call:
-    code = KERAS[p.inner.type](p.inner, shape, ctx, "x")
+    inner = wrapped(p, failure(p, "tensorflow"))
+    code = _emitter(inner)(inner, shape, ctx, "x")
     if not isinstance(code, Call):
-        raise unsupported(p, "tensorflow", f"{p.type} cannot wrap {p.inner.type} in Keras",
+        raise unsupported(p, "tensorflow", f"{p.type} cannot wrap {inner.type} in Keras",
                           "wrap a single layer")
     return code
 
 
 def _bidirectional(p, shape, ctx, var):
+    merge_mode(p, failure(p, "tensorflow"))
     kw = _kw(p, "merge_mode")
     return Call("layers.Bidirectional", [_inner(p, shape, ctx)], {**kw, "name": _name(p)})
 
@@ -195,57 +199,54 @@ def _residual(p, shape, ctx, var):
     return lines
 
 
-KERAS: dict[str, Emitter] = {
-    # core
-    "Dense": _dense,
-    "Output": _dense,
-    "Dropout": _simple("Dropout", "rate"),
-    "Flatten": _simple("Flatten"),
-    "Reshape": _simple("Reshape", "target_shape"),
-    "Activation": _simple("Activation", "function"),
-    "Embedding": _simple("Embedding", "input_dim", "output_dim"),
-    # convolution
-    "Conv1D": _conv("Conv1D"),
-    "Conv2D": _conv("Conv2D"),
-    "Conv3D": _conv("Conv3D"),
-    "Conv2DTranspose": _conv("Conv2DTranspose"),
-    "SeparableConv2D": _conv("SeparableConv2D"),
-    "DepthwiseConv2D": _conv("DepthwiseConv2D", depthwise=True),
-    # pooling
-    **{f"{k}Pooling{n}D": _pool(f"{k}Pooling{n}D") for k in ("Max", "Average") for n in (1, 2, 3)},
-    **{f"Global{k}Pooling{n}D": _simple(f"Global{k}Pooling{n}D")
-       for k in ("Max", "Average") for n in (1, 2, 3)},
-    # normalisation
-    "BatchNormalization": _simple("BatchNormalization", kw=("momentum", "epsilon"),
-                                  defaults={"momentum": 0.99, "epsilon": 1e-3}),
-    "LayerNormalization": _simple("LayerNormalization", kw=("epsilon",),
-                                  defaults={"epsilon": 1e-3}),
-    "GroupNormalization": _simple("GroupNormalization", kw=("groups", "epsilon"),
-                                  defaults={"groups": 32, "epsilon": 1e-3}),
-    # recurrent
-    "LSTM": _recurrent,
-    "GRU": _recurrent,
-    "SimpleRNN": _recurrent,
-    "Bidirectional": _bidirectional,
-    # attention
-    "MultiHeadAttention": _attention,
-    "TransformerEncoder": _transformer,
-    "PositionalEmbedding": _positional,
-    # structure
-    "ResidualConnection": _residual,
-    "TimeDistributed": _time_distributed,
-    # noise
-    "GaussianNoise": _simple("GaussianNoise", "stddev"),
-    "SpatialDropout1D": _simple("SpatialDropout1D", "rate"),
-    "SpatialDropout2D": _simple("SpatialDropout2D", "rate"),
+def _conv_family(n: int, mode: str | None = None) -> Emitter:
+    if mode == "transpose":
+        return _conv(f"Conv{n}DTranspose")
+    if mode == "depthwise":
+        return _conv(f"DepthwiseConv{n}D", depthwise=True)
+    return _conv(f"Conv{n}D")
+
+
+#: family of :data:`neural_jax.ir.registry.LAYERS` -> ``builder(**variant) -> emitter``
+BUILDERS: dict[str, Callable[..., Emitter]] = {
+    "dense": fixed(_dense),
+    "dropout": fixed(_simple("Dropout", "rate")),
+    "flatten": fixed(_simple("Flatten")),
+    "reshape": fixed(_simple("Reshape", "target_shape")),
+    "activation": fixed(_simple("Activation", "function")),
+    "embedding": fixed(_simple("Embedding", "input_dim", "output_dim")),
+    "conv": _conv_family,
+    "separable_conv": lambda: _conv("SeparableConv2D"),
+    "pool": lambda n, kind: _pool(f"{kind.title()}Pooling{n}D"),
+    "global_pool": lambda n, kind: _simple(f"Global{kind.title()}Pooling{n}D"),
+    "batch_norm": fixed(_simple("BatchNormalization", kw=("momentum", "epsilon"),
+                                 defaults={"momentum": 0.99, "epsilon": 1e-3})),
+    "layer_norm": fixed(_simple("LayerNormalization", kw=("epsilon",),
+                                 defaults={"epsilon": 1e-3})),
+    "group_norm": fixed(_simple("GroupNormalization", kw=("groups", "epsilon"),
+                                 defaults={"groups": 32, "epsilon": 1e-3})),
+    "rnn": fixed(_recurrent),
+    "bidirectional": fixed(_bidirectional),
+    "attention": fixed(_attention),
+    "transformer": fixed(_transformer),
+    "positional": fixed(_positional),
+    "residual": fixed(_residual),
+    "time_distributed": fixed(_time_distributed),
+    "gaussian_noise": fixed(_simple("GaussianNoise", "stddev")),
+    "spatial_dropout": lambda n: _simple(f"SpatialDropout{n}D", "rate"),
 }
+KERAS: dict[str, Emitter] = rule_table(BUILDERS)
+
+
+def _emitter(p: LayerPlan) -> Emitter:
+    return lookup_rule(KERAS, p, "tensorflow", "the Keras code generator")
 
 
 def emit_layers(plans, shape: tuple, ctx: Context, var: str = "x") -> list[str]:
     """Functional code applying ``plans`` to the tensor named ``var``."""
     lines: list[str] = []
     for p in plans:
-        code = KERAS[p.type](p, shape, ctx, var)
+        code = _emitter(p)(p, shape, ctx, var)
         if isinstance(code, Call):
             lines.append(code.render(_COL, f"{var} = ", f"({var})"))
         else:

@@ -29,13 +29,16 @@ from bridges.codegen.emit_torch_conv import (
     size,
     wrap,
 )
-from bridges.codegen.templates import Call, indent
+from bridges.codegen.source import Call, indent
 from bridges.codegen.torch_helpers import helper_source
 from bridges.codegen.torch_mod import ACTIVATIONS, FUNCTIONS, Mod
 from bridges.errors import unsupported
+from neural_jax.ir.backend import fixed, lookup_rule, rule_table
 from neural_jax.ir.plan import LayerPlan
+from neural_jax.ir.registry import LAYERS, LayerSpec
+from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
-__all__ = ["TORCH", "Mod", "model_source"]
+__all__ = ["BUILDERS", "TORCH", "Mod", "model_source"]
 
 Emitter = Callable[[LayerPlan, tuple, Context], Mod]
 
@@ -126,11 +129,9 @@ def _recurrent(p, shape, ctx):
 
 
 def _bidirectional(p, shape, ctx):
-    inner = p.inner
-    if inner is None or inner.type not in ("LSTM", "GRU", "SimpleRNN"):
-        raise unsupported(p, "pytorch", "Bidirectional wraps LSTM, GRU or SimpleRNN only",
-                          "wrap a recurrent layer")
-    merge = p.arg("merge_mode", "concat")
+    fail = failure(p, "pytorch")
+    inner = wrapped(p, fail)
+    merge = merge_mode(p, fail)
     if not _rnn_args(inner)[1]:
         ctx.helpers.add("Bidirectional")
         return Mod(Call("Bidirectional", [_keras_rnn(inner, shape[-1], ctx),
@@ -145,7 +146,7 @@ def _bidirectional(p, shape, ctx):
 
 def _time_distributed(p, shape, ctx):
     ctx.helpers.add("TimeDistributed")
-    inner = emit(p.inner, shape[1:], ctx)
+    inner = emit(wrapped(p, failure(p, "pytorch")), shape[1:], ctx)
     return Mod(Call("TimeDistributed", [inner.single()]))
 
 
@@ -206,52 +207,44 @@ def _spatial_dropout(n: int):
     return emit
 
 
-TORCH: dict[str, Emitter] = {
-    # core
-    "Dense": _dense,
-    "Output": _dense,
-    "Dropout": _plain("nn.Dropout({rate!r})"),
-    "Flatten": _plain("nn.Flatten()"),
-    "Reshape": _reshape,
-    "Activation": lambda p, shape, ctx: Mod(ACTIVATIONS[p.arg("function")][0]),
-    "Embedding": _plain("nn.Embedding({input_dim}, {output_dim})"),
-    # convolution
-    "Conv1D": conv(1),
-    "Conv2D": conv(2),
-    "Conv3D": conv(3),
-    "Conv2DTranspose": conv_transpose,
-    "SeparableConv2D": conv(2, "separable"),
-    "DepthwiseConv2D": conv(2, "depthwise"),
-    # pooling
-    **{f"{k.title()}Pooling{n}D": pool(n, k) for k in ("max", "average") for n in (1, 2, 3)},
-    **{f"Global{k.title()}Pooling{n}D": global_pool(k)
-       for k in ("max", "average") for n in (1, 2, 3)},
-    # normalisation
-    "BatchNormalization": _batch_norm,
-    "LayerNormalization": _plain("nn.LayerNorm({c}, eps={epsilon!r})"),
-    "GroupNormalization": _channel_op("nn.GroupNorm({groups}, {c}, eps={epsilon!r})"),
-    # recurrent
-    "LSTM": _recurrent,
-    "GRU": _recurrent,
-    "SimpleRNN": _recurrent,
-    "Bidirectional": _bidirectional,
-    # attention
-    "MultiHeadAttention": _attention,
-    "TransformerEncoder": _transformer,
-    "PositionalEmbedding": _positional,
-    # structure
-    "ResidualConnection": _residual,
-    "TimeDistributed": _time_distributed,
-    # noise
-    "GaussianNoise": _plain("GaussianNoise({stddev!r})", "GaussianNoise"),
-    "SpatialDropout1D": _spatial_dropout(1),
-    "SpatialDropout2D": _spatial_dropout(2),
+def _conv_family(n: int, mode: str = "conv") -> Emitter:
+    return conv_transpose if mode == "transpose" else conv(n, mode)
+
+
+#: family of :data:`neural_jax.ir.registry.LAYERS` -> ``builder(**variant) -> emitter``
+BUILDERS: dict[str, Callable[..., Emitter]] = {
+    "dense": fixed(_dense),
+    "dropout": fixed(_plain("nn.Dropout({rate!r})")),
+    "flatten": fixed(_plain("nn.Flatten()")),
+    "reshape": fixed(_reshape),
+    "activation": fixed(lambda p, shape, ctx: Mod(ACTIVATIONS[p.arg("function")][0])),
+    "embedding": fixed(_plain("nn.Embedding({input_dim}, {output_dim})")),
+    "conv": _conv_family,
+    "separable_conv": lambda: conv(2, "separable"),
+    "pool": lambda n, kind: pool(n, kind),
+    "global_pool": lambda n, kind: global_pool(kind),
+    "batch_norm": fixed(_batch_norm),
+    "layer_norm": fixed(_plain("nn.LayerNorm({c}, eps={epsilon!r})")),
+    "group_norm": fixed(_channel_op("nn.GroupNorm({groups}, {c}, eps={epsilon!r})")),
+    "rnn": fixed(_recurrent),
+    "bidirectional": fixed(_bidirectional),
+    "attention": fixed(_attention),
+    "transformer": fixed(_transformer),
+    "positional": fixed(_positional),
+    "residual": fixed(_residual),
+    "time_distributed": fixed(_time_distributed),
+    "gaussian_noise": fixed(_plain("GaussianNoise({stddev!r})", "GaussianNoise")),
+    "spatial_dropout": _spatial_dropout,
 }
+TORCH: dict[str, Emitter] = rule_table(BUILDERS)
 
 
-#: layers that do not need to know their input's feature size
-_SIZE_FREE = {"Dropout", "Flatten", "Activation", "GaussianNoise", "Embedding", "SpatialDropout1D",
-              "SpatialDropout2D"} | {k for k in TORCH if "Pool" in k}
+def _writes_size(spec: LayerSpec) -> bool:
+    """Whether the emitted source holds the input's feature size: the layer's weights
+    depend on it, a structure layer sizes its projection or inner layer from it, or a
+    Reshape writes its output shape."""
+    return (spec.needs_features or spec.group == "structure"
+            or spec.param("target_shape") is not None)
 
 
 def emit(p: LayerPlan, shape: tuple, ctx: Context) -> Mod:
@@ -260,10 +253,10 @@ def emit(p: LayerPlan, shape: tuple, ctx: Context) -> Mod:
     Raises:
       BackendError: torch needs a feature size that the input shape leaves unknown.
     """
-    if shape and shape[-1] is None and p.type not in _SIZE_FREE:
+    if shape and shape[-1] is None and _writes_size(LAYERS[p.type]):
         raise unsupported(p, "pytorch", "torch layers need the input's feature size, which "
                           "is unknown (None) here", "give the input shape in full")
-    return TORCH[p.type](p, shape, ctx)
+    return lookup_rule(TORCH, p, "pytorch", "the PyTorch code generator")(p, shape, ctx)
 
 
 def model_source(ctx: Context) -> tuple[list[str], str]:

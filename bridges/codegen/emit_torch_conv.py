@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from bridges.codegen.context import lit, out_shape
-from bridges.codegen.templates import Call
+from bridges.codegen.source import Call
 from bridges.codegen.torch_mod import Mod
 from bridges.errors import unsupported
 from neural_jax.ir.plan import LayerPlan

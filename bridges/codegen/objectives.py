@@ -12,7 +12,7 @@ position, as the JAX trainer's does.
 from __future__ import annotations
 
 from bridges.codegen.context import Context, lit
-from bridges.codegen.templates import indent
+from bridges.codegen.source import indent
 
 __all__ = ["loss_source", "metrics_source"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridges.codegen.context import lit
-from bridges.codegen.templates import Call, indent
+from bridges.codegen.source import Call, indent
 
 __all__ = ["OptimizerSettings", "keras_schedule", "optimizer_settings", "schedule_function"]
 

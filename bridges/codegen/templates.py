@@ -1,110 +1,31 @@
-"""The parts of a generated script that every backend shares, and a small call formatter.
+"""The parts of a generated script that every backend shares.
 
 A script reads top to bottom as: a header comment (network, backend, configuration), the
 imports, the settings taken from the DSL as constants, the data hook ``load_data()``, the
 model, the training code and ``main()`` with a command line. Only the model and training
 parts differ between backends; this module writes the rest. The data hook is plain numpy,
 so it is the same text in every backend.
-
-:class:`Call` renders a call on one line when it fits in :data:`WIDTH` columns and breaks
-it like hand-written code otherwise.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from dataclasses import dataclass, field
-from typing import Any
 
 from bridges.codegen.context import Context, lit
+from bridges.codegen.datasets import dataset_constant, dataset_hook
+from bridges.codegen.source import indent, join_sections
 
 __all__ = [
-    "WIDTH",
-    "Call",
     "constants",
     "data_hook",
+    "early_stopping_lines",
     "epoch_line",
+    "fmt_float",
     "header",
-    "indent",
-    "join_sections",
     "main_block",
 ]
 
-#: the column limit generated code is wrapped at
-WIDTH = 99
-
 _FRAMEWORKS = {"tensorflow": "TensorFlow/Keras", "pytorch": "PyTorch", "jax": "JAX/Flax"}
-
-
-@dataclass
-class Call:
-    """A call expression ``fn(*args, **kwargs)`` whose arguments may be calls themselves.
-
-    Arguments are source strings or :class:`Call` objects; a keyword whose value is None is
-    left out.
-    """
-
-    fn: str
-    args: list[Any] = field(default_factory=list)
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-    def _items(self) -> list[tuple[str, Any]]:
-        out = [("", a) for a in self.args]
-        out += [(f"{k}=", v) for k, v in self.kwargs.items() if v is not None]
-        return out
-
-    def flat(self) -> str:
-        """The call on one line."""
-        parts = [k + (v.flat() if isinstance(v, Call) else str(v)) for k, v in self._items()]
-        return f"{self.fn}({', '.join(parts)})"
-
-    def render(self, col: int = 0, prefix: str = "", suffix: str = "") -> str:
-        """The call as source; continuation lines are indented relative to the first line.
-
-        Args:
-          col: the column the first line will start at (for the width limit only).
-          prefix: text before the call on its first line (``x = ``).
-          suffix: text after the closing parenthesis (``(x)``).
-        """
-        line = prefix + self.flat() + suffix
-        if col + len(line) <= WIDTH:
-            return line
-        last = self._items()[-1] if self._items() else None
-        if last is not None and isinstance(last[1], Call):
-            # Hug a trailing call: `Outer(a, Inner(` ... `))`.
-            head = "".join(k + (v.flat() if isinstance(v, Call) else str(v)) + ", "
-                           for k, v in self._items()[:-1])
-            opening = f"{prefix}{self.fn}({head}{last[0]}"
-            if "\n" not in head and col + len(opening) + len(last[1].fn) + 1 <= WIDTH:
-                return last[1].render(col, opening, ")" + suffix)
-        items = []
-        for k, v in self._items():
-            if isinstance(v, Call):
-                items.append(v.render(col + 4, prefix=k).replace("\n", "\n    "))
-            else:
-                items.append(k + str(v))
-        if not any("\n" in it for it in items):
-            # Fill continuation lines greedily, the closing parenthesis on the last one.
-            lines, cur = [], ""
-            for i, it in enumerate(items):
-                piece = it + ("," if i < len(items) - 1 else ")" + suffix)
-                if cur and col + 4 + len(cur) + 1 + len(piece) > WIDTH:
-                    lines.append(cur)
-                    cur = piece
-                else:
-                    cur = f"{cur} {piece}" if cur else piece
-            lines.append(cur)
-            if all(col + 4 + len(ln) <= WIDTH for ln in lines):
-                return f"{prefix}{self.fn}(\n" + "\n".join("    " + ln for ln in lines)
-        body = ",\n".join("    " + it for it in items)
-        return f"{prefix}{self.fn}(\n{body},\n){suffix}"
-
-
-def indent(text: str, n: int) -> str:
-    """Indents every non-empty line of ``text`` by ``n`` spaces."""
-    pad = " " * n
-    return "\n".join(pad + ln if ln.strip() else "" for ln in text.split("\n"))
 
 
 def header(ctx: Context) -> str:
@@ -155,8 +76,6 @@ def constants(ctx: Context) -> str:
         lines.append(f"MONITOR = {lit(s.monitor)}")
     lines.append(f"SEED = {s.seed}")
     if ctx.dataset:
-        from bridges.codegen.datasets import dataset_constant
-
         lines += dataset_constant(ctx.dataset)
     else:
         lines.append("N_TRAIN = 512  # training examples made by the default load_data()")
@@ -180,8 +99,6 @@ def data_hook(ctx: Context) -> str:
     (:mod:`bridges.codegen.datasets`), else random data of the input shape with targets from
     a random teacher."""
     if ctx.dataset:
-        from bridges.codegen.datasets import dataset_hook
-
         return join_sections(dataset_hook(ctx, ctx.dataset)).rstrip("\n")
     if ctx.vocab_size is not None:
         make = ["x = rng.integers(0, VOCAB_SIZE, size=(n,) + INPUT_SHAPE)",
@@ -315,13 +232,3 @@ def fmt_float(v: float) -> str:
     """A float literal (integers keep a trailing ``.0``)."""
     v = float(v)
     return repr(v) if math.isfinite(v) else f'float("{v}")'
-
-
-def join_sections(parts: list[str]) -> str:
-    """Sections separated like hand-written modules: two blank lines around definitions."""
-    out = parts[0]
-    for prev, part in itertools.pairwise(parts):
-        defn = part.startswith(("def ", "class ", "if __name__", "@"))
-        prev_defn = prev.startswith(("def ", "class ", "@"))
-        out += ("\n\n\n" if defn or prev_defn else "\n\n") + part
-    return out + "\n"

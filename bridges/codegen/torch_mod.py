@@ -1,6 +1,6 @@
 """What a PyTorch layer emitter returns: a module expression and its activation.
 
-:class:`Mod` holds a torch module expression (a :class:`~bridges.codegen.templates.Call`)
+:class:`Mod` holds a torch module expression (a :class:`~bridges.codegen.source.Call`)
 and the name of the activation applied to its output; :data:`ACTIVATIONS` gives each DSL
 activation as a module (for ``nn.Sequential``) and as a function of a tensor (for
 ``forward``), with Keras 3's definitions (exact ``gelu``, ``leaky_relu`` slope 0.2).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridges.codegen.templates import Call
+from bridges.codegen.source import Call
 
 __all__ = ["ACTIVATIONS", "FUNCTIONS", "Mod"]
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 from bridges.codegen import emit_keras
 from bridges.codegen.context import Context, lit
 from bridges.codegen.schedules import keras_schedule, optimizer_settings
+from bridges.codegen.source import Call, indent, join_sections
 from bridges.codegen.templates import (
-    Call,
     constants,
     data_hook,
     header,
-    indent,
-    join_sections,
     main_block,
 )
 

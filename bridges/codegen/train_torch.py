@@ -19,15 +19,13 @@ from bridges.codegen.schedules import (
     optimizer_settings,
     schedule_function,
 )
+from bridges.codegen.source import Call, indent, join_sections
 from bridges.codegen.templates import (
-    Call,
     constants,
     data_hook,
     early_stopping_lines,
     epoch_line,
     header,
-    indent,
-    join_sections,
     main_block,
 )
 

@@ -20,11 +20,17 @@ Convolutions Keras refuses are in :mod:`bridges.tensorflow.conv`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence as Seq
 
 from bridges.errors import BackendError
 from bridges.tensorflow._keras import BACKEND, load
+from neural_jax.ir.wrappers import (
+    Fail,
+    projection_kernel,
+    projection_strides,
+    residual,
+    time_distributed,
+)
 
 tf, keras = load()
 
@@ -44,6 +50,17 @@ __all__ = [
 def output_shape(layer, shape: tuple) -> tuple:
     """``layer``'s output shape (batch axis included) for an input of ``shape``."""
     return tuple(layer.compute_output_shape(tuple(shape)))
+
+
+def _static(a) -> tuple:
+    """The static dimensions of a tensor (None where unknown)."""
+    return tuple(a.shape)
+
+
+def _dims(a) -> tuple:
+    """The dimensions of a tensor: static where known, else ``tf.shape``'s."""
+    dynamic = tf.shape(a)
+    return tuple(d if d is not None else dynamic[i] for i, d in enumerate(a.shape))
 
 
 def _build(layer, shape: tuple) -> tuple:
@@ -103,52 +120,37 @@ class Residual(NeuralLayer):
 
     _param_names = ("projection_kernel", "projection_bias")
 
-    def __init__(self, block: Sequence, where: str, **kwargs) -> None:
+    def __init__(self, block: Sequence, fail: Fail, **kwargs) -> None:
         super().__init__(**kwargs)
         self.block = block
-        self.where = where  # "ResidualConnection at <path>", for messages
+        self.fail = fail  # the error at the ResidualConnection's plan
         self.strides: tuple[int, ...] | None = None
-
-    def _fail(self, message: str, hint: str) -> BackendError:
-        return BackendError(f"{self.where}: {message} (backend: {BACKEND})", hint=hint)
 
     def build(self, input_shape) -> None:
         x_shape = tuple(input_shape)
         y_shape = _build(self.block, x_shape)
-        if y_shape == x_shape:
+        shape = projection_kernel(x_shape, y_shape, self.fail)
+        if shape is None:
             return
-        if len(y_shape) != len(x_shape):
-            raise self._fail(f"the block changes the rank {x_shape} -> {y_shape}",
-                             "a residual block must keep the rank")
-        cin, cout = x_shape[-1], y_shape[-1]
-        if len(x_shape) == 2:
-            self.strides = ()
-            shape = (cin, cout)
-        else:
-            spatial = list(zip(x_shape[1:-1], y_shape[1:-1]))
-            if any(a is None or b is None for a, b in spatial):
-                raise self._fail(f"a projection shortcut for {x_shape} -> {y_shape} needs "
-                                 "known spatial sizes", "give the input shape in full")
-            self.strides = tuple(math.ceil(a / b) for a, b in spatial)
-            if any(-(-a // s) != b for (a, b), s in zip(spatial, self.strides)):
-                raise self._fail(f"no 1x1 projection maps {x_shape} to {y_shape}",
-                                 "keep the spatial size or downsample by an integer stride")
-            shape = (1,) * len(spatial) + (cin, cout)
+        spatial = list(zip(x_shape[1:-1], y_shape[1:-1]))
+        if any(a is None or b is None for a, b in spatial):
+            raise self.fail(f"a projection shortcut for {x_shape} -> {y_shape} needs "
+                            "known spatial sizes", "give the input shape in full")
+        self.strides = projection_strides(x_shape, y_shape, self.fail)
         self.projection_kernel = self.add_weight(shape=shape, initializer="glorot_uniform",
                                                  name="projection_kernel")
-        self.projection_bias = self.add_weight(shape=(cout,), initializer="zeros",
+        self.projection_bias = self.add_weight(shape=shape[-1:], initializer="zeros",
                                                name="projection_bias")
 
+    def _projection(self, x, strides: tuple[int, ...]):
+        if not strides:
+            return tf.matmul(x, self.projection_kernel) + self.projection_bias
+        y = tf.nn.convolution(x, self.projection_kernel, strides=strides, padding="VALID")
+        return y + self.projection_bias
+
     def call(self, x, training=None):
-        y = self.block(x, training=training)
-        if self.strides is None:
-            return y + x
-        if not self.strides:
-            shortcut = tf.matmul(x, self.projection_kernel)
-        else:
-            shortcut = tf.nn.convolution(x, self.projection_kernel, strides=self.strides,
-                                         padding="VALID")
-        return y + shortcut + self.projection_bias
+        return residual(lambda a: self.block(a, training=training), x, _static,
+                        None if self.strides is None else self._projection, self.fail)
 
     def compute_output_shape(self, input_shape):
         return output_shape(self.block, input_shape)
@@ -168,13 +170,8 @@ class TimeDistributed(NeuralLayer):
         _build(self.layer, (None,) + tuple(input_shape[2:]))
 
     def call(self, x, training=None):
-        dynamic = tf.shape(x)
-        b = x.shape[0] if x.shape[0] is not None else dynamic[0]
-        t = x.shape[1] if x.shape[1] is not None else dynamic[1]
-        inner = [d if d is not None else dynamic[i + 2] for i, d in enumerate(x.shape[2:])]
-        y = self.layer(tf.reshape(x, [-1] + inner), training=training)
-        out = [d if d is not None else tf.shape(y)[i + 1] for i, d in enumerate(y.shape[1:])]
-        return tf.reshape(y, [b, t] + out)
+        return time_distributed(lambda a: self.layer(a, training=training), x, _dims,
+                                lambda a, dims: tf.reshape(a, list(dims)))
 
     def compute_output_shape(self, input_shape):
         inner = output_shape(self.layer, (None,) + tuple(input_shape[2:]))

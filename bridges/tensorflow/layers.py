@@ -36,12 +36,14 @@ from typing import Any
 from bridges.errors import unsupported
 from bridges.tensorflow import conv, custom
 from bridges.tensorflow._keras import BACKEND, load
+from neural_jax.ir.backend import fixed, lookup_rule, rule_table
 from neural_jax.ir.plan import LayerPlan
 from neural_jax.ir.shapes import spatial_tuple
+from neural_jax.ir.wrappers import failure, merge_mode, wrapped
 
 tf, keras = load()
 
-__all__ = ["ACTIVATIONS", "RULES", "Rule", "activation", "make_layer"]
+__all__ = ["ACTIVATIONS", "BUILDERS", "RULES", "Rule", "activation", "make_layer"]
 
 #: plan -> Keras layer named ``plan.name``
 Rule = Callable[[LayerPlan], Any]
@@ -70,10 +72,7 @@ def make_layer(plan: LayerPlan):
       BackendError: the layer kind has no rule in this backend, or a value it cannot
         express exactly.
     """
-    rule = RULES.get(plan.type)
-    if rule is None:
-        raise unsupported(plan, BACKEND, "this layer has no rule in the TensorFlow bridge")
-    return rule(plan)
+    return lookup_rule(RULES, plan, BACKEND, "the TensorFlow bridge")(plan)
 
 
 # --- core -------------------------------------------------------------------------------
@@ -235,15 +234,10 @@ def _rnn(plan: LayerPlan):
 
 
 def _bidirectional(plan: LayerPlan):
-    inner = plan.inner
-    if inner is None or inner.type not in ("LSTM", "GRU", "SimpleRNN"):
-        raise unsupported(plan, BACKEND, "Bidirectional wraps LSTM, GRU or SimpleRNN only",
-                          "wrap a recurrent layer")
-    merge = plan.arg("merge_mode", "concat")
-    if merge not in ("concat", "sum", "mul", "ave"):
-        raise unsupported(plan, BACKEND, f"unknown merge_mode {merge!r}",
-                          "use concat, sum, mul or ave")
-    return keras.layers.Bidirectional(_rnn(inner), merge_mode=merge, name=plan.name)
+    fail = failure(plan, BACKEND)
+    inner = wrapped(plan, fail)
+    return keras.layers.Bidirectional(_rnn(inner), merge_mode=merge_mode(plan, fail),
+                                      name=plan.name)
 
 
 # --- attention --------------------------------------------------------------------------
@@ -277,14 +271,13 @@ def _positional(plan: LayerPlan):
 # --- structure and noise ----------------------------------------------------------------
 
 def _residual(plan: LayerPlan):
-    return custom.Residual(_sequence(plan.block or (), "block"), _where(plan), name=plan.name)
+    return custom.Residual(_sequence(plan.block or (), "block"), failure(plan, BACKEND),
+                           name=plan.name)
 
 
 def _time_distributed(plan: LayerPlan):
-    if plan.inner is None:
-        raise unsupported(plan, BACKEND, "TimeDistributed needs a wrapped layer",
-                          "write TimeDistributed(Dense(...))")
-    return custom.TimeDistributed(make_layer(plan.inner), name=plan.name)
+    return custom.TimeDistributed(make_layer(wrapped(plan, failure(plan, BACKEND))),
+                                  name=plan.name)
 
 
 def _gaussian_noise(plan: LayerPlan):
@@ -301,44 +294,37 @@ def _spatial_dropout(n: int) -> Rule:
     return rule
 
 
-RULES: dict[str, Rule] = {
-    # core
-    "Dense": _dense,
-    "Output": _dense,
-    "Dropout": _dropout,
-    "Flatten": _flatten,
-    "Reshape": _reshape,
-    "Activation": _activation,
-    "Embedding": _embedding,
-    # convolution
-    "Conv1D": _conv(1),
-    "Conv2D": _conv(2),
-    "Conv3D": _conv(3),
-    "Conv2DTranspose": _conv_transpose,
-    "SeparableConv2D": _separable,
-    "DepthwiseConv2D": _depthwise,
-    # pooling
-    **{f"{kind}Pooling{n}D": _pool(kind, n) for kind in ("Max", "Average") for n in (1, 2, 3)},
-    **{f"Global{kind}Pooling{n}D": _global_pool(kind, n)
-       for kind in ("Max", "Average") for n in (1, 2, 3)},
-    # normalisation
-    "BatchNormalization": _batch_norm,
-    "LayerNormalization": _layer_norm,
-    "GroupNormalization": _group_norm,
-    # recurrent
-    "LSTM": _rnn,
-    "GRU": _rnn,
-    "SimpleRNN": _rnn,
-    "Bidirectional": _bidirectional,
-    # attention
-    "MultiHeadAttention": _attention,
-    "TransformerEncoder": _transformer,
-    "PositionalEmbedding": _positional,
-    # structure
-    "ResidualConnection": _residual,
-    "TimeDistributed": _time_distributed,
-    # noise
-    "GaussianNoise": _gaussian_noise,
-    "SpatialDropout1D": _spatial_dropout(1),
-    "SpatialDropout2D": _spatial_dropout(2),
+def _conv_family(n: int, mode: str | None = None) -> Rule:
+    if mode == "transpose":
+        return _conv_transpose
+    if mode == "depthwise":
+        return _depthwise
+    return _conv(n)
+
+
+#: family of :data:`neural_jax.ir.registry.LAYERS` -> ``builder(**variant) -> rule``
+BUILDERS: dict[str, Callable[..., Rule]] = {
+    "dense": fixed(_dense),
+    "dropout": fixed(_dropout),
+    "flatten": fixed(_flatten),
+    "reshape": fixed(_reshape),
+    "activation": fixed(_activation),
+    "embedding": fixed(_embedding),
+    "conv": _conv_family,
+    "separable_conv": fixed(_separable),
+    "pool": lambda n, kind: _pool(kind.title(), n),
+    "global_pool": lambda n, kind: _global_pool(kind.title(), n),
+    "batch_norm": fixed(_batch_norm),
+    "layer_norm": fixed(_layer_norm),
+    "group_norm": fixed(_group_norm),
+    "rnn": fixed(_rnn),
+    "bidirectional": fixed(_bidirectional),
+    "attention": fixed(_attention),
+    "transformer": fixed(_transformer),
+    "positional": fixed(_positional),
+    "residual": fixed(_residual),
+    "time_distributed": fixed(_time_distributed),
+    "gaussian_noise": fixed(_gaussian_noise),
+    "spatial_dropout": _spatial_dropout,
 }
+RULES: dict[str, Rule] = rule_table(BUILDERS)

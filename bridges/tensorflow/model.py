@@ -28,6 +28,7 @@ from neural_jax.ir.checker import default_config, infer_shapes
 from neural_jax.ir.config import validate_config
 from neural_jax.ir.nodes import Network
 from neural_jax.ir.plan import NetworkPlan, constant_plan, plan_network
+from neural_jax.ir.registry import LAYERS
 
 tf, keras = load()
 
@@ -59,9 +60,10 @@ class NetworkInfo:
 
 
 def input_dtype(net: Network) -> str:
-    """``"int32"`` when the first layer is an Embedding (token ids), else ``"float32"``."""
+    """``"int32"`` when the first layer takes token ids (an Embedding), else ``"float32"``."""
     first = net.layers[0] if net.layers else None
-    return "int32" if getattr(first, "type", None) == "Embedding" else "float32"
+    spec = LAYERS.get(getattr(first, "type", None))
+    return "int32" if spec is not None and spec.takes_ids else "float32"
 
 
 def build_model(net: Network, config: Mapping[str, Any] | None = None):

@@ -21,6 +21,7 @@ of a learned ``(max_len, F)`` table.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -101,12 +102,10 @@ class _Dense(BridgeLayer):
 class TransformerEncoderLayer(BridgeLayer):
     """``TransformerEncoder(num_heads, ff_dim, dropout, activation) [{ ffn block }]``."""
 
-    def __init__(self, plan: LayerPlan, shape: Shape) -> None:
+    def __init__(self, plan: LayerPlan, shape: Shape, sequence: Callable | None = None) -> None:
+        """Builds the layer; ``sequence(plans, shape)`` builds a feed-forward block (the rule
+        table's ``Sequence``, given by the rule so that this module does not import it)."""
         super().__init__()
-        from bridges.torch.rules import (
-            Sequence,  # the block runner (imports every rule)
-        )
-
         f, heads = shape[-1], plan.arg("num_heads")
         if f // heads < 1:
             raise unsupported(plan, "pytorch", f"{heads} heads do not fit {f} features "
@@ -116,7 +115,10 @@ class TransformerEncoderLayer(BridgeLayer):
         self.self_attention = SelfAttention(f, heads, f // heads, self.rate)
         self.self_attention_layer_norm = LayerNormLayer(None, shape, epsilon=1e-5)
         if plan.block is not None:
-            self.block = Sequence(plan.block, shape)
+            if sequence is None:
+                raise unsupported(plan, "pytorch", "a feed-forward block needs the rule "
+                                  "table's Sequence")
+            self.block = sequence(plan.block, shape)
         else:
             self.block = None
             self.feedforward_intermediate_dense = _Dense(f, plan.arg("ff_dim"))

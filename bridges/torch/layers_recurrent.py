@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import torch
 
-from bridges.errors import unsupported
 from bridges.torch.ops import activate, dropout
 from bridges.torch.slots import (
     GRU_BIAS,
@@ -35,13 +34,13 @@ from bridges.torch.slots import (
     zeros,
 )
 from neural_jax.ir.plan import LayerPlan
+from neural_jax.ir.registry import LAYERS
+from neural_jax.ir.wrappers import failure, merge, merge_mode, wrapped
 
-__all__ = ["RECURRENT", "BidirectionalLayer", "RNNLayer", "check_recurrent"]
+__all__ = ["BidirectionalLayer", "RNNLayer"]
 
 Tensor = torch.Tensor
 Shape = tuple
-#: layer name -> number of gates
-RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 
 
 def _lstm_bias(shape: Shape) -> Tensor:
@@ -62,7 +61,7 @@ class RNNLayer(BridgeLayer):
         self.return_sequences = bool(plan.arg("return_sequences", False))
         self.rate = float(plan.arg("dropout", 0.0) or 0.0)
         self.recurrent_rate = float(plan.arg("recurrent_dropout", 0.0) or 0.0)
-        g = RECURRENT[self.kind]
+        g = LAYERS[self.kind].gates
         gru = self.kind == "GRU"
         kernel_layout = GRU_KERNEL if gru else TRANSPOSE
         self.add_slot("kernel", "weight_ih", (shape[-1], g * units), kernel_layout, glorot)
@@ -113,34 +112,17 @@ class RNNLayer(BridgeLayer):
         return torch.stack(outputs, dim=1)
 
 
-def check_recurrent(plan: LayerPlan) -> LayerPlan:
-    """The wrapped plan of a Bidirectional; raises unless it is LSTM, GRU or SimpleRNN."""
-    inner = plan.inner
-    if inner is None or inner.type not in RECURRENT:
-        raise unsupported(plan, "pytorch", "Bidirectional wraps LSTM, GRU or SimpleRNN only",
-                          "wrap a recurrent layer")
-    return inner
-
-
 class BidirectionalLayer(BridgeLayer):
     """``Bidirectional(layer, merge_mode)``: ``forward_layer`` and ``backward_layer``."""
 
     def __init__(self, plan: LayerPlan, shape: Shape) -> None:
         super().__init__()
-        inner = check_recurrent(plan)
+        fail = failure(plan, "pytorch")
+        inner = wrapped(plan, fail)
+        self.merge = merge_mode(plan, fail)
         self.forward_layer = RNNLayer(inner, shape)
         self.backward_layer = RNNLayer(inner, shape, reverse=True)
-        self.merge = plan.arg("merge_mode", "concat")
-        if self.merge not in ("concat", "sum", "mul", "ave"):
-            raise unsupported(plan, "pytorch", f"unknown merge_mode {self.merge!r}",
-                              "use concat, sum, mul or ave")
 
     def forward(self, x: Tensor) -> Tensor:
         fwd, bwd = self.forward_layer(x), self.backward_layer(x)
-        if self.merge == "concat":
-            return torch.cat([fwd, bwd], dim=-1)
-        if self.merge == "sum":
-            return fwd + bwd
-        if self.merge == "mul":
-            return fwd * bwd
-        return (fwd + bwd) / 2.0
+        return merge(fwd, bwd, self.merge, lambda xs: torch.cat(xs, dim=-1))

@@ -23,6 +23,7 @@ from neural_jax.ir.checker import default_config, infer_shapes
 from neural_jax.ir.config import validate_config
 from neural_jax.ir.nodes import Network
 from neural_jax.ir.plan import BackendError, NetworkPlan, constant_plan, plan_network
+from neural_jax.ir.registry import LAYERS
 
 __all__ = ["TorchNetwork", "build_module"]
 
@@ -48,7 +49,7 @@ class TorchNetwork(Sequence):
         self.plan = plan
         self.input_shape = tuple(net.input_shape)
         self.output_shape = tuple(output_shape)
-        self.takes_ids = bool(plan.layers) and plan.layers[0].type == "Embedding"
+        self.takes_ids = bool(plan.layers) and LAYERS[plan.layers[0].type].takes_ids
 
     @property
     def final_activation(self) -> str | None:

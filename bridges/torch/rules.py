@@ -1,7 +1,8 @@
 """The torch rule table: one rule per layer kind of SPEC §2, and the structure layers.
 
 ``RULES`` maps each canonical layer name of :data:`neural_jax.ir.registry.LAYERS` to a rule
-``rule(plan, shape) -> BridgeLayer``: ``plan`` is a constant
+``rule(plan, shape) -> BridgeLayer`` (built from ``BUILDERS``, one builder per layer
+family: :func:`neural_jax.ir.backend.rule_table`): ``plan`` is a constant
 :class:`~neural_jax.ir.plan.LayerPlan` (see :func:`neural_jax.ir.plan.constant_plan`) and
 ``shape`` the layer's input shape without the batch axis (torch needs the input features
 when it creates a tensor; Flax learns them from the first call). :class:`Sequence` runs a
@@ -12,13 +13,14 @@ The structure layers mirror :mod:`neural_jax.jax.rules`: ResidualConnection is
 ``block(x) + shortcut(x)`` with the identity shortcut when the shapes agree, else a 1x1
 projection with a bias (a Dense for flat input, a 1x1 convolution with stride
 ``ceil(n_in / n_out)`` per spatial axis otherwise; ``projection_weight`` in torch layout).
-TimeDistributed folds the time axis into the batch around its wrapped ``layer``.
+TimeDistributed folds the time axis into the batch around its wrapped ``layer``. Both are
+computed by :mod:`neural_jax.ir.wrappers` over torch's primitives.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -49,11 +51,19 @@ from bridges.torch.layers_norm import BatchNormLayer, GroupNormLayer, LayerNormL
 from bridges.torch.layers_recurrent import BidirectionalLayer, RNNLayer
 from bridges.torch.ops import channels_first, channels_last
 from bridges.torch.slots import CONV, IDENTITY, TRANSPOSE, BridgeLayer, glorot, zeros
+from neural_jax.ir.backend import lookup_rule, rule_table
 from neural_jax.ir.plan import LayerPlan
 from neural_jax.ir.registry import LAYERS
 from neural_jax.ir.shapes import RuleContext, ShapeError
+from neural_jax.ir.wrappers import (
+    failure,
+    projection_kernel,
+    residual,
+    time_distributed,
+    wrapped,
+)
 
-__all__ = ["BACKEND", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer",
+__all__ = ["BACKEND", "BUILDERS", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer",
            "make_layer", "output_shape"]
 
 BACKEND = "pytorch"
@@ -61,13 +71,6 @@ Tensor = torch.Tensor
 Shape = tuple
 #: ``(plan, input shape) -> module``
 Rule = Callable[[LayerPlan, Shape], BridgeLayer]
-
-
-#: layers whose tensors depend on the input's last axis
-_SIZED = {"Dense", "Output", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "SeparableConv2D",
-          "DepthwiseConv2D", "BatchNormalization", "LayerNormalization", "GroupNormalization",
-          "LSTM", "GRU", "SimpleRNN", "Bidirectional", "MultiHeadAttention",
-          "TransformerEncoder", "PositionalEmbedding"}
 
 
 def _rule(cls: type[BridgeLayer], **fields) -> Rule:
@@ -108,10 +111,8 @@ def make_layer(plan: LayerPlan, shape: Shape) -> BridgeLayer:
     Raises:
       BackendError: the layer kind has no rule in this backend.
     """
-    rule = RULES.get(plan.type)
-    if rule is None:
-        raise unsupported(plan, BACKEND, "this layer has no rule in the PyTorch backend")
-    if plan.type in _SIZED and (not shape or shape[-1] is None):
+    rule = lookup_rule(RULES, plan, BACKEND, "the PyTorch backend")
+    if LAYERS[plan.type].needs_features and (not shape or shape[-1] is None):
         raise unsupported(plan, BACKEND, f"its input's feature axis is unknown ({shape}); "
                           "torch creates a layer's weights before the first call",
                           "give the network's input shape every dimension this layer's "
@@ -137,51 +138,40 @@ class Sequence(BridgeLayer):
         return x
 
 
+def _shape(a: Tensor) -> tuple:
+    return tuple(a.shape)
+
+
+def _reshape(a: Tensor, dims: tuple) -> Tensor:
+    return a.reshape(dims)
+
+
 class ResidualLayer(BridgeLayer):
     """``ResidualConnection() { block }``: ``block(x) + x``, projecting ``x`` when needed."""
 
     def __init__(self, plan: LayerPlan, shape: Shape) -> None:
         super().__init__()
-        self.plan = plan
+        self.fail = failure(plan, BACKEND)
         self.block = Sequence(plan.block or (), shape)
-        out = self.block.output_shape
-        self.project = tuple(out) != tuple(shape)
+        batched = (None, *shape), (None, *self.block.output_shape)
+        kernel = projection_kernel(*batched, self.fail)
+        self.project = kernel is not None
         if not self.project:
             return
-        if len(out) != len(shape):
-            raise unsupported(plan, BACKEND, f"the block changes the rank {shape} -> {out}",
-                              "a residual block must keep the rank")
-        cin, cout = shape[-1], out[-1]
-        if len(shape) == 1:
-            self.add_slot("projection_kernel", "projection_weight", (cin, cout), TRANSPOSE,
-                          glorot)
-        else:
-            keras = (1,) * (len(shape) - 1) + (cin, cout)
-            self.add_slot("projection_kernel", "projection_weight", keras, CONV, glorot)
-        self.add_slot("projection_bias", "projection_bias", (cout,), IDENTITY, zeros)
+        layout = TRANSPOSE if len(shape) == 1 else CONV
+        self.add_slot("projection_kernel", "projection_weight", kernel, layout, glorot)
+        self.add_slot("projection_bias", "projection_bias", kernel[-1:], IDENTITY, zeros)
+
+    def _projection(self, x: Tensor, strides: tuple[int, ...]) -> Tensor:
+        if not strides:
+            return F.linear(x, self.projection_weight) + self.projection_bias
+        conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[len(strides)]
+        y = channels_last(conv(channels_first(x), self.projection_weight, None, strides))
+        return y + self.projection_bias
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.block(x)
-        if not self.project and y.shape == x.shape:
-            return y + x
-        if not self.project:
-            raise unsupported(self.plan, BACKEND, f"the block maps {tuple(x.shape)} to "
-                              f"{tuple(y.shape)}, but the input shape known when the module "
-                              "was built needed no projection",
-                              "give the network's input: every dimension")
-        if x.ndim == 2:
-            shortcut = F.linear(x, self.projection_weight)
-        else:
-            strides = tuple(math.ceil(a / b) for a, b in zip(x.shape[1:-1], y.shape[1:-1]))
-            conv = {3: F.conv1d, 4: F.conv2d, 5: F.conv3d}[x.ndim]
-            shortcut = channels_last(conv(channels_first(x), self.projection_weight,
-                                          None, strides))
-        shortcut = shortcut + self.projection_bias
-        if shortcut.shape != y.shape:
-            raise unsupported(self.plan, BACKEND,
-                              f"no 1x1 projection maps {tuple(x.shape)} to {tuple(y.shape)}",
-                              "keep the spatial size or downsample by an integer stride")
-        return y + shortcut
+        return residual(self.block, x, _shape, self._projection if self.project else None,
+                        self.fail)
 
 
 class TimeDistributedLayer(BridgeLayer):
@@ -189,56 +179,35 @@ class TimeDistributedLayer(BridgeLayer):
 
     def __init__(self, plan: LayerPlan, shape: Shape) -> None:
         super().__init__()
-        if plan.inner is None:
-            raise unsupported(plan, BACKEND, "TimeDistributed needs a wrapped layer",
-                              "write TimeDistributed(Dense(...))")
-        self.layer = make_layer(plan.inner, tuple(shape[1:]))
+        self.layer = make_layer(wrapped(plan, failure(plan, BACKEND)), tuple(shape[1:]))
 
     def forward(self, x: Tensor) -> Tensor:
-        b, t = x.shape[:2]
-        y = self.layer(x.reshape((b * t,) + tuple(x.shape[2:])))
-        return y.reshape((b, t) + tuple(y.shape[1:]))
+        return time_distributed(self.layer, x, _shape, _reshape)
 
 
-RULES: dict[str, Rule] = {
-    # core
-    "Dense": _rule(DenseLayer),
-    "Output": _rule(DenseLayer),
-    "Dropout": _rule(DropoutLayer),
-    "Flatten": _rule(FlattenLayer),
-    "Reshape": _rule(ReshapeLayer),
-    "Activation": _rule(ActivationLayer),
-    "Embedding": _rule(EmbeddingLayer),
-    # convolution
-    "Conv1D": _rule(ConvLayer, n=1),
-    "Conv2D": _rule(ConvLayer, n=2),
-    "Conv3D": _rule(ConvLayer, n=3),
-    "Conv2DTranspose": _rule(ConvLayer, n=2, mode="transpose"),
-    "SeparableConv2D": _rule(SeparableConvLayer),
-    "DepthwiseConv2D": _rule(ConvLayer, n=2, mode="depthwise"),
-    # pooling
-    **{f"{kind.title()}Pooling{n}D": _rule(PoolLayer, n=n, kind=kind)
-       for kind in ("max", "average") for n in (1, 2, 3)},
-    **{f"Global{kind.title()}Pooling{n}D": _rule(GlobalPoolLayer, n=n, kind=kind)
-       for kind in ("max", "average") for n in (1, 2, 3)},
-    # normalisation
-    "BatchNormalization": _rule(BatchNormLayer),
-    "LayerNormalization": _rule(LayerNormLayer),
-    "GroupNormalization": _rule(GroupNormLayer),
-    # recurrent
-    "LSTM": _rule(RNNLayer),
-    "GRU": _rule(RNNLayer),
-    "SimpleRNN": _rule(RNNLayer),
-    "Bidirectional": _rule(BidirectionalLayer),
-    # attention
-    "MultiHeadAttention": _rule(MultiHeadAttentionLayer),
-    "TransformerEncoder": _rule(TransformerEncoderLayer),
-    "PositionalEmbedding": _rule(PositionalEmbeddingLayer),
-    # structure
-    "ResidualConnection": _rule(ResidualLayer),
-    "TimeDistributed": _rule(TimeDistributedLayer),
-    # noise
-    "GaussianNoise": _rule(GaussianNoiseLayer),
-    "SpatialDropout1D": _rule(SpatialDropoutLayer),
-    "SpatialDropout2D": _rule(SpatialDropoutLayer),
+#: family of :data:`neural_jax.ir.registry.LAYERS` -> ``builder(**variant) -> rule``
+BUILDERS: dict[str, Callable[..., Rule]] = {
+    "dense": partial(_rule, DenseLayer),
+    "dropout": partial(_rule, DropoutLayer),
+    "flatten": partial(_rule, FlattenLayer),
+    "reshape": partial(_rule, ReshapeLayer),
+    "activation": partial(_rule, ActivationLayer),
+    "embedding": partial(_rule, EmbeddingLayer),
+    "conv": partial(_rule, ConvLayer),
+    "separable_conv": partial(_rule, SeparableConvLayer),
+    "pool": partial(_rule, PoolLayer),
+    "global_pool": partial(_rule, GlobalPoolLayer),
+    "batch_norm": partial(_rule, BatchNormLayer),
+    "layer_norm": partial(_rule, LayerNormLayer),
+    "group_norm": partial(_rule, GroupNormLayer),
+    "rnn": partial(_rule, RNNLayer),
+    "bidirectional": partial(_rule, BidirectionalLayer),
+    "attention": partial(_rule, MultiHeadAttentionLayer),
+    "transformer": partial(_rule, TransformerEncoderLayer, sequence=Sequence),
+    "positional": partial(_rule, PositionalEmbeddingLayer),
+    "residual": partial(_rule, ResidualLayer),
+    "time_distributed": partial(_rule, TimeDistributedLayer),
+    "gaussian_noise": partial(_rule, GaussianNoiseLayer),
+    "spatial_dropout": lambda n: _rule(SpatialDropoutLayer),
 }
+RULES: dict[str, Rule] = rule_table(BUILDERS)

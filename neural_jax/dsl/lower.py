@@ -230,7 +230,7 @@ class _NetworkLowerer(TrainLowerer):
                             f"choose between whole layers: HPO(choice({spec.name}(...), "
                             f"{spec.name}(...)))")
         inner = self.layer_call(node, path, None, (), None)
-        if spec.name == "Bidirectional" and inner.type not in ("LSTM", "GRU", "SimpleRNN"):
+        if spec.wraps_recurrent and not LAYERS[inner.type].recurrent:
             raise self.fail(node.span, f"Bidirectional wraps a recurrent layer, not {inner.type}",
                             "use LSTM, GRU or SimpleRNN inside it")
         return inner

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neural_jax.core.errors import NeuralValidationError
+from neural_jax.ir.registry import LAYERS
 
 __all__ = ["LayerCost", "check_memory", "layer_params", "memory_limit", "training_bytes",
            "ENV_LIMIT"]
@@ -59,7 +60,7 @@ def _k(args: Mapping[str, Any], n: int) -> int:
 
 
 def _rnn(kind: str, f: int, u: int) -> int:
-    gates = {"LSTM": 4, "GRU": 3}.get(kind, 1)
+    gates = LAYERS[kind].gates
     return gates * (f * u + u * u + 2 * u)
 
 

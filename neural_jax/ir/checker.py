@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neural_jax.core.errors import NeuralValidationError
-from neural_jax.ir.nodes import HPO, Choice, Layer, LogRange, Network, Range
+from neural_jax.ir.nodes import HPO, Choice, Layer, Network, Range
 from neural_jax.ir.registry import LAYERS
 from neural_jax.ir.shapes import RuleContext, ShapeError, fmt_shape
 

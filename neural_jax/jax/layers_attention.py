@@ -81,16 +81,19 @@ class MultiHeadAttentionLayer(nn.Module):
 
 
 class TransformerEncoderLayer(nn.Module):
-    """``TransformerEncoder(num_heads, ff_dim, dropout, activation) [{ ffn block }]``."""
+    """``TransformerEncoder(num_heads, ff_dim, dropout, activation) [{ ffn block }]``.
+
+    Attributes:
+      plan: the layer's plan.
+      sequence: the block runner, ``sequence(plans, name=...)`` (the rule table's
+        ``Sequence``, given by the rule so that this module does not import the table).
+    """
 
     plan: LayerPlan
+    sequence: Any = None
 
     @nn.compact
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
-        from neural_jax.jax.rules import (
-            Sequence,  # the block runner (imports every rule)
-        )
-
         p = self.plan
         f, heads = x.shape[-1], p.arg("num_heads")
         if f // heads < 1:
@@ -105,7 +108,9 @@ class TransformerEncoderLayer(nn.Module):
         attn = SelfAttention(heads, f // heads, rate, name="self_attention")(x, hp, train)
         y = _Norm(name="self_attention_layer_norm")(x + drop(attn))
         if p.block is not None:
-            ffn = Sequence(p.block, name="block")(y, hp, train)
+            if self.sequence is None:
+                raise error(None, p, "a feed-forward block needs the rule table's Sequence")
+            ffn = self.sequence(p.block, name="block")(y, hp, train)
         else:
             hidden = nn.Dense(p.arg("ff_dim"), kernel_init=glorot,
                               name="feedforward_intermediate_dense")(y)

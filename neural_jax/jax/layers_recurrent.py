@@ -28,14 +28,14 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from neural_jax.ir.registry import LAYERS
+from neural_jax.ir.wrappers import failure, merge, merge_mode, wrapped
 from neural_jax.jax.ops import Array, activate, dropout, glorot, is_zero, value
-from neural_jax.jax.plan import LayerPlan, error
+from neural_jax.jax.plan import LayerPlan
 
-__all__ = ["RECURRENT", "BidirectionalLayer", "RNNLayer"]
+__all__ = ["BidirectionalLayer", "RNNLayer"]
 
 Hp = Mapping[str, Array]
-#: layer name -> number of gates
-RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 
 
 def _lstm_bias(key, shape, dtype=jnp.float32):
@@ -53,7 +53,7 @@ class RNNLayer(nn.Module):
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
         p = self.plan
         kind, units = p.type, p.arg("units")
-        gates = RECURRENT[kind]
+        gates = LAYERS[kind].gates
         act = p.arg("activation", "tanh")
         w = self.param("kernel", glorot, (x.shape[-1], gates * units))
         u = self.param("recurrent_kernel", nn.initializers.orthogonal(), (units, gates * units))
@@ -107,20 +107,9 @@ class BidirectionalLayer(nn.Module):
 
     @nn.compact
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
-        inner = self.plan.inner
-        if inner is None or inner.type not in RECURRENT:
-            raise error(None, self.plan, "Bidirectional wraps LSTM, GRU or SimpleRNN only",
-                        "wrap a recurrent layer")
+        fail = failure(self.plan, "jax")
+        inner = wrapped(self.plan, fail)
+        mode = merge_mode(self.plan, fail)
         fwd = RNNLayer(inner, name="forward_layer")(x, hp, train)
         bwd = RNNLayer(inner, reverse=True, name="backward_layer")(x, hp, train)
-        merge = self.plan.arg("merge_mode", "concat")
-        if merge == "concat":
-            return jnp.concatenate([fwd, bwd], axis=-1)
-        if merge == "sum":
-            return fwd + bwd
-        if merge == "mul":
-            return fwd * bwd
-        if merge == "ave":
-            return (fwd + bwd) / 2.0
-        raise error(None, self.plan, f"unknown merge_mode {merge!r}",
-                    "use concat, sum, mul or ave")
+        return merge(fwd, bwd, mode, lambda xs: jnp.concatenate(xs, axis=-1))

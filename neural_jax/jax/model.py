@@ -33,6 +33,7 @@ import numpy as np
 
 from neural_jax.ir.checker import default_config, infer_shapes
 from neural_jax.ir.nodes import Network
+from neural_jax.ir.registry import LAYERS
 from neural_jax.jax.layers_conv import CONV_IMPLS
 from neural_jax.jax.padding import WidthPad, embed, paddable, with_width
 from neural_jax.jax.plan import BackendError, Dyn, NetworkPlan, plan_network
@@ -41,16 +42,11 @@ from neural_jax.jax.rules import Sequence
 __all__ = ["Model", "build_model"]
 
 Array = jax.Array
-_STOCHASTIC = {"Dropout": "rate", "SpatialDropout1D": "rate", "SpatialDropout2D": "rate",
-               "GaussianNoise": "stddev", "LSTM": "dropout", "GRU": "dropout",
-               "SimpleRNN": "dropout", "MultiHeadAttention": "dropout",
-               "TransformerEncoder": "dropout"}
 
 
 def _stochastic(plans) -> bool:
     for p in plans:
-        arg = _STOCHASTIC.get(p.type)
-        if arg and any(p.arg(a) not in (None, 0, 0.0) for a in (arg, "recurrent_dropout")):
+        if LAYERS[p.type].draws(dict(p.args)):
             return True
         if _stochastic(p.block or ()) or (p.inner is not None and _stochastic((p.inner,))):
             return True
@@ -154,7 +150,7 @@ class Model:
         """Checks the input shape; casts non-float inputs (except token ids) to float32."""
         self._check_input(x)
         x = jnp.asarray(x)
-        takes_ids = bool(self.plan.layers) and self.plan.layers[0].type == "Embedding"
+        takes_ids = bool(self.plan.layers) and LAYERS[self.plan.layers[0].type].takes_ids
         if not takes_ids and not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(jnp.float32)
         return x

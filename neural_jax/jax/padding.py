@@ -43,16 +43,18 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from neural_jax.ir.registry import LAYERS
 from neural_jax.jax.plan import Dyn, LayerPlan
 
 __all__ = ["WidthPad", "embed", "mask_width", "narrow_draw", "paddable", "plan_macs",
            "with_width"]
 
-_PRODUCERS = {"Dense": "units", "Conv1D": "filters", "Conv2D": "filters", "Conv3D": "filters"}
-_CONSUMERS = {"Dense", "Output", "Conv1D", "Conv2D", "Conv3D"}
-_DRAWING = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "Activation"}
-_PASSING = {"Flatten"} | {f"{k}Pooling{n}D" for k in ("Max", "Average", "GlobalMax",
-                                                      "GlobalAverage") for n in (1, 2, 3)}
+
+
+def _role(plan: LayerPlan) -> str | None:
+    """The registry's ``pad_role`` of a plan's layer kind."""
+    return LAYERS[plan.type].pad_role
+
 #: the key of a padded layer's plan argument holding its width (a :class:`Dyn`)
 WIDTH_ARG = "_width"
 
@@ -92,7 +94,7 @@ def paddable(layers: Sequence[LayerPlan], space: Sequence[Any]) -> dict[str, Wid
     params = {p.name: p for p in space}
     out: dict[str, WidthPad] = {}
     for i, lp in enumerate(layers):
-        arg = _PRODUCERS.get(lp.type)
+        arg = LAYERS[lp.type].width_arg
         path = f"{lp.path}.{arg}"
         p = params.get(path)
         if (arg is None or p is None or p.kind != "categorical" or p.condition
@@ -102,12 +104,12 @@ def paddable(layers: Sequence[LayerPlan], space: Sequence[Any]) -> dict[str, Wid
                            for c in p.choices)):
             continue
         for nxt in layers[i + 1:]:
-            if nxt.type in _CONSUMERS:
-                if nxt.type.startswith("Conv") and nxt.type != lp.type:
+            if _role(nxt) == "consume":
+                if LAYERS[nxt.type].group == "convolution" and nxt.type != lp.type:
                     break
                 out[path] = WidthPad(path, lp.name, nxt.name, tuple(sorted(set(p.choices))))
                 break
-            if (nxt.type not in _DRAWING | _PASSING or nxt.block or nxt.inner
+            if (_role(nxt) not in ("mask", "pass") or nxt.block or nxt.inner
                     or not _elementwise(nxt.arg("function"))):
                 break
     return out
@@ -130,7 +132,7 @@ def with_width(layers: Sequence[LayerPlan], pads: Mapping[str, WidthPad]) -> tup
             lp = out[i]
             if lp.name == pad.consumer:
                 break
-            if i == start or lp.type in _DRAWING:
+            if i == start or _role(lp) == "mask":
                 out[i] = LayerPlan(lp.type, lp.path, lp.name, lp.args + ((WIDTH_ARG, dyn),),
                                    lp.block, lp.inner)
     return tuple(out)
@@ -214,9 +216,11 @@ def plan_macs(rows: Sequence[tuple], layers: Sequence[LayerPlan], input_shape: t
             continue
         shape = tuple(d or 1 for d in shape)
         lp = kinds.get(path)
-        if typ in ("Dense", "Output") and prev:
+        spec = LAYERS.get(typ)
+        matmul = spec is not None and spec.pad_role == "consume" and bool(prev)  # Dense, Conv
+        if matmul and spec.group != "convolution":
             total += math.prod(shape) * (prev[-1] or 1)
-        elif typ in ("Conv1D", "Conv2D", "Conv3D") and lp is not None and prev:
+        elif matmul and lp is not None:
             k = lp.arg("kernel_size", 1)
             k = math.prod(k) if isinstance(k, (tuple, list)) else k ** (len(shape) - 1)
             total += math.prod(shape) * k * (prev[-1] or 1)

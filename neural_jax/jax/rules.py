@@ -1,7 +1,9 @@
 """The rule table: one rule per layer kind of SPEC §2, and the structure layers.
 
 ``RULES`` maps each canonical layer name of :data:`neural_jax.ir.registry.LAYERS` to a rule
-``rule(plan, **options) -> flax.linen.Module``; every module is called as
+``rule(plan, **options) -> flax.linen.Module``, built by
+:func:`neural_jax.ir.backend.rule_table` from ``BUILDERS``, one builder per layer family
+(``docs/backends.md``); every module is called as
 ``module(x, hp, train)``. The options are the build options of
 :func:`neural_jax.jax.build_model` (``conv_impl``); a rule passes on those its module
 declares as fields. :class:`Sequence` runs a list of plans (the network itself, a residual
@@ -13,16 +15,25 @@ a Dense for flat input, else a 1x1 convolution with stride ``ceil(n_in / n_out)`
 spatial axis (so ``ceil(n_in / stride) == n_out``), each with a bias
 (``projection_kernel``, ``projection_bias``). Keras has no such layer; this is the usual
 ResNet "option B" shortcut. TimeDistributed folds the time axis
-into the batch, applies the wrapped layer and unfolds it.
+into the batch, applies the wrapped layer and unfolds it. Both are computed by
+:mod:`neural_jax.ir.wrappers` over this backend's primitives, as in every backend.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
+from functools import partial
 
 import flax.linen as nn
 
+from neural_jax.ir.backend import lookup_rule, rule_table
+from neural_jax.ir.wrappers import (
+    failure,
+    projection_kernel,
+    residual,
+    time_distributed,
+    wrapped,
+)
 from neural_jax.jax.layers_attention import (
     MultiHeadAttentionLayer,
     PositionalEmbeddingLayer,
@@ -47,10 +58,11 @@ from neural_jax.jax.layers_core import (
 from neural_jax.jax.layers_norm import BatchNormLayer, GroupNormLayer, LayerNormLayer
 from neural_jax.jax.layers_recurrent import BidirectionalLayer, RNNLayer
 from neural_jax.jax.ops import Array, glorot
-from neural_jax.jax.plan import LayerPlan, error
+from neural_jax.jax.plan import LayerPlan
 
-__all__ = ["RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer", "make_layer"]
+__all__ = ["BUILDERS", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer", "make_layer"]
 
+BACKEND = "jax"
 Hp = Mapping[str, Array]
 #: (plan, **build options) -> Flax module called as ``module(x, hp, train)``
 Rule = Callable[..., nn.Module]
@@ -77,10 +89,7 @@ def make_layer(plan: LayerPlan, conv_impl: str = "xla") -> nn.Module:
     Raises:
       BackendError: the layer kind has no rule in this backend.
     """
-    rule = RULES.get(plan.type)
-    if rule is None:
-        raise error(None, plan, "this layer has no rule in the JAX backend")
-    return rule(plan, conv_impl=conv_impl)
+    return lookup_rule(RULES, plan, BACKEND, "the JAX backend")(plan, conv_impl=conv_impl)
 
 
 class Sequence(nn.Module):
@@ -96,6 +105,14 @@ class Sequence(nn.Module):
         return x
 
 
+def _shape(a: Array) -> tuple:
+    return tuple(a.shape)
+
+
+def _reshape(a: Array, dims: tuple) -> Array:
+    return a.reshape(dims)
+
+
 class ResidualLayer(nn.Module):
     """``ResidualConnection() { block }``: ``block(x) + x``, projecting ``x`` when needed."""
 
@@ -104,26 +121,25 @@ class ResidualLayer(nn.Module):
 
     @nn.compact
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
-        y = Sequence(self.plan.block or (), self.conv_impl, name="block")(x, hp, train)
-        if y.shape == x.shape:
-            return y + x
-        if y.ndim != x.ndim:
-            raise error(None, self.plan, f"the block changes the rank {x.shape} -> {y.shape}",
-                        "a residual block must keep the rank")
-        cin, cout = x.shape[-1], y.shape[-1]
-        if x.ndim == 2:
-            kernel = self.param("projection_kernel", glorot, (cin, cout))
-            shortcut = x @ kernel
-        else:
-            strides = tuple(math.ceil(a / b) for a, b in zip(x.shape[1:-1], y.shape[1:-1]))
-            n = x.ndim - 2
-            kernel = self.param("projection_kernel", glorot, (1,) * n + (cin, cout))
-            shortcut = conv(x, kernel, strides, "valid", (1,) * n, impl=self.conv_impl)
-        shortcut = shortcut + self.param("projection_bias", nn.initializers.zeros, (cout,))
-        if shortcut.shape != y.shape:
-            raise error(None, self.plan, f"no 1x1 projection maps {x.shape} to {y.shape}",
-                        "keep the spatial size or downsample by an integer stride")
-        return y + shortcut
+        fail = failure(self.plan, BACKEND)
+        block = Sequence(self.plan.block or (), self.conv_impl, name="block")
+        y_shape: list[tuple] = []
+
+        def run(a: Array) -> Array:
+            y = block(a, hp, train)
+            y_shape.append(y.shape)
+            return y
+
+        def project(a: Array, strides: tuple[int, ...]) -> Array:
+            shape = projection_kernel(a.shape, y_shape[0], fail)
+            kernel = self.param("projection_kernel", glorot, shape)
+            if not strides:
+                out = a @ kernel
+            else:
+                out = conv(a, kernel, strides, "valid", (1,) * len(strides), impl=self.conv_impl)
+            return out + self.param("projection_bias", nn.initializers.zeros, shape[-1:])
+
+        return residual(run, x, _shape, project, fail)
 
 
 class TimeDistributedLayer(nn.Module):
@@ -134,50 +150,33 @@ class TimeDistributedLayer(nn.Module):
 
     @nn.compact
     def __call__(self, x: Array, hp: Hp, train: bool) -> Array:
-        b, t = x.shape[:2]
-        y = make_layer(self.plan.inner, self.conv_impl)(x.reshape((b * t,) + x.shape[2:]), hp, train)
-        return y.reshape((b, t) + y.shape[1:])
+        layer = make_layer(wrapped(self.plan, failure(self.plan, BACKEND)), self.conv_impl)
+        return time_distributed(lambda a: layer(a, hp, train), x, _shape, _reshape)
 
 
-RULES: dict[str, Rule] = {
-    # core
-    "Dense": _rule(DenseLayer),
-    "Output": _rule(DenseLayer),
-    "Dropout": _rule(DropoutLayer),
-    "Flatten": _rule(FlattenLayer),
-    "Reshape": _rule(ReshapeLayer),
-    "Activation": _rule(ActivationLayer),
-    "Embedding": _rule(EmbeddingLayer),
-    # convolution
-    "Conv1D": _rule(ConvLayer, n=1),
-    "Conv2D": _rule(ConvLayer, n=2),
-    "Conv3D": _rule(ConvLayer, n=3),
-    "Conv2DTranspose": _rule(ConvLayer, n=2, mode="transpose"),
-    "SeparableConv2D": _rule(SeparableConvLayer),
-    "DepthwiseConv2D": _rule(ConvLayer, n=2, mode="depthwise"),
-    # pooling
-    **{f"{kind.title()}Pooling{n}D": _rule(PoolLayer, n=n, kind=kind)
-       for kind in ("max", "average") for n in (1, 2, 3)},
-    **{f"Global{kind.title()}Pooling{n}D": _rule(GlobalPoolLayer, n=n, kind=kind)
-       for kind in ("max", "average") for n in (1, 2, 3)},
-    # normalisation
-    "BatchNormalization": _rule(BatchNormLayer),
-    "LayerNormalization": _rule(LayerNormLayer),
-    "GroupNormalization": _rule(GroupNormLayer),
-    # recurrent
-    "LSTM": _rule(RNNLayer),
-    "GRU": _rule(RNNLayer),
-    "SimpleRNN": _rule(RNNLayer),
-    "Bidirectional": _rule(BidirectionalLayer),
-    # attention
-    "MultiHeadAttention": _rule(MultiHeadAttentionLayer),
-    "TransformerEncoder": _rule(TransformerEncoderLayer),
-    "PositionalEmbedding": _rule(PositionalEmbeddingLayer),
-    # structure
-    "ResidualConnection": _rule(ResidualLayer),
-    "TimeDistributed": _rule(TimeDistributedLayer),
-    # noise
-    "GaussianNoise": _rule(GaussianNoiseLayer),
-    "SpatialDropout1D": _rule(DropoutLayer, spatial=True),
-    "SpatialDropout2D": _rule(DropoutLayer, spatial=True),
+#: family of :data:`neural_jax.ir.registry.LAYERS` -> ``builder(**variant) -> rule``
+BUILDERS: dict[str, Callable[..., Rule]] = {
+    "dense": partial(_rule, DenseLayer),
+    "dropout": partial(_rule, DropoutLayer),
+    "flatten": partial(_rule, FlattenLayer),
+    "reshape": partial(_rule, ReshapeLayer),
+    "activation": partial(_rule, ActivationLayer),
+    "embedding": partial(_rule, EmbeddingLayer),
+    "conv": partial(_rule, ConvLayer),
+    "separable_conv": partial(_rule, SeparableConvLayer),
+    "pool": partial(_rule, PoolLayer),
+    "global_pool": partial(_rule, GlobalPoolLayer),
+    "batch_norm": partial(_rule, BatchNormLayer),
+    "layer_norm": partial(_rule, LayerNormLayer),
+    "group_norm": partial(_rule, GroupNormLayer),
+    "rnn": partial(_rule, RNNLayer),
+    "bidirectional": partial(_rule, BidirectionalLayer),
+    "attention": partial(_rule, MultiHeadAttentionLayer),
+    "transformer": partial(_rule, TransformerEncoderLayer, sequence=Sequence),
+    "positional": partial(_rule, PositionalEmbeddingLayer),
+    "residual": partial(_rule, ResidualLayer),
+    "time_distributed": partial(_rule, TimeDistributedLayer),
+    "gaussian_noise": partial(_rule, GaussianNoiseLayer),
+    "spatial_dropout": lambda n: _rule(DropoutLayer, spatial=True),
 }
+RULES: dict[str, Rule] = rule_table(BUILDERS)

@@ -15,7 +15,6 @@ import pytest
 from tests.acceptance.conftest import assert_ok, assert_user_error, run
 
 
-
 def _choices(workdir: pathlib.Path) -> pathlib.Path:
     """examples/layer_choice.neural sized for the bundled digits (64 values) and 1-2 epochs."""
     text = (workdir / "examples" / "layer_choice.neural").read_text()

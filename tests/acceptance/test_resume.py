@@ -17,6 +17,7 @@ import subprocess
 import time
 
 import pytest
+
 from tests.acceptance.conftest import NEURAL, assert_ok, assert_user_error, run, user_env
 
 SEARCH = """

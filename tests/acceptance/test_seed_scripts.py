@@ -23,6 +23,7 @@ import sys
 import time
 
 import pytest
+
 from tests.acceptance.conftest import SHARED, assert_ok, run, user_env
 
 SEED_README = SHARED / "seed" / "hpo_README.md"

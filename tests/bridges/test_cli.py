@@ -48,8 +48,8 @@ def _jax_outputs(run: pathlib.Path, x: np.ndarray) -> np.ndarray:
 
 def test_export_pytorch_state_dict_reproduces_the_trained_model(jax_run, capsys):
     torch = pytest.importorskip("torch")
-    from bridges.torch import build_module, load_state_dict
     from bridges.cli import _load_run
+    from bridges.torch import build_module, load_state_dict
 
     out = jax_run / "bridge.pt"
     assert main(["export", str(jax_run), "--backend", "pytorch", "--layout", "bridge",
@@ -85,8 +85,8 @@ def test_run_in_pytorch(tmp_path, capsys):
 
 def test_export_pytorch_loads_into_the_generated_script(jax_run, capsys):
     torch = pytest.importorskip("torch")
-    from bridges.codegen.weights import script_namespace
     from bridges.cli import _load_run
+    from bridges.codegen.weights import script_namespace
 
     assert main(["export", str(jax_run), "--backend", "pytorch"]) == 0
     assert "--weights" in capsys.readouterr().out
@@ -102,8 +102,8 @@ def test_export_pytorch_loads_into_the_generated_script(jax_run, capsys):
 
 def test_export_keras_weights_reproduce_the_trained_model(jax_run, capsys):
     pytest.importorskip("tensorflow")
-    from bridges.tensorflow import build_model, load_weights
     from bridges.cli import _load_run
+    from bridges.tensorflow import build_model, load_weights
 
     out = jax_run / "exported.weights.h5"
     assert main(["export", str(jax_run), "--backend", "tensorflow", "-o", str(out)]) == 0

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from neural_jax import NeuralValidationError, parse
-from neural_jax.dsl import expand_macros, parse_ast
-from neural_jax.dsl import ast
+from neural_jax.dsl import ast, expand_macros, parse_ast
 from neural_jax.ir import Choice, search_space
 
 MACROS = """

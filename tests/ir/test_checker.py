@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from layer_samples import sample_call, sample_inputs
 
 from neural_jax import NeuralValidationError, check, parse
 from neural_jax.ir import LAYERS, infer_shapes
 from neural_jax.ir.checker import configurations
-from layer_samples import sample_call, sample_inputs
 
 
 def shapes(text: str, config=None):
@@ -124,7 +124,7 @@ def test_check_table_shows_ranges_for_searched_dimensions():
 
 
 def test_many_choices_fall_back_to_extremes():
-    layers = " ".join(f"Dense(HPO(choice(2, 3, 4, 5)))" for _ in range(6))
+    layers = " ".join("Dense(HPO(choice(2, 3, 4, 5)))" for _ in range(6))
     n = parse(f"network S {{ input: (4,) layers: {layers} }}")
     cfgs = configurations(n)
     assert 2 < len(cfgs) < 4 ** 6

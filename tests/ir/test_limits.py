@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from neural_jax import NeuralValidationError, check, parse
-from neural_jax.ir.printer import to_dsl
 from neural_jax.ir import budget
 from neural_jax.ir.checker import DEFAULT_BATCH
+from neural_jax.ir.printer import to_dsl
 from neural_jax.train.spec import DEFAULTS, check_loss_labels
 
 

@@ -15,8 +15,9 @@ def names(n):
 
 
 def test_spec_example_paths():
-    from neural_jax import NeuralWarning
     import pytest
+
+    from neural_jax import NeuralWarning
 
     with pytest.warns(NeuralWarning):
         n = load(EX / "spec_example.neural")

@@ -8,12 +8,12 @@ import math
 import jax
 import numpy as np
 import pytest
+from strategy_problems import FLOAT2, MIXED, branin, mixed_quadratic, random_best, run
 
 from search.strategies import _gp_acq as A
 from search.strategies import _gp_kernels as K
 from search.strategies.base import Dimension
 from search.strategies.gp import GPBayesian
-from strategy_problems import FLOAT2, MIXED, branin, mixed_quadratic, random_best, run
 
 
 def test_minimises_branin_better_than_random() -> None:

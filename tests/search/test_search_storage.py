@@ -12,8 +12,13 @@ import pytest
 
 import search
 from search import (
-    DuplicateStudyError, SearchSpaceError, StorageError, StudyNotFoundError, TrialState,
-    create_study, load_study,
+    DuplicateStudyError,
+    SearchSpaceError,
+    StorageError,
+    StudyNotFoundError,
+    TrialState,
+    create_study,
+    load_study,
 )
 from search._sql_storage import SQLStorage
 

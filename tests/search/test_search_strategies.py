@@ -6,7 +6,13 @@ import pytest
 import search
 from search import StrategyUnavailableError, UnknownStrategyError
 from search.strategies import (
-    ALIASES, Dimension, GridSearch, RandomSearch, available_strategies, get_strategy, strategy_class,
+    ALIASES,
+    Dimension,
+    GridSearch,
+    RandomSearch,
+    available_strategies,
+    get_strategy,
+    strategy_class,
 )
 
 DIMS = (Dimension("a", "float"), Dimension("b", "float"))

@@ -7,7 +7,12 @@ import pytest
 
 import search
 from search import (
-    SearchExhausted, TrialFinishedError, TrialNotFoundError, TrialPruned, TrialState, create_study,
+    SearchExhausted,
+    TrialFinishedError,
+    TrialNotFoundError,
+    TrialPruned,
+    TrialState,
+    create_study,
 )
 from search.strategies import GridSearch, RandomSearch, Strategy
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import pathlib
 
 import numpy as np
 import pytest
 
 from neural_jax import parse
-from neural_jax.data import from_arrays, load as load_dataset
+from neural_jax.data import from_arrays
+from neural_jax.data import load as load_dataset
 from neural_jax.train.trainer import Trainer, train
 
 MLP = """
