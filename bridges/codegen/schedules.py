@@ -64,7 +64,7 @@ def _schedule(value: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     from neural_jax.train.schedules import resolve_schedule
 
     spec, dynamic, static = resolve_schedule(value["schedule"], value.get("args"))
-    written = {spec.aliases.get(k, k): v for k, v in dict(value.get("args") or {}).items()}
+    written = {spec.arg_aliases.get(k, k): v for k, v in dict(value.get("args") or {}).items()}
     args: dict[str, Any] = {}
     for p in spec.params:
         v = dynamic.get(p.name, static.get(p.name))
@@ -86,10 +86,11 @@ def _int(v: Any) -> Any:
 
 def optimizer_settings(spec) -> OptimizerSettings:
     """Resolves a :class:`neural_jax.train.spec.TrainSpec`'s optimizer."""
-    from neural_jax.train.optimizers import OPTIMIZERS, optimizer_signature
+    from neural_jax.ir.training import OPTIMIZERS, lookup
 
-    name = OPTIMIZERS[spec.optimizer.lower()].name
-    full = dict(optimizer_signature(name))
+    decl = OPTIMIZERS[lookup(OPTIMIZERS, spec.optimizer)]
+    name = decl.name
+    full = {p.name: p.default for p in decl.params}
     given: dict[str, Any] = {}
     schedule = None
     for k, v in spec.optimizer_args.items():

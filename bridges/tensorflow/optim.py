@@ -215,7 +215,7 @@ def build_schedule(value: Mapping[str, Any]) -> Schedule:
       TrainConfigError: what :func:`neural_jax.train.schedules.resolve_schedule` rejects.
     """
     if isinstance(value, InjectableSchedule):
-        spec, dynamic, static = value.spec, value.dynamic, value.static
+        spec, dynamic, static = value.decl, value.dynamic, value.static
     else:
         spec, dynamic, static = resolve_schedule(value.get("schedule"), value.get("args"))
     args: dict[str, Any] = dict(static)

@@ -40,7 +40,8 @@ from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.population import MemberResult
-from neural_jax.train.spec import check_loss_labels, default_config, training_spec
+from neural_jax.ir.defaults import default_config
+from neural_jax.train.spec import check_loss_labels, training_spec
 from neural_jax.ir.config import validate_config
 
 tf, keras = load()

@@ -7,7 +7,7 @@ explicit ``input_shape`` the generator takes its options from the network:
   variable-length sequence) given :data:`OPEN_AXIS_LENGTH` steps;
 * classification with ``num_classes`` = the output width (2 for one sigmoid unit with
   ``binary_crossentropy``), regression with ``output_dim`` = the output width for a
-  regression loss (:data:`neural_jax.train.losses.REGRESSION_LOSSES`: ``mse``, ``mae``,
+  regression loss (:data:`neural_jax.ir.training.REGRESSION_LOSSES`: ``mse``, ``mae``,
   ``huber`` and their other names);
 * ``vocab_size``: the first ``Embedding``'s ``input_dim`` (inputs are token ids);
 * one-hot float labels for ``categorical_crossentropy`` (integer class ids otherwise).
@@ -24,7 +24,7 @@ import numpy as np
 
 from neural_jax.data._builtin import synthetic
 from neural_jax.data._dataset import Dataset
-from neural_jax.train.losses import REGRESSION_LOSSES, is_regression_loss
+from neural_jax.ir.training import REGRESSION_LOSSES, is_regression_loss
 
 __all__ = ["OPEN_AXIS_LENGTH", "REGRESSION_LOSSES", "synthetic_options", "synthetic_for"]
 

@@ -1,6 +1,7 @@
 """The intermediate representation: nodes, layer registry, lowering, shape checker, search space."""
 
-from neural_jax.ir.checker import ShapeReport, check, default_config, infer_shapes, resolve
+from neural_jax.ir.checker import ShapeReport, check, infer_shapes, resolve
+from neural_jax.ir.defaults import default_config
 from neural_jax.ir.nodes import (
     HPO,
     Choice,
@@ -19,7 +20,7 @@ from neural_jax.ir.nodes import (
 from neural_jax.ir.params import ACTIVATIONS, ParamSpec
 from neural_jax.ir.registry import GROUPS, LAYERS, LayerSpec, lookup_layer
 from neural_jax.ir.space import SearchParam, bind_search_space, search_space, to_space_dict
-from neural_jax.ir.training_specs import LOSSES, METRICS, OPTIMIZERS, SCHEDULES
+from neural_jax.ir.training import LOSSES, METRICS, OPTIMIZERS, SCHEDULES
 
 __all__ = [
     "ACTIVATIONS",

@@ -31,7 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from neural_jax.ir.checker import default_config, infer_shapes
+from neural_jax.ir.checker import infer_shapes
+from neural_jax.ir.defaults import default_config
 from neural_jax.ir.nodes import Network
 from neural_jax.jax.layers_conv import CONV_IMPLS
 from neural_jax.jax.padding import WidthPad, embed, paddable, with_width
