@@ -50,7 +50,7 @@ OPTIMIZER_CASES = [
 
 
 def test_every_optimizer_is_checked():
-    assert {name.lower() for name, _ in OPTIMIZER_CASES} == set(OPTIMIZERS)
+    assert {name for name, _ in OPTIMIZER_CASES} == set(OPTIMIZERS)
 
 
 def _grads(p: dict[str, np.ndarray], step: int) -> dict[str, np.ndarray]:
@@ -98,7 +98,7 @@ SCHEDULE_CASES = {
 
 def test_every_schedule_is_checked():
     assert set(SCHEDULE_CASES) == set(SCHEDULES)
-    assert {s.lower() for s in SCHEDULES} == set(JAX_SCHEDULES)
+    assert set(SCHEDULES) == set(JAX_SCHEDULES)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULE_CASES))
