@@ -61,15 +61,16 @@ class OptimizerSettings:
 
 
 def _schedule(value: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    from neural_jax.train.schedules import resolve_schedule
+    from neural_jax.ir.training.resolve import resolve_schedule
 
-    spec, dynamic, static = resolve_schedule(value["schedule"], value.get("args"))
+    resolved = resolve_schedule(value["schedule"], value.get("args"))
+    spec, dynamic, static = resolved.decl, resolved.dynamic, resolved.static
     written = {spec.arg_aliases.get(k, k): v for k, v in dict(value.get("args") or {}).items()}
     args: dict[str, Any] = {}
     for p in spec.params:
         v = dynamic.get(p.name, static.get(p.name))
-        if hasattr(v, "tolist"):  # a list, resolved to float32: keep the values as written
-            v = [float(x) for x in written.get(p.name, v.tolist())]
+        if isinstance(v, tuple):  # a list: keep the values as written
+            v = [float(x) for x in written.get(p.name, v)]
         if p.name in _STEPS:  # step counts read better as integers
             v = [_int(x) for x in v] if isinstance(v, list) else _int(v)
         args[p.name] = v

@@ -3,8 +3,9 @@ r"""Keras optimizers and learning-rate schedules with the math of :mod:`neural_j
 Notation: :math:`g` gradient, :math:`\theta` parameters, :math:`\eta` learning rate,
 :math:`\lambda` weight decay, :math:`t` the 1-based step, :math:`\beta_1, \beta_2` decays.
 
-The configuration is resolved by the JAX registries (``optimizer_structure``,
-``optimizer_hyperparams``, ``resolve_schedule``), so names, defaults, ranges and errors are the same. Keras
+The configuration is resolved by :mod:`neural_jax.ir.training.resolve`
+(``optimizer_structure``, ``optimizer_hyperparams``, ``resolve_schedule``), as for the JAX
+trainer, so names, defaults, ranges and errors are the same. Keras
 applies clipping (``clipnorm`` per tensor, ``clipvalue``, ``global_clipnorm``), then the
 decoupled weight decay :math:`\theta \leftarrow \theta - \eta\lambda\theta`, then the update,
 with the learning rate of the current step: that is the optax chain of
@@ -35,8 +36,12 @@ import numpy as np
 
 from bridges.errors import BackendError
 from bridges.tensorflow._keras import BACKEND, load
-from neural_jax.train.optimizers import optimizer_hyperparams, optimizer_structure
-from neural_jax.train.schedules import InjectableSchedule, resolve_schedule
+from neural_jax.ir.training.resolve import (
+    ResolvedSchedule,
+    optimizer_hyperparams,
+    optimizer_structure,
+    resolve_schedule,
+)
 
 tf, keras = load()
 
@@ -215,22 +220,20 @@ def build_schedule(value: Mapping[str, Any]) -> Schedule:
     """The Keras schedule of a ``{"schedule": name, "args": {...}}`` learning rate.
 
     Raises:
-      TrainConfigError: what :func:`neural_jax.train.schedules.resolve_schedule` rejects.
+      TrainConfigError: what :func:`neural_jax.ir.training.resolve.resolve_schedule` rejects.
     """
-    if isinstance(value, InjectableSchedule):
-        spec, dynamic, static = value.decl, value.dynamic, value.static
-    else:
-        spec, dynamic, static = resolve_schedule(value.get("schedule"), value.get("args"))
-    args: dict[str, Any] = dict(static)
-    for key, v in dynamic.items():
+    if not isinstance(value, ResolvedSchedule):
+        value = resolve_schedule(value.get("schedule"), value.get("args"))
+    args: dict[str, Any] = dict(value.static)
+    for key, v in value.dynamic.items():
         v = np.asarray(v)
         args[key] = v.tolist() if v.ndim else float(v)
-    return Schedule(spec.name, args)
+    return Schedule(value.decl.name, args)
 
 
 def _learning_rate(args: Mapping[str, Any], values: Mapping[str, Any]):
     value = args.get("learning_rate")
-    if isinstance(value, (Mapping, InjectableSchedule)):
+    if isinstance(value, (Mapping, ResolvedSchedule)):
         return build_schedule(value)
     if "learning_rate" not in values:
         raise BackendError(f"a learning rate given as a Python function cannot be used by "

@@ -41,7 +41,7 @@ import torch
 
 from bridges.errors import BackendError
 from bridges.torch.schedules import schedule_fn
-from neural_jax.train.optimizers import optimizer_hyperparams, optimizer_structure
+from neural_jax.ir.training.resolve import optimizer_hyperparams, optimizer_structure
 
 __all__ = ["KerasOptimizer", "UPDATES", "build_optimizer"]
 

@@ -6,7 +6,7 @@ jit-compiles the JAX function with its arguments bound and evaluates it at the o
 step count (``0`` for the first update, Keras' ``optimizer.iterations``). Values are the JAX
 trainer's to the bit (float32).
 
-Arguments come resolved and validated by :func:`neural_jax.train.schedules.resolve_schedule`
+Arguments come resolved and validated by :func:`neural_jax.ir.training.resolve.resolve_schedule`
 (through the optimizer helpers), so names and defaults are the IR's
 (:data:`neural_jax.ir.training.SCHEDULES`).
 """

@@ -57,8 +57,8 @@ from typing import Any
 
 from neural_jax.ir.nodes import Network
 from neural_jax.ir.space import SearchParam, search_space
-from neural_jax.train._registry import TrainConfigError
-from neural_jax.train.optimizers import optimizer_hyperparams, optimizer_structure
+from neural_jax.ir.training.checks import TrainConfigError
+from neural_jax.ir.training.resolve import optimizer_hyperparams, optimizer_structure
 from neural_jax.ir.defaults import default_config
 from neural_jax.train.spec import TrainSpec, training_spec
 

@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 
 from neural_jax.ir.training import LOSSES as DECLS
-from neural_jax.train._registry import (
+from neural_jax.ir.training.checks import (
     TrainConfigError,
     as_bool,
     check_arg_names,

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 from neural_jax.ir.training import LABEL_KINDS, LOSSES, metric_preset
 from neural_jax.ir.training import METRICS as DECLS
 from neural_jax.ir.training import lookup as ir_lookup
-from neural_jax.train._registry import (
+from neural_jax.ir.training.checks import (
     TrainConfigError,
     as_bool,
     check_arg_names,

@@ -41,7 +41,6 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -50,31 +49,21 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from neural_jax.ir.params import ParamSpec
-from neural_jax.ir.training import CLIP_ARGS, OPTIMIZERS as DECLS
-from neural_jax.ir.training import OptimizerDecl
-from neural_jax.train._registry import (
-    TrainConfigError,
-    as_bool,
-    check_arg_names,
-    check_number,
-    did_you_mean,
-    find,
+from neural_jax.ir.training import OPTIMIZERS as DECLS
+from neural_jax.ir.training.checks import TrainConfigError, did_you_mean, find
+from neural_jax.ir.training.resolve import (
+    ResolvedOptimizer,
+    ResolvedSchedule,
+    resolve_optimizer,
 )
-from neural_jax.train.schedules import (
-    InjectableSchedule,
-    ScheduleArgsState,
-    resolve_schedule,
-)
+from neural_jax.train.schedules import InjectableSchedule, ScheduleArgsState
 
 __all__ = [
     "OPTIMIZERS",
     "build_optimizer",
     "hyperparams_of",
-    "optimizer_hyperparams",
     "optimizer_names",
     "optimizer_signature",
-    "optimizer_structure",
     "set_hyperparams",
 ]
 
@@ -132,8 +121,9 @@ def _lion_chain(hp, flags):
     return [optax.scale_by_lion(b1=hp["beta_1"], b2=hp["beta_2"]), _scale_lr(hp)]
 
 
-#: the optax chain of each optimizer the IR declares (:data:`neural_jax.ir.training.OPTIMIZERS`),
-#: keyed by its canonical name; AdamW is Adam with its default weight decay
+#: the optax chain of each optimizer the IR declares
+#: (:data:`neural_jax.ir.training.OPTIMIZERS`), keyed by its canonical name; AdamW is Adam
+#: with its default weight decay
 OPTIMIZERS: dict[str, _Chain] = {
     "Adam": _adam_chain,
     "AdamW": _adam_chain,
@@ -151,69 +141,9 @@ def optimizer_names() -> list[str]:
     return list(DECLS)
 
 
-def _decl(name: str) -> OptimizerDecl:
-    return find(DECLS, name, "optimizer")
-
-
 def optimizer_signature(name: str) -> list[tuple[str, Any]]:
     """Ordered ``(argument, Keras default)`` pairs, for binding positional arguments."""
-    return [(p.name, p.default) for p in _decl(name).params]
-
-
-@dataclasses.dataclass(frozen=True)
-class _Resolved:
-    decl: OptimizerDecl
-    floats: dict[str, float]          # float hyperparameters except learning_rate
-    flags: dict[str, Any]             # structural values
-    lr: Any                           # float, InjectableSchedule or a callable
-
-
-def _resolve_lr(value: Any, spec: ParamSpec, where: str) -> Any:
-    if isinstance(value, Mapping):
-        check_arg_names(value, ("schedule", "args"), f"{where} learning_rate schedule")
-        if "schedule" not in value:
-            raise TrainConfigError(
-                f"{where}: a learning_rate mapping needs a 'schedule' name, e.g. "
-                "{'schedule': 'ExponentialDecay', 'args': {...}}.")
-        spec, dynamic, static = resolve_schedule(value["schedule"], value.get("args"))
-        return InjectableSchedule(spec, dynamic, static)
-    if isinstance(value, InjectableSchedule):
-        return value
-    if callable(value):
-        return value  # an optax-style schedule: works, but its arguments are traced in
-    return check_number(spec, value, where)
-
-
-def _resolve(name: str, args: Mapping[str, Any] | None) -> _Resolved:
-    decl = _decl(name)
-    where = decl.name
-    args = {} if args is None else args
-    if not isinstance(args, Mapping):
-        raise TrainConfigError(
-            f"{where}: arguments must be a mapping of Keras argument names to values, "
-            f"got {args!r}.")
-    check_arg_names(args, decl.arg_names, where)
-    floats: dict[str, float] = {}
-    flags: dict[str, Any] = {}
-    lr: Any = None
-    for p in decl.params:
-        value = args.get(p.name, p.default)
-        if p.name == "learning_rate":
-            lr = _resolve_lr(value, p, where)
-        elif p.kind == "bool":
-            flags[p.name] = as_bool(value, p.name, where)
-        elif value is None:
-            if p.default is not None:
-                raise TrainConfigError(f"{where}: '{p.name}' must be a number.")
-        else:  # structural numbers (used only at init) are flags, the others in state
-            (flags if p.name in decl.structural else floats)[p.name] = check_number(
-                p, value, where)
-    clips = [c for c in CLIP_ARGS if c in floats]
-    if len(clips) > 1:
-        raise TrainConfigError(
-            f"{where}: only one of clipnorm, clipvalue and global_clipnorm may be set, "
-            f"got {', '.join(clips)}.")
-    return _Resolved(decl, floats, flags, lr)
+    return [(p.name, p.default) for p in find(DECLS, name, "optimizer").params]
 
 
 def _clip_each_by_norm(max_norm: jax.Array) -> optax.GradientTransformation:
@@ -231,7 +161,7 @@ def _clip_each_by_norm(max_norm: jax.Array) -> optax.GradientTransformation:
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
-def _factory(resolved: _Resolved) -> Callable[..., optax.GradientTransformation]:
+def _factory(resolved: ResolvedOptimizer) -> Callable[..., optax.GradientTransformation]:
     """The inner factory for ``inject_hyperparams``: one keyword per float argument."""
     chain, flags = OPTIMIZERS[resolved.decl.name], resolved.flags
 
@@ -279,45 +209,11 @@ def build_optimizer(name: str, args: Mapping[str, Any] | None = None
       TrainConfigError: Unknown optimizer, schedule or argument (with the closest
         name), a value of the wrong type, or a value out of range.
     """
-    resolved = _resolve(name, args)
-    return optax.inject_hyperparams(_factory(resolved))(
-        learning_rate=resolved.lr, **resolved.floats)
-
-
-def optimizer_hyperparams(name: str, args: Mapping[str, Any] | None = None
-                          ) -> dict[str, Any]:
-    """The per-member values of a config, under the names :func:`set_hyperparams` takes.
-
-    Floats for optimizer arguments; for a schedule, ``"learning_rate.<arg>"`` entries
-    (float or float32 array) instead of ``"learning_rate"``. Defaults are filled in.
-    """
-    resolved = _resolve(name, args)
-    values: dict[str, Any] = {}
-    if isinstance(resolved.lr, InjectableSchedule):
-        values.update({f"learning_rate.{k}": v for k, v in resolved.lr.dynamic.items()})
-    elif isinstance(resolved.lr, float):
-        values["learning_rate"] = resolved.lr
-    values.update(resolved.floats)
-    return values
-
-
-def optimizer_structure(name: str, args: Mapping[str, Any] | None = None) -> tuple:
-    """A hashable key: configs with equal keys share one compiled update.
-
-    It holds the optimizer, its flags and static numbers, which optional float
-    arguments are present, and the schedule with its flags and list lengths.
-    """
-    resolved = _resolve(name, args)
+    resolved = resolve_optimizer(name, args)
     lr = resolved.lr
-    if isinstance(lr, InjectableSchedule):
-        lr_key: Any = (lr.decl.name, tuple(sorted(lr.static.items())),
-                       tuple(sorted((k, jnp.shape(v)) for k, v in lr.dynamic.items())))
-    elif isinstance(lr, float):
-        lr_key = "constant"
-    else:
-        lr_key = ("callable", id(lr))
-    return (resolved.decl.name, tuple(sorted(resolved.flags.items())),
-            tuple(sorted(resolved.floats)), lr_key)
+    if isinstance(lr, ResolvedSchedule) and not isinstance(lr, InjectableSchedule):
+        lr = InjectableSchedule(lr)
+    return optax.inject_hyperparams(_factory(resolved))(learning_rate=lr, **resolved.floats)
 
 
 # ----------------------------------------------------------------------------------

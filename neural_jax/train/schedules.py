@@ -34,29 +34,21 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from neural_jax.ir.params import REQUIRED
 from neural_jax.ir.training import SCHEDULES as DECLS
-from neural_jax.ir.training import ScheduleDecl
-from neural_jax.train._registry import (
-    TrainConfigError,
-    as_bool,
-    as_float,
-    check_arg_names,
-    check_number,
-    find,
-)
+from neural_jax.ir.training.checks import find
+from neural_jax.ir.training.resolve import ResolvedSchedule, resolve_schedule
 
 __all__ = [
     "SCHEDULES",
     "InjectableSchedule",
     "ScheduleArgsState",
     "get_schedule",
-    "resolve_schedule",
     "schedule_names",
     "schedule_signature",
 ]
+
 
 def _f32(step: jax.typing.ArrayLike) -> jax.Array:
     return jnp.asarray(step, jnp.float32)
@@ -143,22 +135,6 @@ def step_decay(step, *, initial_learning_rate, step_size, gamma=0.1):
     return initial_learning_rate * jnp.power(gamma, jnp.floor(_f32(step) / step_size))
 
 
-def _check_piecewise(args: dict[str, Any]) -> None:
-    boundaries, values = args["boundaries"], args["values"]
-    if len(values) != len(boundaries) + 1:
-        raise TrainConfigError(
-            "PiecewiseConstantDecay: 'values' must have one more entry than "
-            f"'boundaries', got {len(values)} values for {len(boundaries)} boundaries.")
-    if np.any(np.diff(boundaries) <= 0):
-        raise TrainConfigError(
-            "PiecewiseConstantDecay: 'boundaries' must be strictly increasing, "
-            f"got {list(map(float, boundaries))}.")
-    if np.any(values < 0):
-        raise TrainConfigError(
-            "PiecewiseConstantDecay: 'values' must be >= 0, "
-            f"got {list(map(float, values))}.")
-
-
 #: the pure function of each schedule the IR declares
 #: (:data:`neural_jax.ir.training.SCHEDULES`), keyed by its canonical name
 SCHEDULES: dict[str, Callable[..., jax.Array]] = {
@@ -171,19 +147,11 @@ SCHEDULES: dict[str, Callable[..., jax.Array]] = {
     "StepDecay": step_decay,
 }
 
-#: cross-argument checks of the resolved arguments
-_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "PiecewiseConstantDecay": _check_piecewise,
-}
-
-
 def schedule_names() -> list[str]:
     """Display names of all declared schedules."""
     return list(DECLS)
 
 
-def _decl(name: str) -> ScheduleDecl:
-    return find(DECLS, name, "schedule")
 
 
 def schedule_signature(name: str) -> list[tuple[str, Any]]:
@@ -192,77 +160,7 @@ def schedule_signature(name: str) -> list[tuple[str, Any]]:
     Required arguments have the default ``inspect.Parameter.empty``.
     """
     return [(p.name, inspect.Parameter.empty if p.default is REQUIRED else p.default)
-            for p in _decl(name).params]
-
-
-def resolve_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None = None
-                     ) -> tuple[ScheduleDecl, dict[str, Any], dict[str, Any]]:
-    """Validates schedule arguments and splits them into dynamic and static parts.
-
-    Args:
-      name: Schedule name (case-insensitive), e.g. ``"ExponentialDecay"``.
-      args: Keyword arguments as a mapping, or positional arguments as a sequence
-        in the order of :func:`schedule_signature`.
-
-    Returns:
-      ``(decl, dynamic, static)``: the IR declaration; ``dynamic`` maps float arguments to Python floats
-      and vector arguments to float32 numpy arrays (these may vary per population
-      member); ``static`` holds flags and absent optional arguments.
-
-    Raises:
-      TrainConfigError: Unknown schedule or argument, missing argument, bad value.
-    """
-    decl = _decl(name)
-    where = decl.name
-    names = list(decl.arg_names)
-    if args is None:
-        args = {}
-    if isinstance(args, Mapping):
-        given: dict[str, Any] = {}
-        for key, value in args.items():
-            canonical = decl.arg_aliases.get(key, key)
-            check_arg_names([canonical], names, where)
-            if canonical in given:
-                raise TrainConfigError(f"{where}: '{canonical}' is given twice.")
-            given[canonical] = value
-    elif isinstance(args, Sequence) and not isinstance(args, str):
-        if len(args) > len(names):
-            raise TrainConfigError(
-                f"{where} takes at most {len(names)} arguments ({', '.join(names)}), "
-                f"got {len(args)}.")
-        given = dict(zip(names, args, strict=False))
-    else:
-        raise TrainConfigError(
-            f"{where}: arguments must be a mapping of names to values, got {args!r}.")
-
-    dynamic: dict[str, Any] = {}
-    static: dict[str, Any] = {}
-    for p in decl.params:
-        if p.name not in given:
-            if p.required:
-                raise TrainConfigError(
-                    f"{where} needs '{p.name}' (arguments: {', '.join(names)}).")
-            value = p.default
-        else:
-            value = given[p.name]
-        if p.kind == "bool":
-            static[p.name] = as_bool(value, p.name, where)
-        elif value is None and p.default is None:  # an optional argument left out
-            static[p.name] = None
-        elif p.name in decl.vectors:
-            if isinstance(value, np.ndarray | jax.Array):
-                value = np.asarray(value).reshape(-1).tolist()
-            if not isinstance(value, Sequence) or isinstance(value, str | bytes):
-                raise TrainConfigError(
-                    f"{where}: '{p.name}' must be a list of numbers, got {value!r}.")
-            dynamic[p.name] = np.asarray(
-                [as_float(v, p.name, where) for v in value], np.float32)
-        else:
-            dynamic[p.name] = check_number(p, value, where)
-    check = _CHECKS.get(decl.name)
-    if check is not None:
-        check({**dynamic, **static})
-    return decl, dynamic, static
+            for p in find(DECLS, name, "schedule").params]
 
 
 def get_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None = None
@@ -285,14 +183,14 @@ def get_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None = Non
       >>> round(float(lr(10)), 6)
       0.05
     """
-    decl, dynamic, static = resolve_schedule(name, args)
-    bound = {k: jnp.asarray(v) for k, v in dynamic.items()}
-    fn = SCHEDULES[decl.name]
+    resolved = resolve_schedule(name, args)
+    bound = {k: jnp.asarray(v) for k, v in resolved.dynamic.items()}
+    fn, static = SCHEDULES[resolved.decl.name], resolved.static
 
     def schedule(step: jax.typing.ArrayLike) -> jax.Array:
         return fn(step, **bound, **static)
 
-    schedule.__name__ = decl.name
+    schedule.__name__ = resolved.decl.name
     return schedule
 
 
@@ -303,7 +201,7 @@ class ScheduleArgsState(NamedTuple):
     args: dict[str, jax.Array]
 
 
-class InjectableSchedule:
+class InjectableSchedule(ResolvedSchedule):
     """A stateful schedule (``optax.StatefulSchedule``) whose arguments live in state.
 
     Used as the ``learning_rate`` of an ``optax.inject_hyperparams`` optimizer, it keeps
@@ -312,12 +210,9 @@ class InjectableSchedule:
     :func:`neural_jax.train.set_hyperparams`) and still run one compiled program.
     """
 
-    def __init__(self, decl: ScheduleDecl, dynamic: Mapping[str, Any],
-                 static: Mapping[str, Any]):
-        self.decl = decl
-        self.fn = SCHEDULES[decl.name]
-        self.dynamic = dict(dynamic)
-        self.static = dict(static)
+    def __init__(self, resolved: ResolvedSchedule) -> None:
+        super().__init__(resolved.decl, resolved.dynamic, resolved.static)
+        self.fn = SCHEDULES[resolved.decl.name]
 
     def init(self) -> ScheduleArgsState:
         """Step 0 and the configured arguments as float32 arrays."""

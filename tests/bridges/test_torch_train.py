@@ -25,7 +25,8 @@ from neural_jax.train.metrics import get_metric
 from neural_jax.train.optimizers import OPTIMIZERS
 from neural_jax.train.optimizers import build_optimizer as optax_optimizer
 from neural_jax.train.schedules import SCHEDULES as JAX_SCHEDULES
-from neural_jax.train.schedules import get_schedule, resolve_schedule
+from neural_jax.ir.training.resolve import resolve_schedule
+from neural_jax.train.schedules import get_schedule
 from neural_jax.train.trainer import Trainer
 
 # --- optimizers and schedules --------------------------------------------------------------
@@ -106,8 +107,8 @@ def test_schedule_matches_jax(name):
     args = SCHEDULE_CASES[name]
     steps = np.arange(40)
     want = np.asarray(jax.vmap(get_schedule(name, args))(jnp.asarray(steps)))
-    _, dynamic, static = resolve_schedule(name, args)
-    fn = schedule_fn(name, dynamic, static)
+    resolved = resolve_schedule(name, args)
+    fn = schedule_fn(name, resolved.dynamic, resolved.static)
     got = np.array([fn(int(t)) for t in steps])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-9)  # JAX computes in float32
 

@@ -143,9 +143,35 @@ def test_default_config_takes_the_middle_of_a_range():
 
 
 def test_the_declarations_import_no_backend():
-    code = ("import sys, neural_jax.ir.training, neural_jax.ir.defaults; "
+    code = ("import sys, neural_jax.ir.training.resolve, neural_jax.ir.defaults; "
             "print(sorted(m for m in ('jax', 'optax', 'torch', 'tensorflow', 'numpy') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_python_settings_are_checked_against_the_declarations():
+    from neural_jax.ir.training import TrainConfigError
+    from neural_jax.ir.training.resolve import (
+        optimizer_hyperparams,
+        optimizer_structure,
+        resolve_schedule,
+    )
+
+    step = resolve_schedule("stepdecay", {"initial": 0.1, "step_size": 3})
+    assert step.decl.name == "StepDecay"
+    assert step.dynamic == {"initial_learning_rate": 0.1, "step_size": 3.0, "gamma": 0.1}
+    lr = {"schedule": "PiecewiseConstantDecay",
+          "args": {"boundaries": [2, 5], "values": [0.1, 0.05, 0.01]}}
+    assert optimizer_hyperparams("sgd", {"learning_rate": lr}) == {
+        "learning_rate.boundaries": (2.0, 5.0), "learning_rate.values": (0.1, 0.05, 0.01),
+        "momentum": 0.0}
+    assert optimizer_structure("SGD", {"learning_rate": lr}) == (
+        "SGD", (("nesterov", False),), ("momentum",),
+        ("PiecewiseConstantDecay", (), (("boundaries", (2,)), ("values", (3,)))))
+    with pytest.raises(TrainConfigError, match="Did you mean 'decay_steps'"):
+        resolve_schedule("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_step": 2,
+                                              "decay_rate": 0.5})
+    with pytest.raises(TrainConfigError, match="momentum' must be in \\[0, 1\\)"):
+        optimizer_hyperparams("SGD", {"momentum": 1.5})

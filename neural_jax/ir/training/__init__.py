@@ -2,9 +2,12 @@
 
 The DSL checker validates a file against these declarations; the JAX trainer, the PyTorch
 and TensorFlow bridges and the code generators implement exactly these names, keyed by the
-canonical name, and read signatures, defaults and aliases from here. Pure Python.
+canonical name, and read signatures, defaults and aliases from here;
+:mod:`neural_jax.ir.training.resolve` checks settings given as Python values against them.
+Pure Python.
 """
 
+from neural_jax.ir.training.checks import TrainConfigError
 from neural_jax.ir.training.decl import TrainingDecl, canonical_arg, lookup, spellings
 from neural_jax.ir.training.losses import (
     DEFAULT_LOSS,
@@ -38,6 +41,7 @@ __all__ = [
     "REGRESSION_LOSSES",
     "SCHEDULES",
     "SEARCH_METHODS",
+    "TrainConfigError",
     "LossDecl",
     "MetricDecl",
     "OptimizerDecl",

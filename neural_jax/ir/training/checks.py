@@ -1,10 +1,11 @@
-"""Shared pieces of the training implementations: the config error, lookup and checks.
+"""Checking training settings given as Python values: the config error, lookup and checks.
 
-Names, signatures, defaults, domains and aliases are declared once, in
-:mod:`neural_jax.ir.training`; every implementation table in :mod:`neural_jax.train` is a
-plain dict keyed by the IR's canonical names. :func:`find` resolves a name the way the DSL
-does (any case, or an alias) and an unknown name raises :class:`TrainConfigError` with the
-closest known names; :func:`check_number` checks a value against its declared domain.
+A config (``{"learning_rate": 1e-3}``, a loss name and its parameters) reaches the trainer
+and the bridges without passing the DSL. :func:`find` resolves a name the way the DSL does
+(any case, or an alias) and an unknown name raises :class:`TrainConfigError` with the
+closest known names; :func:`check_number` checks a value against its declared domain. Every
+implementation table in :mod:`neural_jax.train` and ``bridges`` is a plain dict keyed by
+the canonical names of :mod:`neural_jax.ir.training`. Pure Python.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from neural_jax.ir.params import ParamSpec
-from neural_jax.ir.training import TrainingDecl
-from neural_jax.ir.training import lookup as ir_lookup
+from neural_jax.ir.training.decl import TrainingDecl
+from neural_jax.ir.training.decl import lookup as ir_lookup
 
-__all__ = ["TrainConfigError"]
+__all__ = ["TrainConfigError", "as_bool", "as_float", "check_arg_names", "check_number",
+           "check_range", "did_you_mean", "find"]
 
 
 class TrainConfigError(ValueError):
