@@ -8,9 +8,9 @@ activation), ``"logits"`` (``from_logits=True``) or ``"probabilities"`` (clipped
 :math:`[\epsilon, 1-\epsilon]` as Keras does). Cross-entropies sum over the last axis and
 average axes between batch and class; the others average every non-batch axis. Names,
 aliases and parameters are declared in :mod:`neural_jax.ir.training`; the tables here are
-keyed by those canonical names. :func:`torch_loss` takes a :class:`~neural_jax.train.losses.Loss` and :func:`torch_metric`
-a :class:`~neural_jax.train.metrics.Metric` and return torch functions
-``fn(z, y) -> (B,)``.
+keyed by those canonical names. :func:`torch_loss` takes a
+:class:`~neural_jax.train.losses.Loss` and :func:`torch_metric` a
+:class:`~neural_jax.train.metrics.Metric` and return torch functions ``fn(z, y) -> (B,)``.
 """
 
 from __future__ import annotations

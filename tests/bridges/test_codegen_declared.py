@@ -8,9 +8,9 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from training_samples import LOSSES, METRICS, OPTIMIZERS, SCHEDULES, dsl_call, metric_loss
 
 from bridges.codegen import generate_code
-from training_samples import LOSSES, METRICS, OPTIMIZERS, SCHEDULES, dsl_call, metric_loss
 
 BACKENDS = ("jax", "pytorch", "tensorflow")
 

@@ -11,11 +11,12 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
+from training_samples import LOSSES, METRICS, OPTIMIZERS, SCHEDULES, schedule_sample
+
 from bridges.tensorflow import losses as tf_losses
 from bridges.tensorflow import optim as tf_optim
 from neural_jax.train import build_optimizer as optax_optimizer
 from neural_jax.train import get_loss, get_metric
-from training_samples import LOSSES, METRICS, OPTIMIZERS, SCHEDULES, schedule_sample
 
 
 @pytest.mark.parametrize("table,decls", [

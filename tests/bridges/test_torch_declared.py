@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from torch_helpers import one_thread  # noqa: F401 - an autouse fixture
+from training_samples import LOSSES, METRICS, OPTIMIZERS, SCHEDULES, schedule_sample
 
 from bridges.torch import build_optimizer
 from bridges.torch import losses as torch_losses
@@ -19,7 +20,6 @@ from bridges.torch.optim import UPDATES
 from bridges.torch.schedules import SCHEDULES as TORCH_SCHEDULES
 from neural_jax.train import build_optimizer as optax_optimizer
 from neural_jax.train import get_loss, get_metric
-from training_samples import LOSSES, METRICS, OPTIMIZERS, SCHEDULES, schedule_sample
 
 
 @pytest.mark.parametrize("table,decls", [

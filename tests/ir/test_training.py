@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from training_samples import dsl_call
 
 from neural_jax import parse
 from neural_jax.dsl.errors import NeuralValidationError
@@ -22,7 +23,6 @@ from neural_jax.ir.training import (
     metric_preset,
     spellings,
 )
-from training_samples import dsl_call
 
 NET = """network T {{
   input: (4,)

@@ -9,21 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-
-from neural_jax import parse
-from neural_jax.data import load as load_dataset
-from neural_jax.ir import check
-from neural_jax.ir.training import lookup, metric_preset
-from neural_jax.jax import build_model
-from neural_jax.train import losses, metrics, optimizers, schedules
-from neural_jax.train import (
-    build_optimizer,
-    get_loss,
-    get_metric,
-    get_schedule,
-    hyperparams_of,
-)
-from neural_jax.train.trainer import Trainer, train
 from training_samples import (
     LOSSES,
     METRICS,
@@ -32,6 +17,24 @@ from training_samples import (
     sample_args,
     schedule_sample,
 )
+
+from neural_jax import parse
+from neural_jax.data import load as load_dataset
+from neural_jax.ir import check
+from neural_jax.ir.training import lookup, metric_preset
+from neural_jax.jax import build_model
+from neural_jax.train import (
+    build_optimizer,
+    get_loss,
+    get_metric,
+    get_schedule,
+    hyperparams_of,
+    losses,
+    metrics,
+    optimizers,
+    schedules,
+)
+from neural_jax.train.trainer import Trainer, train
 
 
 @pytest.mark.parametrize("table,decls", [

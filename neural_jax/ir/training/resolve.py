@@ -62,7 +62,7 @@ def _check_piecewise(args: Mapping[str, Any]) -> None:
         raise TrainConfigError(
             "PiecewiseConstantDecay: 'values' must have one more entry than "
             f"'boundaries', got {len(values)} values for {len(boundaries)} boundaries.")
-    if any(b <= a for a, b in zip(boundaries, boundaries[1:])):
+    if any(b <= a for a, b in zip(boundaries, boundaries[1:], strict=False)):
         raise TrainConfigError(
             "PiecewiseConstantDecay: 'boundaries' must be strictly increasing, "
             f"got {list(boundaries)}.")
