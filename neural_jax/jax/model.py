@@ -245,7 +245,8 @@ def build_model(net: Network, config: Mapping[str, Any] | None = None,
       net: a network from :func:`neural_jax.parse`.
       config: ``{hpo_path: value}``. Shape-affecting values (units, filters, kernel sizes,
         layer-choice index...) fix the structure; missing ones take
-        :func:`neural_jax.ir.defaults.default_config` (what the trainer uses). Values of dynamic paths become the defaults of ``apply``'s ``hparams``.
+        :func:`neural_jax.ir.defaults.default_config` (what the trainer uses). Values of
+        dynamic paths become the defaults of ``apply``'s ``hparams``.
       conv_impl: ``"xla"`` (``lax.conv_general_dilated``) or ``"patches"`` (patches x
         matmul, and tiling pools as reshapes; faster under ``vmap`` on CPU).
       pad_widths: HPO paths of searched widths to build at their largest option, the true

@@ -1,8 +1,9 @@
 """From a network and one configuration of its HPO parameters to concrete training settings.
 
 A *configuration* maps HPO paths (SPEC §4) to values; what a configuration leaves out takes
-:func:`neural_jax.ir.defaults.default_config`. :func:`training_spec` resolves loss, metrics, optimizer (with its schedule), epochs, batch
-size, validation split, seed and early stopping into a :class:`TrainSpec` of plain values.
+:func:`neural_jax.ir.defaults.default_config`. :func:`training_spec` resolves loss, metrics,
+optimizer (with its schedule), epochs, batch size, validation split, seed and early stopping
+into a :class:`TrainSpec` of plain values.
 """
 
 from __future__ import annotations
