@@ -8,13 +8,12 @@ compiled update serves a whole population (see :mod:`neural_jax.train.optimizers
 
 from neural_jax.ir.training.checks import TrainConfigError
 from neural_jax.ir.training.resolve import optimizer_hyperparams, optimizer_structure
+from neural_jax.ir.training import LOGIT_ACTIVATIONS, takes_logits
 from neural_jax.train.losses import (
-    LOGIT_ACTIVATIONS,
     LOSSES,
     Loss,
     get_loss,
     loss_names,
-    takes_logits,
 )
 from neural_jax.train.metrics import (
     METRICS,

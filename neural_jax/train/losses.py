@@ -23,7 +23,8 @@ activation itself, in log space where it matters (``log_softmax``, ``log_sigmoid
 any other final activation (``None``, ``"linear"``, ``"relu"``, ...) the loss receives the
 network's outputs as they are; with ``from_logits=True`` they are read as logits (Keras'
 ``from_logits``), otherwise as probabilities, clipped to :math:`[\epsilon, 1-\epsilon]`
-like Keras. :func:`takes_logits` tells the trainer which case applies.
+like Keras. :func:`neural_jax.ir.training.takes_logits` tells the trainer which case
+applies.
 
 Shapes. A loss maps a batch to one value per example, shape ``(B,)``: cross-entropies
 sum over the class axis (last) and average any axes between batch and class (e.g. time);
@@ -46,45 +47,19 @@ import jax
 import jax.numpy as jnp
 
 from neural_jax.ir.training import LOSSES as DECLS
-from neural_jax.ir.training.checks import (
-    TrainConfigError,
-    as_bool,
-    check_arg_names,
-    check_number,
-    find,
-)
+from neural_jax.ir.training.checks import check_arg_names
+from neural_jax.ir.training.resolve import resolve_loss
 
 __all__ = [
-    "LOGIT_ACTIVATIONS",
     "LOSSES",
     "Loss",
     "get_loss",
     "loss_names",
-    "takes_logits",
 ]
 
 EPSILON = 1e-7
 _LOG_EPS = math.log(EPSILON)
 _LOG_1M_EPS = math.log1p(-EPSILON)
-
-#: Final activations the loss applies itself, from the pre-activation logits.
-LOGIT_ACTIVATIONS = ("softmax", "sigmoid")
-
-
-def _normalize_activation(final_activation: str | None) -> str | None:
-    if final_activation is None:
-        return None
-    if not isinstance(final_activation, str):
-        raise TrainConfigError(
-            f"final_activation must be an activation name or None, got {final_activation!r}.")
-    name = final_activation.strip().lower()
-    return name if name in LOGIT_ACTIVATIONS else None
-
-
-def takes_logits(final_activation: str | None) -> bool:
-    """Whether the trainer should pass pre-activation logits for this final activation."""
-    return _normalize_activation(final_activation) is not None
-
 
 # ----------------------------------------------------------------------------------
 # Log-probabilities under each reading of the network output.
@@ -270,21 +245,6 @@ def get_loss(name: str, *, final_activation: str | None = None,
       TrainConfigError: Unknown loss or parameter, out-of-range value, or
         ``from_logits=True`` together with a softmax/sigmoid final activation.
     """
-    decl = find(DECLS, name, "loss")
-    key = decl.name
-    activation = _normalize_activation(final_activation)
-    if from_logits is not None:
-        from_logits = as_bool(from_logits, "from_logits", key)
-        if from_logits and not decl.probabilistic:
-            raise TrainConfigError(
-                f"{key} compares outputs with targets directly and has no from_logits; "
-                "drop the argument.")
-        if from_logits and activation is not None:
-            raise TrainConfigError(
-                f"{key}: from_logits=True contradicts the final activation "
-                f"'{activation}'; the loss already receives that layer's logits. "
-                "Drop from_logits, or remove the activation from the last layer.")
-    floats = [p for p in decl.params if p.name != "from_logits"]
-    check_arg_names(params, [p.name for p in floats], f"Loss '{key}'")
-    values = {p.name: check_number(p, params.get(p.name, p.default), key) for p in floats}
-    return Loss(key, values, activation, bool(from_logits), LOSSES[key])
+    r = resolve_loss(name, final_activation=final_activation, from_logits=from_logits,
+                     **params)
+    return Loss(r.name, r.params, r.final_activation, r.from_logits, LOSSES[r.name])

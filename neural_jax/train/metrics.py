@@ -32,7 +32,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from neural_jax.ir.training import LABEL_KINDS, LOSSES, metric_preset
+from neural_jax.ir.training import LABEL_KINDS, LOSSES, logit_activation, metric_preset
 from neural_jax.ir.training import METRICS as DECLS
 from neural_jax.ir.training import lookup as ir_lookup
 from neural_jax.ir.training.checks import (
@@ -42,7 +42,7 @@ from neural_jax.ir.training.checks import (
     check_number,
     find,
 )
-from neural_jax.train.losses import Loss, _normalize_activation, _probabilities
+from neural_jax.train.losses import Loss, _probabilities
 
 __all__ = ["METRICS", "Metric", "get_metric", "mean_from_stats", "metric_names"]
 
@@ -164,7 +164,7 @@ def _accuracy_metric(name, params):
             f"Metric '{name}': kind must be one of {', '.join(LABEL_KINDS)}, got {kind!r}.")
     spec = DECLS[name].param("threshold")
     threshold = check_number(spec, params.get("threshold", spec.default), name)
-    activation = _normalize_activation(final_activation)
+    activation = logit_activation(final_activation)
     from_logits = False if from_logits is None else as_bool(from_logits, "from_logits", name)
     mode = activation or ("logits" if from_logits else "probabilities")
     resolved = {"kind": kind, "threshold": threshold, "mode": mode}
@@ -182,7 +182,7 @@ def _top_k_metric(name, params):
 def _error_metric(name, params):
     """``mae`` / ``mse`` on the model's outputs (after a softmax/sigmoid Output activation)."""
     check_arg_names(params, _allowed(name), f"Metric '{name}'")
-    activation = _normalize_activation(params.get("final_activation"))
+    activation = logit_activation(params.get("final_activation"))
 
     def fn(z, y):
         p = _probabilities(z, activation) if activation else z

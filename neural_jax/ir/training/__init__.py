@@ -11,10 +11,13 @@ from neural_jax.ir.training.checks import TrainConfigError
 from neural_jax.ir.training.decl import TrainingDecl, canonical_arg, lookup, spellings
 from neural_jax.ir.training.losses import (
     DEFAULT_LOSS,
+    LOGIT_ACTIVATIONS,
     LOSSES,
     REGRESSION_LOSSES,
     LossDecl,
     is_regression_loss,
+    logit_activation,
+    takes_logits,
 )
 from neural_jax.ir.training.metrics import LABEL_KINDS, METRICS, MetricDecl, metric_preset
 from neural_jax.ir.training.optimizers import (
@@ -35,6 +38,7 @@ __all__ = [
     "DEFAULT_LOSS",
     "DEFAULT_OPTIMIZER",
     "LABEL_KINDS",
+    "LOGIT_ACTIVATIONS",
     "LOSSES",
     "METRICS",
     "OPTIMIZERS",
@@ -49,7 +53,9 @@ __all__ = [
     "TrainingDecl",
     "canonical_arg",
     "is_regression_loss",
+    "logit_activation",
     "lookup",
     "metric_preset",
     "spellings",
+    "takes_logits",
 ]

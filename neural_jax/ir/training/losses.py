@@ -13,10 +13,15 @@ from dataclasses import dataclass
 from neural_jax.ir.params import ParamSpec as P
 from neural_jax.ir.training.decl import TrainingDecl
 
-__all__ = ["LOSSES", "LossDecl", "DEFAULT_LOSS", "REGRESSION_LOSSES", "is_regression_loss"]
+__all__ = ["LOSSES", "LossDecl", "DEFAULT_LOSS", "LOGIT_ACTIVATIONS", "REGRESSION_LOSSES",
+           "is_regression_loss", "logit_activation", "takes_logits"]
 
 #: what a run uses when the network names no loss
 DEFAULT_LOSS = "sparse_categorical_crossentropy"
+
+#: final activations a loss applies itself, from the pre-activation logits (stably, in log
+#: space); every backend passes such a network's logits to the loss
+LOGIT_ACTIVATIONS = ("softmax", "sigmoid")
 
 
 @dataclass(frozen=True)
@@ -61,3 +66,25 @@ REGRESSION_LOSSES = frozenset(
 def is_regression_loss(name: str | None) -> bool:
     """Whether the loss ``name`` (any case, or an alias) is a regression loss."""
     return isinstance(name, str) and name.strip().lower() in REGRESSION_LOSSES
+
+
+def logit_activation(final_activation: str | None) -> str | None:
+    """``"softmax"``/``"sigmoid"`` when the loss applies that final activation itself, else None.
+
+    Raises:
+      TrainConfigError: ``final_activation`` is neither a name nor None.
+    """
+    if final_activation is None:
+        return None
+    if not isinstance(final_activation, str):
+        from neural_jax.ir.training.checks import TrainConfigError
+
+        raise TrainConfigError(
+            f"final_activation must be an activation name or None, got {final_activation!r}.")
+    name = final_activation.strip().lower()
+    return name if name in LOGIT_ACTIVATIONS else None
+
+
+def takes_logits(final_activation: str | None) -> bool:
+    """Whether a backend passes pre-activation logits to the loss for this final activation."""
+    return logit_activation(final_activation) is not None

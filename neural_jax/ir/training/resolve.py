@@ -5,7 +5,7 @@ declaration (names, aliases, defaults, domains) and split it into what may diffe
 population member (floats, lists of floats) and what fixes the compiled program (flags,
 numbers used only at initialisation, which optional arguments are given, list lengths).
 :func:`optimizer_hyperparams` and :func:`optimizer_structure` are the two halves as the
-population engine and the bridges use them. Pure Python: the JAX trainer, the PyTorch and
+population engine and the bridges use them; :func:`resolve_loss` checks a loss. Pure Python: the JAX trainer, the PyTorch and
 TensorFlow bridges and the code generators all read these, and none needs the others.
 """
 
@@ -23,11 +23,12 @@ from neural_jax.ir.training.checks import (
     check_number,
     find,
 )
+from neural_jax.ir.training.losses import LOSSES, logit_activation
 from neural_jax.ir.training.optimizers import CLIP_ARGS, OPTIMIZERS, OptimizerDecl
 from neural_jax.ir.training.schedules import SCHEDULES, ScheduleDecl
 
-__all__ = ["ResolvedOptimizer", "ResolvedSchedule", "optimizer_hyperparams",
-           "optimizer_structure", "resolve_optimizer", "resolve_schedule"]
+__all__ = ["ResolvedLoss", "ResolvedOptimizer", "ResolvedSchedule", "optimizer_hyperparams",
+           "optimizer_structure", "resolve_loss", "resolve_optimizer", "resolve_schedule"]
 
 Vector = tuple[float, ...]
 
@@ -237,3 +238,49 @@ def optimizer_structure(name: str, args: Mapping[str, Any] | None = None) -> tup
         lr_key = ("callable", id(lr))
     return (resolved.decl.name, tuple(sorted(resolved.flags.items())),
             tuple(sorted(resolved.floats)), lr_key)
+
+
+@dataclass(frozen=True)
+class ResolvedLoss:
+    """A loss with checked parameters.
+
+    Attributes:
+      name: the canonical name.
+      params: its float parameters (``label_smoothing``, ``delta``), defaults filled in.
+      final_activation: ``"softmax"``/``"sigmoid"`` when the loss applies it to the
+        pre-activation logits it receives, else None.
+      from_logits: whether outputs without such an activation are logits.
+    """
+
+    name: str
+    params: dict[str, float]
+    final_activation: str | None
+    from_logits: bool
+
+
+def resolve_loss(name: str, *, final_activation: str | None = None,
+                 from_logits: bool | None = None, **params: Any) -> ResolvedLoss:
+    """Checks a loss and its parameters against the declaration.
+
+    Raises:
+      TrainConfigError: unknown loss or parameter, a value out of its domain, or
+        ``from_logits`` where it cannot apply.
+    """
+    decl = find(LOSSES, name, "loss")
+    key = decl.name
+    activation = logit_activation(final_activation)
+    if from_logits is not None:
+        from_logits = as_bool(from_logits, "from_logits", key)
+        if from_logits and not decl.probabilistic:
+            raise TrainConfigError(
+                f"{key} compares outputs with targets directly and has no from_logits; "
+                "drop the argument.")
+        if from_logits and activation is not None:
+            raise TrainConfigError(
+                f"{key}: from_logits=True contradicts the final activation "
+                f"'{activation}'; the loss already receives that layer's logits. "
+                "Drop from_logits, or remove the activation from the last layer.")
+    floats = [p for p in decl.params if p.name != "from_logits"]
+    check_arg_names(params, [p.name for p in floats], f"Loss '{key}'")
+    values = {p.name: check_number(p, params.get(p.name, p.default), key) for p in floats}
+    return ResolvedLoss(key, values, activation, bool(from_logits))
