@@ -29,7 +29,9 @@ schedule, ``"learning_rate.decay_rate"`` and so on.
 Flags (``nesterov``, ``amsgrad``, ``centered``), ``initial_accumulator_value`` (used only
 at init), the optimizer and schedule names, whether ``weight_decay`` / clipping are given
 at all, and the lengths of ``PiecewiseConstantDecay`` lists are structural:
-:func:`optimizer_structure` returns them as a hashable bucket key.
+:func:`neural_jax.ir.training.resolve.optimizer_structure` returns them as a hashable bucket
+key. Names, signatures, defaults and domains are the declarations of
+:data:`neural_jax.ir.training.OPTIMIZERS`; this module holds the optax chains.
 
 Example::
 
