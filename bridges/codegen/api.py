@@ -2,7 +2,7 @@
 
 The script imports only the chosen framework and numpy. It fixes every HPO parameter to the
 configuration given (e.g. the best parameters of a search); missing values take the value a
-single run uses (:func:`neural_jax.train.spec.default_config`: the first option of a choice,
+single run uses (:func:`neural_jax.ir.defaults.default_config`: the first option of a choice,
 the middle of a range), exactly as ``neural_jax.train.Trainer`` resolves them.
 """
 

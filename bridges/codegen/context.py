@@ -147,12 +147,12 @@ def walk_shapes(plans, shape: tuple) -> tuple:
 
 
 def _task(plan: NetworkPlan, spec) -> Task:
-    from neural_jax.train.losses import get_loss
+    from neural_jax.ir.training.resolve import resolve_loss
 
     params = dict(spec.loss_params)
     from_logits = bool(params.pop("from_logits", False))
-    loss = get_loss(spec.loss, final_activation=plan.final_activation,
-                    from_logits=from_logits or None, **params)
+    loss = resolve_loss(spec.loss, final_activation=plan.final_activation,
+                        from_logits=from_logits or None, **params)
     final = plan.final_activation
     if final is not None and loss.name in _NATURAL.get(final, ()):
         logits, model_act = True, None

@@ -61,15 +61,16 @@ class OptimizerSettings:
 
 
 def _schedule(value: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    from neural_jax.train.schedules import resolve_schedule
+    from neural_jax.ir.training.resolve import resolve_schedule
 
-    spec, dynamic, static = resolve_schedule(value["schedule"], value.get("args"))
-    written = {spec.aliases.get(k, k): v for k, v in dict(value.get("args") or {}).items()}
+    resolved = resolve_schedule(value["schedule"], value.get("args"))
+    spec, dynamic, static = resolved.decl, resolved.dynamic, resolved.static
+    written = {spec.arg_aliases.get(k, k): v for k, v in dict(value.get("args") or {}).items()}
     args: dict[str, Any] = {}
     for p in spec.params:
         v = dynamic.get(p.name, static.get(p.name))
-        if hasattr(v, "tolist"):  # a list, resolved to float32: keep the values as written
-            v = [float(x) for x in written.get(p.name, v.tolist())]
+        if isinstance(v, tuple):  # a list: keep the values as written
+            v = [float(x) for x in written.get(p.name, v)]
         if p.name in _STEPS:  # step counts read better as integers
             v = [_int(x) for x in v] if isinstance(v, list) else _int(v)
         args[p.name] = v
@@ -86,10 +87,11 @@ def _int(v: Any) -> Any:
 
 def optimizer_settings(spec) -> OptimizerSettings:
     """Resolves a :class:`neural_jax.train.spec.TrainSpec`'s optimizer."""
-    from neural_jax.train.optimizers import OPTIMIZERS, optimizer_signature
+    from neural_jax.ir.training import OPTIMIZERS, lookup
 
-    name = OPTIMIZERS[spec.optimizer.lower()].name
-    full = dict(optimizer_signature(name))
+    decl = OPTIMIZERS[lookup(OPTIMIZERS, spec.optimizer)]
+    name = decl.name
+    full = {p.name: p.default for p in decl.params}
     given: dict[str, Any] = {}
     schedule = None
     for k, v in spec.optimizer_args.items():

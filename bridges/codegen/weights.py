@@ -35,8 +35,8 @@ def script_namespace(net, backend: str, config: Mapping[str, Any]) -> types.Modu
 def _probe(net) -> np.ndarray:
     shape = (2,) + tuple(16 if d is None else int(d) for d in net.input_shape)
     rng = np.random.default_rng(0)
+    from neural_jax.ir.defaults import default_config
     from neural_jax.ir.plan import plan_network
-    from neural_jax.train.spec import default_config
 
     plan = plan_network(net, default_config(net))
     if plan.layers and plan.layers[0].type == "Embedding":

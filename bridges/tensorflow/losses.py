@@ -2,9 +2,10 @@ r"""The losses and metrics of :mod:`neural_jax.train` in TensorFlow, formula for
 
 Notation as in :mod:`neural_jax.train.losses`: :math:`z` network outputs (pre-activation
 logits when the final activation is softmax/sigmoid), :math:`y` targets,
-:math:`\epsilon = 10^{-7}`. The configuration is resolved by the JAX registries
-(:func:`neural_jax.train.get_loss`, :func:`neural_jax.train.get_metric`), so names,
-aliases, defaults and errors are the same; this module only evaluates the configured
+:math:`\epsilon = 10^{-7}`. Names, aliases and defaults are declared in
+:mod:`neural_jax.ir.training` and the tables here are keyed by those canonical names; the
+configuration is resolved by :func:`neural_jax.train.get_loss` and
+:func:`neural_jax.train.get_metric`, so errors are the same. This module evaluates the configured
 :class:`~neural_jax.train.losses.Loss` / :class:`~neural_jax.train.metrics.Metric` with
 TensorFlow ops. ``mode`` is how the outputs are read: ``"softmax"``/``"sigmoid"`` (logits
 of that activation), ``"logits"`` (``from_logits=True``) or ``"probabilities"``.
@@ -24,7 +25,7 @@ from bridges.tensorflow._keras import BACKEND, load
 
 tf, keras = load()
 
-__all__ = ["loss_fn", "metric_fn"]
+__all__ = ["LOSSES", "METRICS", "loss_fn", "metric_fn"]
 
 EPSILON = 1e-7
 _LOG_EPS = math.log(EPSILON)
@@ -129,7 +130,8 @@ def _huber(z, y, mode, delta=1.0):
     return _per_example(0.5 * tf.square(quadratic) + delta * (r - quadratic))
 
 
-_LOSSES = {
+#: the TensorFlow form of each loss the IR declares (:data:`neural_jax.ir.training.LOSSES`)
+LOSSES = {
     "sparse_categorical_crossentropy": _sparse_ce,
     "categorical_crossentropy": _categorical_ce,
     "binary_crossentropy": _binary_ce,
@@ -151,10 +153,10 @@ def loss_fn(loss) -> Fn:
     Raises:
       BackendError: a loss the JAX registry knows and this module does not.
     """
-    fn = _LOSSES.get(loss.name)
+    fn = LOSSES.get(loss.name)
     if fn is None:
         raise BackendError(f"loss {loss.name!r} has no TensorFlow implementation "
-                           f"(backend: {BACKEND})", hint=f"use one of {', '.join(_LOSSES)}")
+                           f"(backend: {BACKEND})", hint=f"use one of {', '.join(LOSSES)}")
     mode = _mode(loss.final_activation, loss.from_logits)
     params = dict(loss.params)
     return lambda z, y: fn(z, y, mode, **params)
@@ -220,15 +222,21 @@ def metric_fn(metric, loss: Fn) -> Fn:
     Raises:
       BackendError: a metric the JAX registry knows and this module does not.
     """
-    params = dict(metric.params)
-    if metric.name == "accuracy":
-        return lambda z, y: _accuracy(z, y, **params)
-    if metric.name == "top_k_accuracy":
-        return lambda z, y: _top_k(z, y, k=params.get("k", 5))
-    if metric.name in ("mae", "mse"):
-        return lambda z, y: _error(z, y, metric.name, params.get("final_activation"))
-    if metric.name == "loss":
-        return loss
-    raise BackendError(f"metric {metric.name!r} has no TensorFlow implementation "
-                       f"(backend: {BACKEND})",
-                       hint="use accuracy, top_k_accuracy, mae, mse or loss")
+    build = METRICS.get(metric.name)
+    if build is None:
+        raise BackendError(f"metric {metric.name!r} has no TensorFlow implementation "
+                           f"(backend: {BACKEND})", hint="use one of " + ", ".join(METRICS))
+    return build(metric.name, dict(metric.params), loss)
+
+
+#: the TensorFlow form of each metric the IR declares
+#: (:data:`neural_jax.ir.training.METRICS`): ``build(name, params, loss_fn) -> fn``
+METRICS: dict[str, Callable[[str, dict, Fn], Fn]] = {
+    "accuracy": lambda name, p, loss: (lambda z, y: _accuracy(z, y, **p)),
+    "top_k_accuracy": lambda name, p, loss: (lambda z, y: _top_k(z, y, k=p.get("k", 5))),
+    "loss": lambda name, p, loss: loss,
+    "mse": lambda name, p, loss: (
+        lambda z, y: _error(z, y, name, p.get("final_activation"))),
+    "mae": lambda name, p, loss: (
+        lambda z, y: _error(z, y, name, p.get("final_activation"))),
+}

@@ -24,8 +24,9 @@ from typing import Any
 
 from bridges.tensorflow._keras import load
 from bridges.tensorflow.layers import make_layer
-from neural_jax.ir.checker import default_config, infer_shapes
+from neural_jax.ir.checker import infer_shapes
 from neural_jax.ir.config import validate_config
+from neural_jax.ir.defaults import default_config
 from neural_jax.ir.nodes import Network
 from neural_jax.ir.plan import NetworkPlan, constant_plan, plan_network
 from neural_jax.ir.registry import LAYERS

@@ -3,8 +3,9 @@ r"""Keras optimizers and learning-rate schedules with the math of :mod:`neural_j
 Notation: :math:`g` gradient, :math:`\theta` parameters, :math:`\eta` learning rate,
 :math:`\lambda` weight decay, :math:`t` the 1-based step, :math:`\beta_1, \beta_2` decays.
 
-The configuration is resolved by the JAX registries (``optimizer_structure``,
-``optimizer_hyperparams``, ``resolve_schedule``), so names, defaults, ranges and errors are the same. Keras
+The configuration is resolved by :mod:`neural_jax.ir.training.resolve`
+(``optimizer_structure``, ``optimizer_hyperparams``, ``resolve_schedule``), as for the JAX
+trainer, so names, defaults, ranges and errors are the same. Keras
 applies clipping (``clipnorm`` per tensor, ``clipvalue``, ``global_clipnorm``), then the
 decoupled weight decay :math:`\theta \leftarrow \theta - \eta\lambda\theta`, then the update,
 with the learning rate of the current step: that is the optax chain of
@@ -35,12 +36,17 @@ import numpy as np
 
 from bridges.errors import BackendError
 from bridges.tensorflow._keras import BACKEND, load
-from neural_jax.train.optimizers import optimizer_hyperparams, optimizer_structure
-from neural_jax.train.schedules import InjectableSchedule, resolve_schedule
+from neural_jax.ir.training.resolve import (
+    ResolvedSchedule,
+    optimizer_hyperparams,
+    optimizer_structure,
+    resolve_schedule,
+)
 
 tf, keras = load()
 
-__all__ = ["OptaxAdam", "OptaxAdamax", "Schedule", "build_optimizer", "build_schedule"]
+__all__ = ["OPTIMIZERS", "SCHEDULES", "OptaxAdam", "OptaxAdamax", "Schedule", "build_optimizer",
+           "build_schedule"]
 
 
 class Schedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -59,7 +65,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step):
         t = tf.cast(step, tf.float32)
         a = self.args
-        f = _SCHEDULES[self.name]
+        f = SCHEDULES[self.name]
         return tf.cast(f(t, **a), tf.float32)
 
     def get_config(self) -> dict:
@@ -120,7 +126,9 @@ def _step(t, initial_learning_rate, step_size, gamma=0.1):
                                           tf.floor(t / step_size))
 
 
-_SCHEDULES = {
+#: the TensorFlow formula of each schedule the IR declares
+#: (:data:`neural_jax.ir.training.SCHEDULES`), keyed by its canonical name
+SCHEDULES = {
     "ExponentialDecay": _exponential,
     "InverseTimeDecay": _inverse_time,
     "CosineDecay": _cosine,
@@ -212,22 +220,20 @@ def build_schedule(value: Mapping[str, Any]) -> Schedule:
     """The Keras schedule of a ``{"schedule": name, "args": {...}}`` learning rate.
 
     Raises:
-      TrainConfigError: what :func:`neural_jax.train.schedules.resolve_schedule` rejects.
+      TrainConfigError: what :func:`neural_jax.ir.training.resolve.resolve_schedule` rejects.
     """
-    if isinstance(value, InjectableSchedule):
-        spec, dynamic, static = value.spec, value.dynamic, value.static
-    else:
-        spec, dynamic, static = resolve_schedule(value.get("schedule"), value.get("args"))
-    args: dict[str, Any] = dict(static)
-    for key, v in dynamic.items():
+    if not isinstance(value, ResolvedSchedule):
+        value = resolve_schedule(value.get("schedule"), value.get("args"))
+    args: dict[str, Any] = dict(value.static)
+    for key, v in value.dynamic.items():
         v = np.asarray(v)
         args[key] = v.tolist() if v.ndim else float(v)
-    return Schedule(spec.name, args)
+    return Schedule(value.decl.name, args)
 
 
 def _learning_rate(args: Mapping[str, Any], values: Mapping[str, Any]):
     value = args.get("learning_rate")
-    if isinstance(value, (Mapping, InjectableSchedule)):
+    if isinstance(value, (Mapping, ResolvedSchedule)):
         return build_schedule(value)
     if "learning_rate" not in values:
         raise BackendError(f"a learning rate given as a Python function cannot be used by "
@@ -255,24 +261,55 @@ def build_optimizer(name: str, args: Mapping[str, Any] | None = None):
     f = {k: float(v) for k, v in values.items() if not k.startswith("learning_rate")}
     common = {k: f[k] for k in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
               if k in f}
-    if canonical in ("Adam", "AdamW", "Nadam"):
-        return OptaxAdam(lr, f["beta_1"], f["beta_2"], f["epsilon"],
-                         amsgrad=bool(flags.get("amsgrad", False)),
-                         nesterov=canonical == "Nadam", name=canonical.lower(), **common)
-    if canonical == "Adamax":
-        return OptaxAdamax(lr, f["beta_1"], f["beta_2"], f["epsilon"], **common)
-    if canonical == "SGD":
-        return keras.optimizers.SGD(lr, momentum=f["momentum"],
-                                    nesterov=bool(flags["nesterov"]), **common)
-    if canonical == "RMSprop":
-        return keras.optimizers.RMSprop(lr, rho=f["rho"], momentum=f["momentum"],
-                                        epsilon=f["epsilon"], centered=bool(flags["centered"]),
-                                        **common)
-    if canonical == "Adagrad":
-        return keras.optimizers.Adagrad(
-            lr, initial_accumulator_value=float(flags["initial_accumulator_value"]),
-            epsilon=f["epsilon"], **common)
-    if canonical == "Lion":
-        return keras.optimizers.Lion(lr, beta_1=f["beta_1"], beta_2=f["beta_2"], **common)
-    raise BackendError(f"optimizer {canonical!r} has no Keras counterpart (backend: {BACKEND})",
-                       hint="use Adam, AdamW, SGD, RMSprop, Adagrad, Adamax, Nadam or Lion")
+    build = OPTIMIZERS.get(canonical)
+    if build is None:
+        raise BackendError(
+            f"optimizer {canonical!r} has no Keras counterpart (backend: {BACKEND})",
+            hint="use one of " + ", ".join(OPTIMIZERS))
+    return build(canonical, lr, f, flags, common)
+
+
+def _adam(name, lr, f, flags, common):
+    return OptaxAdam(lr, f["beta_1"], f["beta_2"], f["epsilon"],
+                     amsgrad=bool(flags.get("amsgrad", False)), nesterov=name == "Nadam",
+                     name=name.lower(), **common)
+
+
+def _adamax(name, lr, f, flags, common):
+    return OptaxAdamax(lr, f["beta_1"], f["beta_2"], f["epsilon"], **common)
+
+
+def _sgd(name, lr, f, flags, common):
+    return keras.optimizers.SGD(lr, momentum=f["momentum"], nesterov=bool(flags["nesterov"]),
+                                **common)
+
+
+def _rmsprop(name, lr, f, flags, common):
+    return keras.optimizers.RMSprop(lr, rho=f["rho"], momentum=f["momentum"],
+                                    epsilon=f["epsilon"], centered=bool(flags["centered"]),
+                                    **common)
+
+
+def _adagrad(name, lr, f, flags, common):
+    return keras.optimizers.Adagrad(
+        lr, initial_accumulator_value=float(flags["initial_accumulator_value"]),
+        epsilon=f["epsilon"], **common)
+
+
+def _lion(name, lr, f, flags, common):
+    return keras.optimizers.Lion(lr, beta_1=f["beta_1"], beta_2=f["beta_2"], **common)
+
+
+#: the Keras optimizer of each optimizer the IR declares
+#: (:data:`neural_jax.ir.training.OPTIMIZERS`), keyed by its canonical name:
+#: ``build(name, learning_rate, floats, flags, clipping_and_decay) -> optimizer``
+OPTIMIZERS = {
+    "Adam": _adam,
+    "AdamW": _adam,
+    "SGD": _sgd,
+    "RMSprop": _rmsprop,
+    "Adagrad": _adagrad,
+    "Adamax": _adamax,
+    "Nadam": _adam,
+    "Lion": _lion,
+}

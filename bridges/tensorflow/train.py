@@ -36,12 +36,13 @@ from bridges.tensorflow.optim import build_optimizer
 from bridges.tensorflow.weights import to_jax_variables
 from neural_jax.data import Dataset
 from neural_jax.ir.config import validate_config
+from neural_jax.ir.defaults import default_config
 from neural_jax.ir.nodes import Network
 from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.population import MemberResult
-from neural_jax.train.spec import check_loss_labels, default_config, training_spec
+from neural_jax.train.spec import check_loss_labels, training_spec
 
 tf, keras = load()
 

@@ -6,26 +6,29 @@ Notation: :math:`z` outputs (logits when the final activation is softmax/sigmoid
 how :math:`z` is read: ``"softmax"``/``"sigmoid"`` (pre-activation logits of that
 activation), ``"logits"`` (``from_logits=True``) or ``"probabilities"`` (clipped to
 :math:`[\epsilon, 1-\epsilon]` as Keras does). Cross-entropies sum over the last axis and
-average axes between batch and class; the others average every non-batch axis. The
-configuration (names, aliases, parameters, their validation) is the JAX side's:
-:func:`torch_loss` takes a :class:`~neural_jax.train.losses.Loss` and :func:`torch_metric`
-a :class:`~neural_jax.train.metrics.Metric` and return torch functions
-``fn(z, y) -> (B,)``.
+average axes between batch and class; the others average every non-batch axis. Names,
+aliases and parameters are declared in :mod:`neural_jax.ir.training`; the tables here are
+keyed by those canonical names. :func:`torch_loss` takes a
+:class:`~neural_jax.train.losses.Loss` and :func:`torch_metric` a
+:class:`~neural_jax.train.metrics.Metric` and return torch functions ``fn(z, y) -> (B,)``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from bridges.errors import BackendError
-from neural_jax.train.losses import Loss
-from neural_jax.train.metrics import Metric
 
-__all__ = ["torch_loss", "torch_metric"]
+if TYPE_CHECKING:
+    from neural_jax.train.losses import Loss
+    from neural_jax.train.metrics import Metric
+
+__all__ = ["LOSSES", "METRICS", "torch_loss", "torch_metric"]
 
 Tensor = torch.Tensor
 Fn = Callable[[Tensor, Tensor], Tensor]
@@ -125,7 +128,8 @@ def _huber(z, y, mode, delta=1.0):
     return _per_example(0.5 * torch.square(quadratic) + delta * (r - quadratic))
 
 
-_LOSSES = {
+#: the torch form of each loss the IR declares (:data:`neural_jax.ir.training.LOSSES`)
+LOSSES = {
     "sparse_categorical_crossentropy": _sparse_ce,
     "categorical_crossentropy": _categorical_ce,
     "binary_crossentropy": _binary_ce,
@@ -147,10 +151,10 @@ def torch_loss(loss: Loss) -> Fn:
     Raises:
       BackendError: a loss without a torch form here.
     """
-    fn = _LOSSES.get(loss.name)
+    fn = LOSSES.get(loss.name)
     if fn is None:
         raise BackendError(f"loss {loss.name!r} has no PyTorch form (backend: pytorch)",
-                           hint=f"use one of {', '.join(_LOSSES)}")
+                           hint=f"use one of {', '.join(LOSSES)}")
     mode = _mode(loss.final_activation, loss.from_logits)
     params = dict(loss.params)
     return lambda z, y: fn(z, y, mode, **params)
@@ -199,17 +203,32 @@ def torch_metric(metric: Metric) -> Fn:
     Raises:
       BackendError: a metric without a torch form here.
     """
-    p = dict(metric.params)
-    if metric.name == "accuracy":
-        return lambda z, y: _accuracy(z, y, p.get("kind"), p.get("threshold", 0.5),
-                                      p.get("mode", "probabilities"))
-    if metric.name == "top_k_accuracy":
-        return lambda z, y: _top_k(z, y, p.get("k", 5))
-    if metric.name == "loss":
-        return torch_loss(p["loss"])
-    if metric.name in ("mae", "mse"):
-        error = _mae if metric.name == "mae" else _mse
+    build = METRICS.get(metric.name)
+    if build is None:
+        raise BackendError(f"metric {metric.name!r} has no PyTorch form (backend: pytorch)",
+                           hint="use one of " + ", ".join(METRICS))
+    return build(dict(metric.params))
+
+
+def _accuracy_metric(p: dict) -> Fn:
+    return lambda z, y: _accuracy(z, y, p.get("kind"), p.get("threshold", 0.5),
+                                  p.get("mode", "probabilities"))
+
+
+def _error_metric(error: Callable[..., Tensor]) -> Callable[[dict], Fn]:
+    def build(p: dict) -> Fn:
         mode = p.get("final_activation") or "linear"
         return lambda z, y: error(z, y, mode)
-    raise BackendError(f"metric {metric.name!r} has no PyTorch form (backend: pytorch)",
-                       hint="use accuracy, top_k_accuracy, mae, mse or loss")
+
+    return build
+
+
+#: the torch form of each metric the IR declares (:data:`neural_jax.ir.training.METRICS`),
+#: ``build(configured params) -> fn(outputs, targets)``
+METRICS: dict[str, Callable[[dict], Fn]] = {
+    "accuracy": _accuracy_metric,
+    "top_k_accuracy": lambda p: (lambda z, y: _top_k(z, y, p.get("k", 5))),
+    "loss": lambda p: torch_loss(p["loss"]),
+    "mse": _error_metric(_mse),
+    "mae": _error_metric(_mae),
+}

@@ -41,9 +41,9 @@ import torch
 
 from bridges.errors import BackendError
 from bridges.torch.schedules import schedule_fn
-from neural_jax.train.optimizers import optimizer_hyperparams, optimizer_structure
+from neural_jax.ir.training.resolve import optimizer_hyperparams, optimizer_structure
 
-__all__ = ["KerasOptimizer", "build_optimizer"]
+__all__ = ["KerasOptimizer", "UPDATES", "build_optimizer"]
 
 Tensor = torch.Tensor
 
@@ -110,56 +110,101 @@ class KerasOptimizer(torch.optim.Optimizer):
 
     def _update(self, p: Tensor, g: Tensor, lr: float, t: int) -> Tensor:
         """The update ``u`` of one parameter before weight decay."""
-        hp, state, name = self.hyperparams, self.state[p], self.name
-        if name in ("Adam", "AdamW", "Nadam", "Adamax", "Lion"):
-            b1, b2 = hp["beta_1"], hp["beta_2"]
-            m = state.setdefault("m", torch.zeros_like(p))
-            if name == "Lion":
-                direction = torch.sign((1.0 - b1) * g + b1 * m)
-                m.copy_((1.0 - b2) * g + b2 * m)
-                return -lr * direction
-            m.copy_((1.0 - b1) * g + b1 * m)
-            m_hat = m / (1.0 - b1 ** t)
-            if name == "Adamax":
-                nu = state.setdefault("nu", torch.zeros_like(p))
-                nu.copy_(torch.maximum(b2 * nu, torch.abs(g) + hp["epsilon"]))
-                return -lr * (m_hat / nu)
-            v = state.setdefault("v", torch.zeros_like(p))
-            v.copy_((1.0 - b2) * torch.square(g) + b2 * v)
-            v_hat = v / (1.0 - b2 ** t)
-            if name == "Nadam":
-                m_hat = b1 * (m / (1.0 - b1 ** (t + 1))) + (1.0 - b1) * (g / (1.0 - b1 ** t))
-            elif self.flags.get("amsgrad"):
-                v_max = state.setdefault("v_max", torch.zeros_like(p))
-                v_hat = v_max.copy_(torch.maximum(v_max, v_hat))
-            return -lr * (m_hat / (torch.sqrt(v_hat) + hp["epsilon"]))
-        if name == "SGD":
-            return self._momentum(state, -lr * g, hp["momentum"], self.flags.get("nesterov"))
-        if name == "RMSprop":
-            rho, eps = hp["rho"], hp["epsilon"]
-            nu = state.setdefault("nu", torch.zeros_like(p))
-            nu.copy_((1.0 - rho) * torch.square(g) + rho * nu)
-            if self.flags.get("centered"):
-                mu = state.setdefault("mu", torch.zeros_like(p))
-                mu.copy_((1.0 - rho) * g + rho * mu)
-                scaled = g * torch.rsqrt(nu - torch.square(mu) + eps)
-            else:
-                scaled = g * torch.rsqrt(nu + eps)
-            return self._momentum(state, -lr * scaled, hp["momentum"], False)
-        if name == "Adagrad":
-            s = state.setdefault(
-                "sum", torch.full_like(p, float(self.flags["initial_accumulator_value"])))
-            s.add_(torch.square(g))
-            inv = torch.where(s > 0, torch.rsqrt(s + hp["epsilon"]), torch.zeros_like(s))
-            return -lr * (inv * g)
-        raise BackendError(f"optimizer {name} has no PyTorch update (backend: pytorch)")
+        update = UPDATES.get(self.name)
+        if update is None:
+            raise BackendError(f"optimizer {self.name} has no PyTorch update (backend: pytorch)",
+                               hint="use one of " + ", ".join(UPDATES))
+        return update(self.hyperparams, self.flags, self.state[p], p, g, lr, t)
 
-    @staticmethod
-    def _momentum(state: dict, u: Tensor, momentum: float, nesterov: bool) -> Tensor:
-        """``optax.trace``: ``v = u + m v``; nesterov ``u + m v`` with the new ``v``."""
-        v = state.setdefault("trace", torch.zeros_like(u))
-        v.copy_(u + momentum * v)
-        return u + momentum * v if nesterov else v.clone()
+
+_Update = Callable[[Mapping[str, float], Mapping[str, Any], dict, Tensor, Tensor, float, int],
+                   Tensor]
+
+
+def _momentum(state: dict, u: Tensor, momentum: float, nesterov: bool) -> Tensor:
+    """``optax.trace``: ``v = u + m v``; nesterov ``u + m v`` with the new ``v``."""
+    v = state.setdefault("trace", torch.zeros_like(u))
+    v.copy_(u + momentum * v)
+    return u + momentum * v if nesterov else v.clone()
+
+
+def _first_moment(hp, state, p, g, t) -> Tensor:
+    b1 = hp["beta_1"]
+    m = state.setdefault("m", torch.zeros_like(p))
+    m.copy_((1.0 - b1) * g + b1 * m)
+    return m
+
+
+def _adam(hp, flags, state, p, g, lr, t, nesterov: bool = False) -> Tensor:
+    b1, b2 = hp["beta_1"], hp["beta_2"]
+    m = _first_moment(hp, state, p, g, t)
+    m_hat = m / (1.0 - b1 ** t)
+    v = state.setdefault("v", torch.zeros_like(p))
+    v.copy_((1.0 - b2) * torch.square(g) + b2 * v)
+    v_hat = v / (1.0 - b2 ** t)
+    if nesterov:
+        m_hat = b1 * (m / (1.0 - b1 ** (t + 1))) + (1.0 - b1) * (g / (1.0 - b1 ** t))
+    elif flags.get("amsgrad"):
+        v_max = state.setdefault("v_max", torch.zeros_like(p))
+        v_hat = v_max.copy_(torch.maximum(v_max, v_hat))
+    return -lr * (m_hat / (torch.sqrt(v_hat) + hp["epsilon"]))
+
+
+def _nadam(hp, flags, state, p, g, lr, t) -> Tensor:
+    return _adam(hp, flags, state, p, g, lr, t, nesterov=True)
+
+
+def _adamax(hp, flags, state, p, g, lr, t) -> Tensor:
+    m_hat = _first_moment(hp, state, p, g, t) / (1.0 - hp["beta_1"] ** t)
+    nu = state.setdefault("nu", torch.zeros_like(p))
+    nu.copy_(torch.maximum(hp["beta_2"] * nu, torch.abs(g) + hp["epsilon"]))
+    return -lr * (m_hat / nu)
+
+
+def _lion(hp, flags, state, p, g, lr, t) -> Tensor:
+    b1, b2 = hp["beta_1"], hp["beta_2"]
+    m = state.setdefault("m", torch.zeros_like(p))
+    direction = torch.sign((1.0 - b1) * g + b1 * m)
+    m.copy_((1.0 - b2) * g + b2 * m)
+    return -lr * direction
+
+
+def _sgd(hp, flags, state, p, g, lr, t) -> Tensor:
+    return _momentum(state, -lr * g, hp["momentum"], bool(flags.get("nesterov")))
+
+
+def _rmsprop(hp, flags, state, p, g, lr, t) -> Tensor:
+    rho, eps = hp["rho"], hp["epsilon"]
+    nu = state.setdefault("nu", torch.zeros_like(p))
+    nu.copy_((1.0 - rho) * torch.square(g) + rho * nu)
+    if flags.get("centered"):
+        mu = state.setdefault("mu", torch.zeros_like(p))
+        mu.copy_((1.0 - rho) * g + rho * mu)
+        scaled = g * torch.rsqrt(nu - torch.square(mu) + eps)
+    else:
+        scaled = g * torch.rsqrt(nu + eps)
+    return _momentum(state, -lr * scaled, hp["momentum"], False)
+
+
+def _adagrad(hp, flags, state, p, g, lr, t) -> Tensor:
+    s = state.setdefault("sum", torch.full_like(p, float(flags["initial_accumulator_value"])))
+    s.add_(torch.square(g))
+    inv = torch.where(s > 0, torch.rsqrt(s + hp["epsilon"]), torch.zeros_like(s))
+    return -lr * (inv * g)
+
+
+#: the update of each optimizer the IR declares (:data:`neural_jax.ir.training.OPTIMIZERS`),
+#: keyed by its canonical name: ``update(hp, flags, state, p, g, lr, t) -> u``
+UPDATES: dict[str, _Update] = {
+    "Adam": _adam,
+    "AdamW": _adam,
+    "SGD": _sgd,
+    "RMSprop": _rmsprop,
+    "Adagrad": _adagrad,
+    "Adamax": _adamax,
+    "Nadam": _nadam,
+    "Lion": _lion,
+}
 
 
 def build_optimizer(name: str, args: Mapping[str, Any] | None,

@@ -6,8 +6,9 @@ jit-compiles the JAX function with its arguments bound and evaluates it at the o
 step count (``0`` for the first update, Keras' ``optimizer.iterations``). Values are the JAX
 trainer's to the bit (float32).
 
-Arguments come resolved and validated by :func:`neural_jax.train.schedules.resolve_schedule`
-(through the optimizer helpers), so names and defaults are the JAX side's.
+Arguments come resolved and validated by :func:`neural_jax.ir.training.resolve.resolve_schedule`
+(through the optimizer helpers), so names and defaults are the IR's
+(:data:`neural_jax.ir.training.SCHEDULES`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ __all__ = ["SCHEDULES", "schedule_fn"]
 
 Schedule = Callable[[int], float]
 
-#: Keras name -> the JAX ``fn(step, **args) -> learning rate``
-SCHEDULES: dict[str, Callable[..., jax.Array]] = {
-    spec.name: spec.fn for spec in _JAX_SCHEDULES.values()}
+#: canonical name -> the JAX ``fn(step, **args) -> learning rate``
+SCHEDULES: dict[str, Callable[..., jax.Array]] = dict(_JAX_SCHEDULES)
 
 
 def schedule_fn(name: str, dynamic: Mapping[str, Any], static: Mapping[str, Any]) -> Schedule:

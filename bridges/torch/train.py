@@ -35,12 +35,13 @@ from bridges.torch.model import TorchNetwork, build_module
 from bridges.torch.optim import build_optimizer
 from neural_jax.data import Dataset
 from neural_jax.ir.config import validate_config
+from neural_jax.ir.defaults import default_config
 from neural_jax.ir.nodes import Network
 from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.population import MemberResult
-from neural_jax.train.spec import TrainSpec, check_loss_labels, default_config, training_spec
+from neural_jax.train.spec import TrainSpec, check_loss_labels, training_spec
 
 __all__ = ["train_trial"]
 
@@ -133,7 +134,7 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
       net: the network.
       dataset: the data (validation is carved from its training split).
       config: HPO values by path; missing ones take
-        :func:`neural_jax.train.spec.default_config`.
+        :func:`neural_jax.ir.defaults.default_config`.
       overrides: ``epochs``, ``batch_size``, ``seed``, ``validation_split``, ``patience``.
       index: the member index the result carries.
       num_threads: torch intra-op threads for this trial (restored afterwards); None

@@ -7,7 +7,8 @@ explicit ``input_shape`` the generator takes its options from the network:
   variable-length sequence) given :data:`OPEN_AXIS_LENGTH` steps;
 * classification with ``num_classes`` = the output width (2 for one sigmoid unit with
   ``binary_crossentropy``), regression with ``output_dim`` = the output width for a
-  regression loss (:func:`is_regression_loss`: ``mse``, ``mae``, ``huber``);
+  regression loss (:data:`neural_jax.ir.training.REGRESSION_LOSSES`: ``mse``, ``mae``,
+  ``huber`` and their other names);
 * ``vocab_size``: the first ``Embedding``'s ``input_dim`` (inputs are token ids);
 * one-hot float labels for ``categorical_crossentropy`` (integer class ids otherwise).
 
@@ -23,22 +24,12 @@ import numpy as np
 
 from neural_jax.data._builtin import synthetic
 from neural_jax.data._dataset import Dataset
-from neural_jax.ir.training_specs import LOSSES, lookup
+from neural_jax.ir.training import is_regression_loss
 
 __all__ = ["OPEN_AXIS_LENGTH", "is_regression_loss", "synthetic_options", "synthetic_for"]
 
 #: what a sequence (or any other) axis the network leaves open, ``None``, is in the data
 OPEN_AXIS_LENGTH = 16
-
-
-def is_regression_loss(name: str | None) -> bool:
-    """Whether the loss ``name`` (a DSL loss name, any case) compares outputs with real targets.
-
-    Those are the losses of the IR's registry that take no ``from_logits``: the others
-    (the cross-entropies) read the outputs as probabilities of classes.
-    """
-    key = lookup(LOSSES, name.strip()) if isinstance(name, str) else None
-    return key is not None and all(p.name != "from_logits" for p in LOSSES[key])
 
 
 def synthetic_options(net: Any) -> dict[str, Any]:

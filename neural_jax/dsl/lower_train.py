@@ -20,13 +20,15 @@ from neural_jax.ir.nodes import (
     Train,
 )
 from neural_jax.ir.params import ParamSpec
-from neural_jax.ir.training_specs import (
+from neural_jax.ir.training import (
     LOSSES,
     METRICS,
     OPTIMIZERS,
     SCHEDULES,
     SEARCH_METHODS,
+    TrainingDecl,
     lookup,
+    metric_preset,
 )
 from neural_jax.methods import canonical_method
 
@@ -70,6 +72,11 @@ class TrainLowerer(ValueLowerer):
         out = []
         for n in nodes:
             name, params = self.named_call(n, METRICS, "metric", "metrics")
+            preset = metric_preset(_call_name(n))  # sparse_categorical_accuracy: kind="sparse"
+            given = dict(params)
+            params = tuple((p.name, given.get(p.name, preset.get(p.name)))
+                           for p in METRICS[name].params
+                           if p.name in given or p.name in preset)
             out.append(Metric(name=name, params=params))
         return tuple(out)
 
@@ -88,8 +95,9 @@ class TrainLowerer(ValueLowerer):
         if key is None:
             hint = did_you_mean(call.name, table) or f"one of {', '.join(table)}"
             raise self.fail(call.span, f"unknown {what} '{call.name}'", hint)
-        values, _ = self.bind(key, table[key], call, path, what)
-        return key, tuple((p.name, values[p.name]) for p in table[key] if p.name in values)
+        decl = table[key]
+        values, _ = self.bind(key, decl.params, _canonical_args(decl, call), path, what)
+        return key, tuple((p.name, values[p.name]) for p in decl.params if p.name in values)
 
     # --- optimizer --------------------------------------------------------------------------
 
@@ -124,7 +132,7 @@ class TrainLowerer(ValueLowerer):
         if key is None:
             hint = did_you_mean(node.name, OPTIMIZERS) or f"one of {', '.join(OPTIMIZERS)}"
             raise self.fail(node.span, f"unknown optimizer '{node.name}'", hint)
-        sig = OPTIMIZERS[key]
+        sig = OPTIMIZERS[key].params
         lr_call = None
         args = list(node.args)
         for i, a in enumerate(args):  # a schedule call as learning_rate is lowered apart
@@ -165,14 +173,15 @@ class TrainLowerer(ValueLowerer):
         if key is None:
             hint = did_you_mean(call.name, SCHEDULES) or f"one of {', '.join(SCHEDULES)}"
             raise self.fail(call.span, f"unknown learning-rate schedule '{call.name}'", hint)
-        values, _ = self.bind(key, SCHEDULES[key], call, path, "schedule")
+        decl = SCHEDULES[key]
+        values, _ = self.bind(key, decl.params, _canonical_args(decl, call), path, "schedule")
         if key == "PiecewiseConstantDecay":
             b, v = values["boundaries"], values["values"]
             if isinstance(b, tuple) and isinstance(v, tuple) and len(v) != len(b) + 1:
                 raise self.fail(call.span, "PiecewiseConstantDecay needs one more value than "
                                 f"boundaries, got {len(b)} boundaries and {len(v)} values",
                                 "values[i] holds up to boundaries[i], the last one after them")
-        return Schedule(type=key, params=tuple((p.name, values[p.name]) for p in SCHEDULES[key]
+        return Schedule(type=key, params=tuple((p.name, values[p.name]) for p in decl.params
                                                if p.name in values), path=path, span=call.span)
 
     # --- train, execution -------------------------------------------------------------------
@@ -280,6 +289,24 @@ class TrainLowerer(ValueLowerer):
                                 'or "auto"')
             device = node.value.lower()
         return Execution(device=device)
+
+
+def _call_name(node) -> str:
+    """The name a metric or loss entry spells (a string, a bare name or a call)."""
+    if isinstance(node, ast.Literal):
+        return str(node.value)
+    return getattr(node, "name", "")
+
+
+def _canonical_args(decl: TrainingDecl, call: ast.Call) -> ast.Call:
+    """``call`` with argument aliases (``StepDecay(initial=...)``) given canonical names."""
+    if not decl.arg_aliases or not any(a.name in decl.arg_aliases for a in call.args):
+        return call
+    import dataclasses
+
+    args = tuple(dataclasses.replace(a, name=decl.arg_aliases[a.name])
+                 if a.name in decl.arg_aliases else a for a in call.args)
+    return dataclasses.replace(call, args=args)
 
 
 def _shift(node, offset: int, line: int, col_delta: int):

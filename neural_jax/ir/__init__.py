@@ -4,13 +4,8 @@ It builds on :mod:`neural_jax.core` only; the DSL lowers its syntax tree into it
 (:mod:`neural_jax.dsl.lower`).
 """
 
-from neural_jax.ir.checker import (
-    ShapeReport,
-    check,
-    default_config,
-    infer_shapes,
-    resolve,
-)
+from neural_jax.ir.checker import ShapeReport, check, infer_shapes, resolve
+from neural_jax.ir.defaults import default_config
 from neural_jax.ir.nodes import (
     HPO,
     Choice,
@@ -28,13 +23,8 @@ from neural_jax.ir.nodes import (
 )
 from neural_jax.ir.params import ACTIVATIONS, ParamSpec
 from neural_jax.ir.registry import GROUPS, LAYERS, LayerSpec, lookup_layer
-from neural_jax.ir.space import (
-    SearchParam,
-    bind_search_space,
-    search_space,
-    to_space_dict,
-)
-from neural_jax.ir.training_specs import LOSSES, METRICS, OPTIMIZERS, SCHEDULES
+from neural_jax.ir.space import SearchParam, bind_search_space, search_space, to_space_dict
+from neural_jax.ir.training import LOSSES, METRICS, OPTIMIZERS, SCHEDULES
 
 __all__ = [
     "ACTIVATIONS",

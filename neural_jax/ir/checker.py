@@ -24,7 +24,7 @@ from neural_jax.ir.shapes import RuleContext, ShapeError, fmt_shape
 #: here so that checking a file does not import the trainer)
 DEFAULT_BATCH = 32
 
-__all__ = ["ShapeRow", "ShapeReport", "check", "infer_shapes", "resolve", "default_config"]
+__all__ = ["ShapeRow", "ShapeReport", "check", "infer_shapes", "resolve", "first_value"]
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,19 @@ class ShapeReport:
 def resolve(value: Any, config: Mapping[str, Any]) -> Any:
     """Replaces HPO nodes in ``value`` by their configured values."""
     if isinstance(value, HPO):
-        return config[value.path] if value.path in config else default_value(value)
+        return config[value.path] if value.path in config else first_value(value)
     if isinstance(value, tuple):
         return tuple(resolve(v, config) for v in value)
     return value
 
 
-def default_value(h: HPO) -> Any:
+def first_value(h: HPO) -> Any:
+    """The first option of a choice (its index for layers), the low end of a range.
+
+    Shape checking traces a configuration that names only the shape-changing values and
+    reads every other HPO value here; it is not the default a run uses
+    (:func:`neural_jax.ir.defaults.default_config`).
+    """
     if isinstance(h, Choice):
         return 0 if isinstance(h.values[0], Layer) else h.values[0]
     return h.low
@@ -252,12 +258,6 @@ def _err(net: Network, layer: Layer, message: str, hint: str, config) -> NeuralV
     where = f" (with {used})" if items else ""
     return net.source.error(NeuralValidationError, layer.span,
                             f"{layer.type} at {layer.path}: {message}{where}", hint)
-
-
-def default_config(net: Network) -> dict[str, Any]:
-    hpos: dict[str, HPO] = {}
-    _shape_hpos(net.layers, hpos)
-    return {p: default_value(h) for p, h in hpos.items()}
 
 
 class _Overlay(Mapping):

@@ -37,7 +37,7 @@ from neural_jax.ir.params import (
     is_number,
 )
 from neural_jax.ir.space import SearchParam, search_space
-from neural_jax.ir.training_specs import OPTIMIZERS
+from neural_jax.ir.training import DEFAULT_OPTIMIZER, OPTIMIZERS
 
 __all__ = ["RESERVED", "ConfigError", "active_keys", "choice_index", "config_labels",
            "parse_json", "validate_config"]
@@ -160,7 +160,7 @@ def _optimizer_args(net: Network) -> dict[str, ParamSpec]:
     opt = net.optimizer
     if isinstance(opt, Choice):
         return {}
-    sig = OPTIMIZERS[opt.type] if isinstance(opt, Optimizer) else OPTIMIZERS["Adam"]
+    sig = OPTIMIZERS[opt.type if isinstance(opt, Optimizer) else DEFAULT_OPTIMIZER].params
     return {f"optimizer.{s.name}": s for s in sig}
 
 
@@ -195,8 +195,8 @@ def _unknown(net: Network, key: str, known: list[str], where: str,
         arg = key.split(".", 1)[1]
         return ConfigError(
             f"{where}: the optimizer {name} has no argument '{arg}'"
-            + _near(arg, [s.name for s in OPTIMIZERS[name]]),
-            hint=f"{name} takes " + ", ".join(s.name for s in OPTIMIZERS[name]))
+            + _near(arg, list(OPTIMIZERS[name].arg_names)),
+            hint=f"{name} takes " + ", ".join(OPTIMIZERS[name].arg_names))
     return ConfigError(
         f"{where}: '{key}' is not a searched parameter of network '{net.name}'"
         + _near(key, known),

@@ -29,7 +29,7 @@ from neural_jax.ir.nodes import (
 )
 from neural_jax.ir.registry import LAYERS
 from neural_jax.ir.space import SearchParam
-from neural_jax.ir.training_specs import OPTIMIZERS, lookup
+from neural_jax.ir.training import OPTIMIZERS, SCHEDULES, lookup
 
 __all__ = ["lift", "hpo_node"]
 
@@ -64,15 +64,13 @@ def _map_layers(items: tuple, fn) -> tuple:
 
 
 def _with_optimizer_arg(opt: Optimizer, name: str, value: Any) -> Optimizer:
-    sig = tuple(p.name for p in OPTIMIZERS[opt.type])
+    sig = OPTIMIZERS[opt.type].arg_names
     if "." in name:  # a schedule argument: learning_rate.decay_rate
         head, sub = name.split(".", 1)
         sched = opt.get(head)
         if not isinstance(sched, Schedule):
             return opt
-        from neural_jax.ir.training_specs import SCHEDULES
-
-        order = tuple(p.name for p in SCHEDULES[sched.type])
+        order = SCHEDULES[sched.type].arg_names
         sched = dataclasses.replace(sched, params=_set_param(sched.params, order, sub, value))
         return dataclasses.replace(opt, params=_set_param(opt.params, sig, head, sched))
     if name not in sig:
@@ -85,9 +83,9 @@ def _optimizer_choice(net: Network, node: Choice) -> Choice:
     options = []
     for k, t in enumerate(node.values):
         key = lookup(OPTIMIZERS, str(t))
-        sig = {p.name for p in OPTIMIZERS[key]}
+        sig = set(OPTIMIZERS[key].arg_names)
         params = tuple((n, v) for n, v in (base.params if base else ()) if n in sig)
-        order = tuple(p.name for p in OPTIMIZERS[key])
+        order = OPTIMIZERS[key].arg_names
         params = tuple((n, dict(params)[n]) for n in order if n in dict(params))
         options.append(Optimizer(type=key, params=params, path=f"optimizer.choice[{k}]"))
     return Choice(path=node.path, values=tuple(options))

@@ -173,6 +173,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "layer": _any,  # a nested layer call, checked by the lowering pass
     "any": _any,
     "merge": _one_of("concat", "sum", "mul", "ave"),
+    "label_kind": _one_of("sparse", "categorical", "binary"),
     "numbers": lambda v: None
     if isinstance(v, tuple) and all(is_number(x) and x not in (math.inf, -math.inf) for x in v)
     else f"must be a list of numbers, got {v!r}",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neural_jax.core.errors import NeuralError
-from neural_jax.ir.checker import default_value, resolve
+from neural_jax.ir.checker import first_value, resolve
 from neural_jax.ir.nodes import HPO, Choice, Layer, Network
 from neural_jax.ir.params import is_number
 from neural_jax.ir.registry import LAYERS
@@ -131,7 +131,7 @@ def _dynamic(value: Any, config: Mapping[str, Any], dyn: dict[str, Dyn], net: Ne
     """A non-shape-affecting argument: a constant, or a :class:`Dyn` for an HPO value."""
     if not isinstance(value, HPO):
         return _normalise(value)
-    chosen = config[value.path] if value.path in config else default_value(value)
+    chosen = config[value.path] if value.path in config else first_value(value)
     if isinstance(value, Choice) and not all(is_number(v) for v in value.values):
         options = tuple(_normalise(v) for v in value.values)
         if isinstance(chosen, int) and not isinstance(chosen, bool) and 0 <= chosen < len(options):

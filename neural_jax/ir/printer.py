@@ -79,13 +79,13 @@ def format_hpo(h: HPO, expected: str | None = None) -> str:
 
 def _signature(node) -> tuple:
     from neural_jax.ir.registry import LAYERS
-    from neural_jax.ir.training_specs import OPTIMIZERS, SCHEDULES
+    from neural_jax.ir.training import OPTIMIZERS, SCHEDULES
 
     if isinstance(node, Layer):
         return LAYERS[node.type].params
     if isinstance(node, Optimizer):
-        return OPTIMIZERS[node.type]
-    return SCHEDULES[node.type]
+        return OPTIMIZERS[node.type].params
+    return SCHEDULES[node.type].params
 
 
 def format_call(node, indent: str = "") -> str:

@@ -29,7 +29,7 @@ from neural_jax.ir.nodes import (
 )
 from neural_jax.ir.params import ParamSpec
 from neural_jax.ir.registry import LAYERS
-from neural_jax.ir.training_specs import LOSSES, OPTIMIZERS, SCHEDULES
+from neural_jax.ir.training import DEFAULT_OPTIMIZER, LOSSES, OPTIMIZERS, SCHEDULES
 
 __all__ = ["SearchParam", "search_space", "bind_search_space", "to_space_dict", "bindable"]
 
@@ -168,17 +168,17 @@ def bindable(net: Network) -> dict[str, ParamSpec]:
     opts = net.optimizer.values if isinstance(net.optimizer, Choice) else (net.optimizer,)
     for o in opts:
         if isinstance(o, Optimizer):
-            for p in OPTIMIZERS[o.type]:
+            for p in OPTIMIZERS[o.type].params:
                 out[f"{o.path}.{p.name}"] = p
             lr = o.get("learning_rate")
             if isinstance(lr, Schedule):
-                for p in SCHEDULES[lr.type]:
+                for p in SCHEDULES[lr.type].params:
                     out[f"{lr.path}.{p.name}"] = p
         elif o is None:
-            for p in OPTIMIZERS["Adam"]:  # the trainer's default optimizer
+            for p in OPTIMIZERS[DEFAULT_OPTIMIZER].params:  # the trainer's default
                 out[f"optimizer.{p.name}"] = p
     if net.loss is not None:
-        for p in LOSSES[net.loss.name]:
+        for p in LOSSES[net.loss.name].params:
             out[f"loss.{p.name}"] = p
     return out
 
@@ -204,8 +204,8 @@ def _alias_targets(net: Network, key: str, paths: Mapping[str, ParamSpec]) -> tu
 
 
 def _optimizer_arg(name: str) -> ParamSpec | None:
-    for sig in OPTIMIZERS.values():
-        for p in sig:
+    for decl in OPTIMIZERS.values():
+        for p in decl.params:
             if p.name == name:
                 return p
     return None

@@ -31,7 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from neural_jax.ir.checker import default_config, infer_shapes
+from neural_jax.ir.checker import infer_shapes
+from neural_jax.ir.defaults import default_config
 from neural_jax.ir.nodes import Network
 from neural_jax.ir.registry import LAYERS
 from neural_jax.jax.layers_conv import CONV_IMPLS
@@ -239,8 +240,9 @@ def build_model(net: Network, config: Mapping[str, Any] | None = None,
     Args:
       net: a network from :func:`neural_jax.parse`.
       config: ``{hpo_path: value}``. Shape-affecting values (units, filters, kernel sizes,
-        layer-choice index...) fix the structure; missing ones take the checker's
-        defaults. Values of dynamic paths become the defaults of ``apply``'s ``hparams``.
+        layer-choice index...) fix the structure; missing ones take
+        :func:`neural_jax.ir.defaults.default_config` (what the trainer uses). Values of
+        dynamic paths become the defaults of ``apply``'s ``hparams``.
       conv_impl: ``"xla"`` (``lax.conv_general_dilated``) or ``"patches"`` (patches x
         matmul, and tiling pools as reshapes; faster under ``vmap`` on CPU).
       pad_widths: HPO paths of searched widths to build at their largest option, the true

@@ -6,15 +6,15 @@ Float hyperparameters of optimizers and schedules live in optimizer state, so on
 compiled update serves a whole population (see :mod:`neural_jax.train.optimizers`).
 """
 
-from neural_jax.train._registry import TrainConfigError
+from neural_jax.ir.training import LOGIT_ACTIVATIONS, takes_logits
+from neural_jax.ir.training.checks import TrainConfigError
+from neural_jax.ir.training.resolve import optimizer_hyperparams, optimizer_structure
 from neural_jax.train.bucket import Bucket, PopulationConfigError, bucket_configs
 from neural_jax.train.losses import (
-    LOGIT_ACTIVATIONS,
     LOSSES,
     Loss,
     get_loss,
     loss_names,
-    takes_logits,
 )
 from neural_jax.train.metrics import (
     METRICS,
@@ -27,10 +27,8 @@ from neural_jax.train.optimizers import (
     OPTIMIZERS,
     build_optimizer,
     hyperparams_of,
-    optimizer_hyperparams,
     optimizer_names,
     optimizer_signature,
-    optimizer_structure,
     set_hyperparams,
 )
 from neural_jax.train.pbt import PBT
@@ -38,7 +36,6 @@ from neural_jax.train.population import MemberResult, PopulationResult, train_po
 from neural_jax.train.schedules import (
     SCHEDULES,
     get_schedule,
-    resolve_schedule,
     schedule_names,
     schedule_signature,
 )
@@ -71,7 +68,6 @@ __all__ = [
     "optimizer_names",
     "optimizer_signature",
     "optimizer_structure",
-    "resolve_schedule",
     "schedule_names",
     "schedule_signature",
     "set_hyperparams",

@@ -55,11 +55,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from neural_jax.ir.defaults import default_config
 from neural_jax.ir.nodes import Network
 from neural_jax.ir.space import SearchParam, search_space
-from neural_jax.train._registry import TrainConfigError
-from neural_jax.train.optimizers import optimizer_hyperparams, optimizer_structure
-from neural_jax.train.spec import TrainSpec, default_config, training_spec
+from neural_jax.ir.training.checks import TrainConfigError
+from neural_jax.ir.training.resolve import optimizer_hyperparams, optimizer_structure
+from neural_jax.train.spec import TrainSpec, training_spec
 
 __all__ = ["MAX_WIDTH_COMBOS", "Bucket", "PopulationConfigError", "bucket_configs",
            "check_config", "compile_seconds", "flops_per_second", "member_epoch_seconds"]

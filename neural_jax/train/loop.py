@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from neural_jax.train._registry import TrainConfigError
+from neural_jax.ir.training.checks import TrainConfigError
 
 __all__ = ["FitOutcome", "TrainData", "fit_epochs", "monitor_score", "prepare_data"]
 

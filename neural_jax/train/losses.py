@@ -23,7 +23,8 @@ activation itself, in log space where it matters (``log_softmax``, ``log_sigmoid
 any other final activation (``None``, ``"linear"``, ``"relu"``, ...) the loss receives the
 network's outputs as they are; with ``from_logits=True`` they are read as logits (Keras'
 ``from_logits``), otherwise as probabilities, clipped to :math:`[\epsilon, 1-\epsilon]`
-like Keras. :func:`takes_logits` tells the trainer which case applies.
+like Keras. :func:`neural_jax.ir.training.takes_logits` tells the trainer which case
+applies.
 
 Shapes. A loss maps a batch to one value per example, shape ``(B,)``: cross-entropies
 sum over the class axis (last) and average any axes between batch and class (e.g. time);
@@ -45,48 +46,20 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from neural_jax.train._registry import (
-    TrainConfigError,
-    as_bool,
-    as_float,
-    check_arg_names,
-    check_range,
-    lookup,
-)
+from neural_jax.ir.training import LOSSES as DECLS
+from neural_jax.ir.training.checks import check_arg_names
+from neural_jax.ir.training.resolve import resolve_loss
 
 __all__ = [
-    "LOGIT_ACTIVATIONS",
     "LOSSES",
     "Loss",
-    "REGRESSION_LOSSES",
     "get_loss",
-    "is_regression_loss",
     "loss_names",
-    "takes_logits",
 ]
 
 EPSILON = 1e-7
 _LOG_EPS = math.log(EPSILON)
 _LOG_1M_EPS = math.log1p(-EPSILON)
-
-#: Final activations the loss applies itself, from the pre-activation logits.
-LOGIT_ACTIVATIONS = ("softmax", "sigmoid")
-
-
-def _normalize_activation(final_activation: str | None) -> str | None:
-    if final_activation is None:
-        return None
-    if not isinstance(final_activation, str):
-        raise TrainConfigError(
-            f"final_activation must be an activation name or None, got {final_activation!r}.")
-    name = final_activation.strip().lower()
-    return name if name in LOGIT_ACTIVATIONS else None
-
-
-def takes_logits(final_activation: str | None) -> bool:
-    """Whether the trainer should pass pre-activation logits for this final activation."""
-    return _normalize_activation(final_activation) is not None
-
 
 # ----------------------------------------------------------------------------------
 # Log-probabilities under each reading of the network output.
@@ -195,46 +168,21 @@ def huber(z, y, mode, delta=1.0):
     return _per_example(0.5 * jnp.square(quadratic) + delta * (r - quadratic))
 
 
-@dataclasses.dataclass(frozen=True)
-class _LossSpec:
-    fn: Callable[..., jax.Array]
-    params: Mapping[str, tuple[float, dict[str, Any]]]  # name -> (default, bounds)
-    probabilistic: bool  # whether from_logits applies
-
-
-_SMOOTHING = {"label_smoothing": (0.0, {"low": 0.0, "high": 1.0})}
-
-LOSSES: dict[str, _LossSpec] = {
-    "sparse_categorical_crossentropy": _LossSpec(sparse_categorical_crossentropy, {}, True),
-    "categorical_crossentropy": _LossSpec(categorical_crossentropy, _SMOOTHING, True),
-    "binary_crossentropy": _LossSpec(binary_crossentropy, _SMOOTHING, True),
-    "mse": _LossSpec(mse, {}, False),
-    "mae": _LossSpec(mae, {}, False),
-    "huber": _LossSpec(huber, {"delta": (1.0, {"low": 0.0, "low_open": True})}, False),
+#: the per-example function of each loss the IR declares
+#: (:data:`neural_jax.ir.training.LOSSES`), keyed by its canonical name
+LOSSES: dict[str, Callable[..., jax.Array]] = {
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+    "categorical_crossentropy": categorical_crossentropy,
+    "binary_crossentropy": binary_crossentropy,
+    "mse": mse,
+    "mae": mae,
+    "huber": huber,
 }
-
-_ALIASES = {
-    "mean_squared_error": "mse",
-    "mean_absolute_error": "mae",
-    "huber_loss": "huber",
-}
-
-
-#: the losses (and their other names) that compare each output with its target value, so
-#: their targets are real numbers: the regression losses (a non-probabilistic registry entry)
-REGRESSION_LOSSES = frozenset(
-    [k for k, spec in LOSSES.items() if not spec.probabilistic]
-    + [a for a, k in _ALIASES.items() if not LOSSES[k].probabilistic])
-
-
-def is_regression_loss(name: str | None) -> bool:
-    """Whether the loss ``name`` (any case, or an alias) is a regression loss."""
-    return isinstance(name, str) and name.strip().lower() in REGRESSION_LOSSES
 
 
 def loss_names() -> list[str]:
-    """Canonical names of all registered losses."""
-    return list(LOSSES)
+    """Canonical names of all declared losses."""
+    return list(DECLS)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -297,25 +245,6 @@ def get_loss(name: str, *, final_activation: str | None = None,
       TrainConfigError: Unknown loss or parameter, out-of-range value, or
         ``from_logits=True`` together with a softmax/sigmoid final activation.
     """
-    key = name.strip().lower() if isinstance(name, str) else name
-    if isinstance(key, str):
-        key = _ALIASES.get(key, key)
-    key, spec = lookup(LOSSES, key, "loss", display=list(LOSSES))
-    activation = _normalize_activation(final_activation)
-    if from_logits is not None:
-        from_logits = as_bool(from_logits, "from_logits", key)
-        if from_logits and not spec.probabilistic:
-            raise TrainConfigError(
-                f"{key} compares outputs with targets directly and has no from_logits; "
-                "drop the argument.")
-        if from_logits and activation is not None:
-            raise TrainConfigError(
-                f"{key}: from_logits=True contradicts the final activation "
-                f"'{activation}'; the loss already receives that layer's logits. "
-                "Drop from_logits, or remove the activation from the last layer.")
-    check_arg_names(params, spec.params, f"Loss '{key}'")
-    values = {}
-    for pname, (default, bounds) in spec.params.items():
-        value = as_float(params.get(pname, default), pname, key)
-        values[pname] = check_range(value, pname, key, **bounds)
-    return Loss(key, values, activation, bool(from_logits), spec.fn)
+    r = resolve_loss(name, final_activation=final_activation, from_logits=from_logits,
+                     **params)
+    return Loss(r.name, r.params, r.final_activation, r.from_logits, LOSSES[r.name])

@@ -32,24 +32,31 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from neural_jax.train._registry import (
+from neural_jax.ir.training import LABEL_KINDS, LOSSES, logit_activation, metric_preset
+from neural_jax.ir.training import METRICS as DECLS
+from neural_jax.ir.training import lookup as ir_lookup
+from neural_jax.ir.training.checks import (
     TrainConfigError,
     as_bool,
-    as_float,
     check_arg_names,
-    check_range,
-    lookup,
+    check_number,
+    find,
 )
-from neural_jax.train.losses import Loss, _normalize_activation, _probabilities
+from neural_jax.train.losses import Loss, _probabilities
 
 __all__ = ["METRICS", "Metric", "get_metric", "mean_from_stats", "metric_names"]
 
-_KINDS = ("sparse", "categorical", "binary")
-_KIND_OF_LOSS = {
-    "sparse_categorical_crossentropy": "sparse",
-    "categorical_crossentropy": "categorical",
-    "binary_crossentropy": "binary",
-}
+
+def _allowed(name: str) -> tuple[str, ...]:
+    """The arguments a metric takes: its declared ones and what the trainer passes."""
+    decl = DECLS[name]
+    return (*decl.arg_names, *decl.context)
+
+
+def _labels_of_loss(loss: Any) -> str | None:
+    """The target form of a loss name (``"sparse"`` for sparse_categorical_crossentropy)."""
+    key = ir_lookup(LOSSES, loss)
+    return LOSSES[key].labels if key is not None else None
 
 
 def _per_example(x: jax.Array) -> jax.Array:
@@ -141,8 +148,7 @@ def mean_from_stats(stats: tuple[jax.typing.ArrayLike, jax.typing.ArrayLike]) ->
 
 
 def _accuracy_metric(name, params):
-    check_arg_names(params, ("kind", "loss", "threshold", "final_activation",
-                             "from_logits"), f"Metric '{name}'")
+    check_arg_names(params, _allowed(name), f"Metric '{name}'")
     kind = params.get("kind")
     loss = params.get("loss")
     final_activation = params.get("final_activation")
@@ -152,13 +158,13 @@ def _accuracy_metric(name, params):
         from_logits = loss.from_logits if from_logits is None else from_logits
         loss = loss.name
     if kind is None and loss is not None:
-        kind = _KIND_OF_LOSS.get(str(loss).strip().lower())
-    if kind is not None and kind not in _KINDS:
+        kind = _labels_of_loss(str(loss))
+    if kind is not None and kind not in LABEL_KINDS:
         raise TrainConfigError(
-            f"Metric '{name}': kind must be one of {', '.join(_KINDS)}, got {kind!r}.")
-    threshold = check_range(as_float(params.get("threshold", 0.5), "threshold", name),
-                            "threshold", name, low=0.0, high=1.0)
-    activation = _normalize_activation(final_activation)
+            f"Metric '{name}': kind must be one of {', '.join(LABEL_KINDS)}, got {kind!r}.")
+    spec = DECLS[name].param("threshold")
+    threshold = check_number(spec, params.get("threshold", spec.default), name)
+    activation = logit_activation(final_activation)
     from_logits = False if from_logits is None else as_bool(from_logits, "from_logits", name)
     mode = activation or ("logits" if from_logits else "probabilities")
     resolved = {"kind": kind, "threshold": threshold, "mode": mode}
@@ -166,8 +172,8 @@ def _accuracy_metric(name, params):
 
 
 def _top_k_metric(name, params):
-    check_arg_names(params, ("k",), f"Metric '{name}'")
-    k = params.get("k", 5)
+    check_arg_names(params, _allowed(name), f"Metric '{name}'")
+    k = params.get("k", DECLS[name].param("k").default)
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise TrainConfigError(f"Metric '{name}': k must be an integer >= 1, got {k!r}.")
     return Metric(name, {"k": k}, lambda z, y: top_k_accuracy(z, y, k=k))
@@ -175,8 +181,8 @@ def _top_k_metric(name, params):
 
 def _error_metric(name, params):
     """``mae`` / ``mse`` on the model's outputs (after a softmax/sigmoid Output activation)."""
-    check_arg_names(params, ("final_activation", "loss"), f"Metric '{name}'")
-    activation = _normalize_activation(params.get("final_activation"))
+    check_arg_names(params, _allowed(name), f"Metric '{name}'")
+    activation = logit_activation(params.get("final_activation"))
 
     def fn(z, y):
         p = _probabilities(z, activation) if activation else z
@@ -188,7 +194,7 @@ def _error_metric(name, params):
 
 
 def _loss_metric(name, params):
-    check_arg_names(params, ("loss",), f"Metric '{name}'")
+    check_arg_names(params, _allowed(name), f"Metric '{name}'")
     loss = params.get("loss")
     if not isinstance(loss, Loss):
         raise TrainConfigError(
@@ -197,6 +203,8 @@ def _loss_metric(name, params):
     return Metric(name, {"loss": loss}, lambda z, y: loss(z, y))
 
 
+#: the builder of each metric the IR declares (:data:`neural_jax.ir.training.METRICS`),
+#: keyed by its canonical name
 METRICS: dict[str, Callable[[str, dict[str, Any]], Metric]] = {
     "accuracy": _accuracy_metric,
     "top_k_accuracy": _top_k_metric,
@@ -205,22 +213,9 @@ METRICS: dict[str, Callable[[str, dict[str, Any]], Metric]] = {
     "mse": _error_metric,
 }
 
-# Keras spellings: alias -> (metric, preset parameters).
-_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "acc": ("accuracy", {}),
-    "sparse_categorical_accuracy": ("accuracy", {"kind": "sparse"}),
-    "categorical_accuracy": ("accuracy", {"kind": "categorical"}),
-    "binary_accuracy": ("accuracy", {"kind": "binary"}),
-    "top_k_categorical_accuracy": ("top_k_accuracy", {}),
-    "sparse_top_k_categorical_accuracy": ("top_k_accuracy", {}),
-    "mean_absolute_error": ("mae", {}),
-    "mean_squared_error": ("mse", {}),
-}
-
-
 def metric_names() -> list[str]:
-    """Canonical names of all registered metrics."""
-    return list(METRICS)
+    """Canonical names of all declared metrics."""
+    return list(DECLS)
 
 
 def get_metric(name: str, **params: Any) -> Metric:
@@ -241,9 +236,6 @@ def get_metric(name: str, **params: Any) -> Metric:
     Raises:
       TrainConfigError: Unknown metric or parameter, or a bad value.
     """
-    key = name.strip().lower() if isinstance(name, str) else name
-    if key in _ALIASES:
-        key, preset = _ALIASES[key]
-        params = {**preset, **params}
-    key, build = lookup(METRICS, key, "metric", display=list(METRICS))
-    return build(key, dict(params))
+    key = find(DECLS, name, "metric").name
+    params = {**metric_preset(name), **params}
+    return METRICS[key](key, dict(params))

@@ -29,7 +29,9 @@ schedule, ``"learning_rate.decay_rate"`` and so on.
 Flags (``nesterov``, ``amsgrad``, ``centered``), ``initial_accumulator_value`` (used only
 at init), the optimizer and schedule names, whether ``weight_decay`` / clipping are given
 at all, and the lengths of ``PiecewiseConstantDecay`` lists are structural:
-:func:`optimizer_structure` returns them as a hashable bucket key.
+:func:`neural_jax.ir.training.resolve.optimizer_structure` returns them as a hashable bucket
+key. Names, signatures, defaults and domains are the declarations of
+:data:`neural_jax.ir.training.OPTIMIZERS`; this module holds the optax chains.
 
 Example::
 
@@ -41,7 +43,6 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -50,80 +51,27 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from neural_jax.train._registry import (
-    TrainConfigError,
-    as_bool,
-    as_float,
-    check_arg_names,
-    check_range,
-    did_you_mean,
-    lookup,
+from neural_jax.ir.training import OPTIMIZERS as DECLS
+from neural_jax.ir.training.checks import TrainConfigError, did_you_mean, find
+from neural_jax.ir.training.resolve import (
+    ResolvedOptimizer,
+    ResolvedSchedule,
+    resolve_optimizer,
 )
-from neural_jax.train.schedules import (
-    InjectableSchedule,
-    ScheduleArgsState,
-    resolve_schedule,
-)
+from neural_jax.train.schedules import InjectableSchedule, ScheduleArgsState
 
 __all__ = [
     "OPTIMIZERS",
     "build_optimizer",
     "hyperparams_of",
-    "optimizer_hyperparams",
     "optimizer_names",
     "optimizer_signature",
-    "optimizer_structure",
     "set_hyperparams",
 ]
 
-_REQUIRED = object()
 _HP = dict[str, jax.Array]
-
-
-@dataclasses.dataclass(frozen=True)
-class _Arg:
-    """One optimizer argument with its Keras default and allowed interval.
-
-    ``kind`` is "float" (in state), "optional" (float in state, or None: absent),
-    "bool" (structural flag) or "static_float" (structural number).
-    """
-
-    name: str
-    default: Any
-    kind: str = "float"
-    low: float | None = 0.0
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-
-
-def _beta(name: str, default: float) -> _Arg:
-    return _Arg(name, default, high=1.0, high_open=True)
-
-
-_LR = _Arg("learning_rate", 0.001)
-_EPS = _Arg("epsilon", 1e-7)
-_WD = _Arg("weight_decay", None, "optional")
-# Keras' clipping arguments, accepted by every optimizer; at most one may be given.
-_CLIP = (_Arg("clipnorm", None, "optional", low_open=True),
-         _Arg("clipvalue", None, "optional", low_open=True),
-         _Arg("global_clipnorm", None, "optional", low_open=True))
-
-
-@dataclasses.dataclass(frozen=True)
-class OptimizerSpec:
-    """A registry entry.
-
-    Attributes:
-      name: Keras class name, e.g. ``"Adam"``.
-      args: Keras arguments in positional order, with Keras defaults.
-      chain: ``chain(hp, flags) -> list of transforms`` producing the update
-        :math:`-\\eta d(g)`; ``hp`` maps float argument names to (traced) scalars.
-    """
-
-    name: str
-    args: tuple[_Arg, ...]
-    chain: Callable[[_HP, dict[str, Any]], list[optax.GradientTransformation]]
+#: ``chain(hp, flags) -> transforms`` producing the update :math:`-\eta d(g)`
+_Chain = Callable[[_HP, dict[str, Any]], list[optax.GradientTransformation]]
 
 
 def _scale_lr(hp: _HP) -> optax.GradientTransformation:
@@ -175,109 +123,29 @@ def _lion_chain(hp, flags):
     return [optax.scale_by_lion(b1=hp["beta_1"], b2=hp["beta_2"]), _scale_lr(hp)]
 
 
-OPTIMIZERS: dict[str, OptimizerSpec] = {
-    spec.name.lower(): spec
-    for spec in (
-        OptimizerSpec("Adam", (_LR, _beta("beta_1", 0.9), _beta("beta_2", 0.999), _EPS,
-                               _Arg("amsgrad", False, "bool"), _WD), _adam_chain),
-        OptimizerSpec("AdamW", (_LR, _Arg("weight_decay", 0.004), _beta("beta_1", 0.9),
-                                _beta("beta_2", 0.999), _EPS,
-                                _Arg("amsgrad", False, "bool")), _adam_chain),
-        OptimizerSpec("SGD", (_Arg("learning_rate", 0.01), _Arg("momentum", 0.0, high=1.0),
-                              _Arg("nesterov", False, "bool"), _WD), _sgd_chain),
-        OptimizerSpec("RMSprop", (_LR, _beta("rho", 0.9), _Arg("momentum", 0.0, high=1.0),
-                                  _EPS, _Arg("centered", False, "bool"), _WD),
-                      _rmsprop_chain),
-        OptimizerSpec("Adagrad", (_LR, _Arg("initial_accumulator_value", 0.1,
-                                            "static_float"), _EPS, _WD), _adagrad_chain),
-        OptimizerSpec("Adamax", (_LR, _beta("beta_1", 0.9), _beta("beta_2", 0.999), _EPS,
-                                 _WD), _adamax_chain),
-        OptimizerSpec("Nadam", (_LR, _beta("beta_1", 0.9), _beta("beta_2", 0.999), _EPS,
-                                _WD), _nadam_chain),
-        OptimizerSpec("Lion", (_LR, _beta("beta_1", 0.9), _beta("beta_2", 0.99), _WD),
-                      _lion_chain),
-    )
+#: the optax chain of each optimizer the IR declares
+#: (:data:`neural_jax.ir.training.OPTIMIZERS`), keyed by its canonical name; AdamW is Adam
+#: with its default weight decay
+OPTIMIZERS: dict[str, _Chain] = {
+    "Adam": _adam_chain,
+    "AdamW": _adam_chain,
+    "SGD": _sgd_chain,
+    "RMSprop": _rmsprop_chain,
+    "Adagrad": _adagrad_chain,
+    "Adamax": _adamax_chain,
+    "Nadam": _nadam_chain,
+    "Lion": _lion_chain,
 }
 
 
 def optimizer_names() -> list[str]:
-    """Keras names of all registered optimizers."""
-    return [spec.name for spec in OPTIMIZERS.values()]
-
-
-def _spec(name: str) -> OptimizerSpec:
-    return lookup(OPTIMIZERS, name, "optimizer", display=optimizer_names())[1]
-
-
-def _all_args(spec: OptimizerSpec) -> tuple[_Arg, ...]:
-    return spec.args + _CLIP
+    """Keras names of all declared optimizers."""
+    return list(DECLS)
 
 
 def optimizer_signature(name: str) -> list[tuple[str, Any]]:
     """Ordered ``(argument, Keras default)`` pairs, for binding positional arguments."""
-    return [(a.name, a.default) for a in _all_args(_spec(name))]
-
-
-@dataclasses.dataclass(frozen=True)
-class _Resolved:
-    spec: OptimizerSpec
-    floats: dict[str, float]          # float hyperparameters except learning_rate
-    flags: dict[str, Any]             # structural values
-    lr: Any                           # float, InjectableSchedule or a callable
-
-
-def _resolve_lr(value: Any, where: str) -> Any:
-    if isinstance(value, Mapping):
-        check_arg_names(value, ("schedule", "args"), f"{where} learning_rate schedule")
-        if "schedule" not in value:
-            raise TrainConfigError(
-                f"{where}: a learning_rate mapping needs a 'schedule' name, e.g. "
-                "{'schedule': 'ExponentialDecay', 'args': {...}}.")
-        spec, dynamic, static = resolve_schedule(value["schedule"], value.get("args"))
-        return InjectableSchedule(spec, dynamic, static)
-    if isinstance(value, InjectableSchedule):
-        return value
-    if callable(value):
-        return value  # an optax-style schedule: works, but its arguments are traced in
-    return check_range(as_float(value, "learning_rate", where), "learning_rate", where,
-                       low=0.0)
-
-
-def _resolve(name: str, args: Mapping[str, Any] | None) -> _Resolved:
-    spec = _spec(name)
-    where = spec.name
-    args = {} if args is None else args
-    if not isinstance(args, Mapping):
-        raise TrainConfigError(
-            f"{where}: arguments must be a mapping of Keras argument names to values, "
-            f"got {args!r}.")
-    all_args = _all_args(spec)
-    check_arg_names(args, [a.name for a in all_args], where)
-    floats: dict[str, float] = {}
-    flags: dict[str, Any] = {}
-    lr: Any = None
-    for arg in all_args:
-        value = args.get(arg.name, arg.default)
-        if arg.name == "learning_rate":
-            lr = _resolve_lr(value, where)
-            continue
-        if arg.kind == "bool":
-            flags[arg.name] = as_bool(value, arg.name, where)
-            continue
-        if value is None:
-            if arg.kind != "optional":
-                raise TrainConfigError(f"{where}: '{arg.name}' must be a number.")
-            continue
-        number = check_range(as_float(value, arg.name, where), arg.name, where,
-                             low=arg.low, high=arg.high, low_open=arg.low_open,
-                             high_open=arg.high_open)
-        (flags if arg.kind == "static_float" else floats)[arg.name] = number
-    clips = [c.name for c in _CLIP if c.name in floats]
-    if len(clips) > 1:
-        raise TrainConfigError(
-            f"{where}: only one of clipnorm, clipvalue and global_clipnorm may be set, "
-            f"got {', '.join(clips)}.")
-    return _Resolved(spec, floats, flags, lr)
+    return [(p.name, p.default) for p in find(DECLS, name, "optimizer").params]
 
 
 def _clip_each_by_norm(max_norm: jax.Array) -> optax.GradientTransformation:
@@ -295,9 +163,9 @@ def _clip_each_by_norm(max_norm: jax.Array) -> optax.GradientTransformation:
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
-def _factory(resolved: _Resolved) -> Callable[..., optax.GradientTransformation]:
+def _factory(resolved: ResolvedOptimizer) -> Callable[..., optax.GradientTransformation]:
     """The inner factory for ``inject_hyperparams``: one keyword per float argument."""
-    spec, flags = resolved.spec, resolved.flags
+    chain, flags = OPTIMIZERS[resolved.decl.name], resolved.flags
 
     def factory(**hp: jax.Array) -> optax.GradientTransformation:
         parts: list[optax.GradientTransformation] = []
@@ -307,7 +175,7 @@ def _factory(resolved: _Resolved) -> Callable[..., optax.GradientTransformation]
             parts.append(optax.clip(hp["clipvalue"]))
         if "global_clipnorm" in hp:
             parts.append(optax.clip_by_global_norm(hp["global_clipnorm"]))
-        parts.extend(spec.chain(hp, flags))
+        parts.extend(chain(hp, flags))
         if "weight_decay" in hp:
             # Decoupled decay -lr * wd * theta, added after momentum as in Keras.
             parts.append(optax.add_decayed_weights(
@@ -317,7 +185,7 @@ def _factory(resolved: _Resolved) -> Callable[..., optax.GradientTransformation]
     names = ["learning_rate", *resolved.floats]
     factory.__signature__ = inspect.Signature(  # read by optax.inject_hyperparams
         [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names])
-    factory.__name__ = spec.name
+    factory.__name__ = resolved.decl.name
     return factory
 
 
@@ -343,45 +211,11 @@ def build_optimizer(name: str, args: Mapping[str, Any] | None = None
       TrainConfigError: Unknown optimizer, schedule or argument (with the closest
         name), a value of the wrong type, or a value out of range.
     """
-    resolved = _resolve(name, args)
-    return optax.inject_hyperparams(_factory(resolved))(
-        learning_rate=resolved.lr, **resolved.floats)
-
-
-def optimizer_hyperparams(name: str, args: Mapping[str, Any] | None = None
-                          ) -> dict[str, Any]:
-    """The per-member values of a config, under the names :func:`set_hyperparams` takes.
-
-    Floats for optimizer arguments; for a schedule, ``"learning_rate.<arg>"`` entries
-    (float or float32 array) instead of ``"learning_rate"``. Defaults are filled in.
-    """
-    resolved = _resolve(name, args)
-    values: dict[str, Any] = {}
-    if isinstance(resolved.lr, InjectableSchedule):
-        values.update({f"learning_rate.{k}": v for k, v in resolved.lr.dynamic.items()})
-    elif isinstance(resolved.lr, float):
-        values["learning_rate"] = resolved.lr
-    values.update(resolved.floats)
-    return values
-
-
-def optimizer_structure(name: str, args: Mapping[str, Any] | None = None) -> tuple:
-    """A hashable key: configs with equal keys share one compiled update.
-
-    It holds the optimizer, its flags and static numbers, which optional float
-    arguments are present, and the schedule with its flags and list lengths.
-    """
-    resolved = _resolve(name, args)
+    resolved = resolve_optimizer(name, args)
     lr = resolved.lr
-    if isinstance(lr, InjectableSchedule):
-        lr_key: Any = (lr.spec.name, tuple(sorted(lr.static.items())),
-                       tuple(sorted((k, jnp.shape(v)) for k, v in lr.dynamic.items())))
-    elif isinstance(lr, float):
-        lr_key = "constant"
-    else:
-        lr_key = ("callable", id(lr))
-    return (resolved.spec.name, tuple(sorted(resolved.flags.items())),
-            tuple(sorted(resolved.floats)), lr_key)
+    if isinstance(lr, ResolvedSchedule) and not isinstance(lr, InjectableSchedule):
+        lr = InjectableSchedule(lr)
+    return optax.inject_hyperparams(_factory(resolved))(learning_rate=lr, **resolved.floats)
 
 
 # ----------------------------------------------------------------------------------

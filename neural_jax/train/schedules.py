@@ -28,68 +28,26 @@ different schedule arguments share one compiled program; boolean flags (``stairc
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from neural_jax.train._registry import (
-    TrainConfigError,
-    as_bool,
-    as_float,
-    check_arg_names,
-    check_range,
-    lookup,
-)
+from neural_jax.ir.params import REQUIRED
+from neural_jax.ir.training import SCHEDULES as DECLS
+from neural_jax.ir.training.checks import find
+from neural_jax.ir.training.resolve import ResolvedSchedule, resolve_schedule
 
 __all__ = [
     "SCHEDULES",
     "InjectableSchedule",
     "ScheduleArgsState",
-    "ScheduleSpec",
     "get_schedule",
-    "resolve_schedule",
     "schedule_names",
     "schedule_signature",
 ]
-
-_REQUIRED = object()
-
-
-@dataclasses.dataclass(frozen=True)
-class _Param:
-    """One schedule argument: its kind, default and allowed interval."""
-
-    name: str
-    kind: str = "float"  # "float", "optional_float", "bool" or "vector"
-    default: Any = _REQUIRED
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class ScheduleSpec:
-    """A registry entry: the pure schedule function and its Keras-style signature.
-
-    Attributes:
-      name: Display name, e.g. ``"ExponentialDecay"``.
-      fn: ``fn(step, **args) -> lr``, pure and traceable.
-      params: Arguments in positional order.
-      aliases: Alternative argument names mapped to canonical ones.
-      check: Cross-argument validation of the resolved arguments.
-    """
-
-    name: str
-    fn: Callable[..., jax.Array]
-    params: tuple[_Param, ...]
-    aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    check: Callable[[dict[str, Any]], None] | None = None
 
 
 def _f32(step: jax.typing.ArrayLike) -> jax.Array:
@@ -177,83 +135,23 @@ def step_decay(step, *, initial_learning_rate, step_size, gamma=0.1):
     return initial_learning_rate * jnp.power(gamma, jnp.floor(_f32(step) / step_size))
 
 
-_LR = {"low": 0.0}
-_STEPS = {"low": 0.0, "low_open": True}
-
-
-def _check_piecewise(args: dict[str, Any]) -> None:
-    boundaries, values = args["boundaries"], args["values"]
-    if len(values) != len(boundaries) + 1:
-        raise TrainConfigError(
-            "PiecewiseConstantDecay: 'values' must have one more entry than "
-            f"'boundaries', got {len(values)} values for {len(boundaries)} boundaries.")
-    if np.any(np.diff(boundaries) <= 0):
-        raise TrainConfigError(
-            "PiecewiseConstantDecay: 'boundaries' must be strictly increasing, "
-            f"got {list(map(float, boundaries))}.")
-    if np.any(values < 0):
-        raise TrainConfigError(
-            "PiecewiseConstantDecay: 'values' must be >= 0, "
-            f"got {list(map(float, values))}.")
-
-
-SCHEDULES: dict[str, ScheduleSpec] = {
-    spec.name.lower(): spec
-    for spec in (
-        ScheduleSpec("ExponentialDecay", exponential_decay, (
-            _Param("initial_learning_rate", **_LR),
-            _Param("decay_steps", **_STEPS),
-            _Param("decay_rate", low=0.0, low_open=True),
-            _Param("staircase", "bool", False),
-        )),
-        ScheduleSpec("InverseTimeDecay", inverse_time_decay, (
-            _Param("initial_learning_rate", **_LR),
-            _Param("decay_steps", **_STEPS),
-            _Param("decay_rate", low=0.0),
-            _Param("staircase", "bool", False),
-        )),
-        ScheduleSpec("CosineDecay", cosine_decay, (
-            _Param("initial_learning_rate", **_LR),
-            _Param("decay_steps", **_STEPS),
-            _Param("alpha", default=0.0, low=0.0, high=1.0),
-            _Param("warmup_target", "optional_float", None, low=0.0),
-            _Param("warmup_steps", default=0.0, low=0.0),
-        )),
-        ScheduleSpec("WarmupCosineDecay", warmup_cosine_decay, (
-            _Param("peak", **_LR),
-            _Param("warmup_steps", low=0.0),
-            _Param("decay_steps", **_STEPS),
-            _Param("initial_learning_rate", default=0.0, low=0.0),
-            _Param("alpha", default=0.0, low=0.0, high=1.0),
-        ), aliases={"peak_learning_rate": "peak", "warmup_target": "peak",
-                    "init_value": "initial_learning_rate"}),
-        ScheduleSpec("PiecewiseConstantDecay", piecewise_constant_decay, (
-            _Param("boundaries", "vector"),
-            _Param("values", "vector"),
-        ), check=_check_piecewise),
-        ScheduleSpec("PolynomialDecay", polynomial_decay, (
-            _Param("initial_learning_rate", **_LR),
-            _Param("decay_steps", **_STEPS),
-            _Param("end_learning_rate", default=0.0001, low=0.0),
-            _Param("power", default=1.0, low=0.0),
-            _Param("cycle", "bool", False),
-        )),
-        ScheduleSpec("StepDecay", step_decay, (
-            _Param("initial_learning_rate", **_LR),
-            _Param("step_size", **_STEPS),
-            _Param("gamma", default=0.1, low=0.0, low_open=True),
-        ), aliases={"initial": "initial_learning_rate"}),
-    )
+#: the pure function of each schedule the IR declares
+#: (:data:`neural_jax.ir.training.SCHEDULES`), keyed by its canonical name
+SCHEDULES: dict[str, Callable[..., jax.Array]] = {
+    "ExponentialDecay": exponential_decay,
+    "InverseTimeDecay": inverse_time_decay,
+    "CosineDecay": cosine_decay,
+    "WarmupCosineDecay": warmup_cosine_decay,
+    "PiecewiseConstantDecay": piecewise_constant_decay,
+    "PolynomialDecay": polynomial_decay,
+    "StepDecay": step_decay,
 }
 
-
 def schedule_names() -> list[str]:
-    """Display names of all registered schedules."""
-    return [spec.name for spec in SCHEDULES.values()]
+    """Display names of all declared schedules."""
+    return list(DECLS)
 
 
-def _spec(name: str) -> ScheduleSpec:
-    return lookup(SCHEDULES, name, "schedule", display=schedule_names())[1]
 
 
 def schedule_signature(name: str) -> list[tuple[str, Any]]:
@@ -261,80 +159,8 @@ def schedule_signature(name: str) -> list[tuple[str, Any]]:
 
     Required arguments have the default ``inspect.Parameter.empty``.
     """
-    return [(p.name, inspect.Parameter.empty if p.default is _REQUIRED else p.default)
-            for p in _spec(name).params]
-
-
-def resolve_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None = None
-                     ) -> tuple[ScheduleSpec, dict[str, Any], dict[str, Any]]:
-    """Validates schedule arguments and splits them into dynamic and static parts.
-
-    Args:
-      name: Schedule name (case-insensitive), e.g. ``"ExponentialDecay"``.
-      args: Keyword arguments as a mapping, or positional arguments as a sequence
-        in the order of :func:`schedule_signature`.
-
-    Returns:
-      ``(spec, dynamic, static)``: ``dynamic`` maps float arguments to Python floats
-      and vector arguments to float32 numpy arrays (these may vary per population
-      member); ``static`` holds flags and absent optional arguments.
-
-    Raises:
-      TrainConfigError: Unknown schedule or argument, missing argument, bad value.
-    """
-    spec = _spec(name)
-    where = spec.name
-    names = [p.name for p in spec.params]
-    if args is None:
-        args = {}
-    if isinstance(args, Mapping):
-        given: dict[str, Any] = {}
-        for key, value in args.items():
-            canonical = spec.aliases.get(key, key)
-            check_arg_names([canonical], names, where)
-            if canonical in given:
-                raise TrainConfigError(f"{where}: '{canonical}' is given twice.")
-            given[canonical] = value
-    elif isinstance(args, Sequence) and not isinstance(args, str):
-        if len(args) > len(names):
-            raise TrainConfigError(
-                f"{where} takes at most {len(names)} arguments ({', '.join(names)}), "
-                f"got {len(args)}.")
-        given = dict(zip(names, args, strict=False))
-    else:
-        raise TrainConfigError(
-            f"{where}: arguments must be a mapping of names to values, got {args!r}.")
-
-    dynamic: dict[str, Any] = {}
-    static: dict[str, Any] = {}
-    for p in spec.params:
-        if p.name not in given:
-            if p.default is _REQUIRED:
-                raise TrainConfigError(
-                    f"{where} needs '{p.name}' (arguments: {', '.join(names)}).")
-            value = p.default
-        else:
-            value = given[p.name]
-        bounds = {"low": p.low, "high": p.high, "low_open": p.low_open,
-                  "high_open": p.high_open}
-        if p.kind == "bool":
-            static[p.name] = as_bool(value, p.name, where)
-        elif p.kind == "optional_float" and value is None:
-            static[p.name] = None
-        elif p.kind == "vector":
-            if isinstance(value, np.ndarray | jax.Array):
-                value = np.asarray(value).reshape(-1).tolist()
-            if not isinstance(value, Sequence) or isinstance(value, str | bytes):
-                raise TrainConfigError(
-                    f"{where}: '{p.name}' must be a list of numbers, got {value!r}.")
-            dynamic[p.name] = np.asarray(
-                [as_float(v, p.name, where) for v in value], np.float32)
-        else:
-            dynamic[p.name] = check_range(as_float(value, p.name, where), p.name,
-                                          where, **bounds)
-    if spec.check is not None:
-        spec.check({**dynamic, **static})
-    return spec, dynamic, static
+    return [(p.name, inspect.Parameter.empty if p.default is REQUIRED else p.default)
+            for p in find(DECLS, name, "schedule").params]
 
 
 def get_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None = None
@@ -357,13 +183,14 @@ def get_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None = Non
       >>> round(float(lr(10)), 6)
       0.05
     """
-    spec, dynamic, static = resolve_schedule(name, args)
-    bound = {k: jnp.asarray(v) for k, v in dynamic.items()}
+    resolved = resolve_schedule(name, args)
+    bound = {k: jnp.asarray(v) for k, v in resolved.dynamic.items()}
+    fn, static = SCHEDULES[resolved.decl.name], resolved.static
 
     def schedule(step: jax.typing.ArrayLike) -> jax.Array:
-        return spec.fn(step, **bound, **static)
+        return fn(step, **bound, **static)
 
-    schedule.__name__ = spec.name
+    schedule.__name__ = resolved.decl.name
     return schedule
 
 
@@ -374,7 +201,7 @@ class ScheduleArgsState(NamedTuple):
     args: dict[str, jax.Array]
 
 
-class InjectableSchedule:
+class InjectableSchedule(ResolvedSchedule):
     """A stateful schedule (``optax.StatefulSchedule``) whose arguments live in state.
 
     Used as the ``learning_rate`` of an ``optax.inject_hyperparams`` optimizer, it keeps
@@ -383,11 +210,9 @@ class InjectableSchedule:
     :func:`neural_jax.train.set_hyperparams`) and still run one compiled program.
     """
 
-    def __init__(self, spec: ScheduleSpec, dynamic: Mapping[str, Any],
-                 static: Mapping[str, Any]):
-        self.spec = spec
-        self.dynamic = dict(dynamic)
-        self.static = dict(static)
+    def __init__(self, resolved: ResolvedSchedule) -> None:
+        super().__init__(resolved.decl, resolved.dynamic, resolved.static)
+        self.fn = SCHEDULES[resolved.decl.name]
 
     def init(self) -> ScheduleArgsState:
         """Step 0 and the configured arguments as float32 arrays."""
@@ -404,4 +229,4 @@ class InjectableSchedule:
     def __call__(self, state: ScheduleArgsState, **extra_args) -> jax.Array:
         """The learning rate for the current step."""
         del extra_args
-        return self.spec.fn(state.count, **state.args, **self.static)
+        return self.fn(state.count, **state.args, **self.static)

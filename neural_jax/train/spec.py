@@ -1,29 +1,28 @@
 """From a network and one configuration of its HPO parameters to concrete training settings.
 
-A *configuration* maps HPO paths (SPEC §4) to values. :func:`default_config` picks the value
-a single run uses when nothing is given: the first option of a choice, the middle of a range
-(snapped to its step / to an integer) and the geometric middle of a log range.
-:func:`training_spec` resolves loss, metrics, optimizer (with its schedule), epochs, batch
-size, validation split, seed and early stopping into a :class:`TrainSpec` of plain values.
+A *configuration* maps HPO paths (SPEC §4) to values; what a configuration leaves out takes
+:func:`neural_jax.ir.defaults.default_config`. :func:`training_spec` resolves loss, metrics,
+optimizer (with its schedule), epochs, batch size, validation split, seed and early stopping
+into a :class:`TrainSpec` of plain values.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from neural_jax.ir.checker import resolve
 from neural_jax.ir.config import ConfigError, choice_index, validate_config
-from neural_jax.ir.nodes import Choice, Layer, LogRange, Network, Optimizer, Range, Schedule
-from neural_jax.ir.space import search_space
+from neural_jax.ir.defaults import default_config
+from neural_jax.ir.nodes import Choice, Layer, Network, Optimizer, Schedule
+from neural_jax.ir.training import DEFAULT_LOSS, DEFAULT_OPTIMIZER, is_regression_loss
 
-__all__ = ["TrainSpec", "bind_config", "default_config", "training_spec", "pick_option"]
+__all__ = ["TrainSpec", "bind_config", "training_spec", "pick_option"]
 
 #: what a run uses when the DSL says nothing (Keras-like)
 DEFAULTS = {"epochs": 10, "batch_size": 32, "validation_split": 0.2, "seed": 0,
-            "loss": "sparse_categorical_crossentropy", "optimizer": "Adam", "monitor": "val_loss"}
+            "loss": DEFAULT_LOSS, "optimizer": DEFAULT_OPTIMIZER, "monitor": "val_loss"}
 
 
 @dataclass(frozen=True)
@@ -37,36 +36,10 @@ class TrainSpec:
     loss: str
     loss_params: dict[str, Any] = field(default_factory=dict)
     metrics: tuple[tuple[str, dict[str, Any]], ...] = (("accuracy", {}),)
-    optimizer: str = "Adam"
+    optimizer: str = DEFAULT_OPTIMIZER
     optimizer_args: dict[str, Any] = field(default_factory=dict)
     patience: int | None = None
     monitor: str = "val_loss"
-
-
-def _middle(h: Range | LogRange) -> float | int:
-    if isinstance(h, LogRange):
-        v = math.sqrt(h.low * h.high)
-    else:
-        v = (h.low + h.high) / 2
-        if h.step is not None:
-            v = h.low + round((v - h.low) / h.step) * h.step
-            v = min(v, h.high)
-    return int(round(v)) if h.is_int else float(v)
-
-
-def default_config(net: Network) -> dict[str, Any]:
-    """A value for every HPO parameter of ``net`` (see the module docstring)."""
-    out: dict[str, Any] = {}
-    for p in search_space(net):
-        if p.kind == "categorical":
-            opts = p.options
-            out[p.name] = 0 if opts and isinstance(opts[0], (Layer, Optimizer)) else p.choices[0]
-        else:
-            h = (LogRange if p.log else Range)(path=p.name, low=p.low, high=p.high,
-                                               **({} if p.log else {"step": p.step}),
-                                               is_int=p.kind == "int")
-            out[p.name] = _middle(h)
-    return out
 
 
 def bind_config(net: Network, config: Mapping[str, Any] | None = None,
@@ -128,7 +101,7 @@ def training_spec(net: Network, config: Mapping[str, Any] | None = None,
     opt = net.optimizer
     if isinstance(opt, Choice):
         opt = pick_option(opt, cfg.get(opt.path, 0))
-    opt_name, opt_args = "Adam", {}
+    opt_name, opt_args = DEFAULT_OPTIMIZER, {}
     if isinstance(opt, Optimizer):
         opt_name = opt.type
         for k, v in opt.params:
@@ -141,7 +114,7 @@ def training_spec(net: Network, config: Mapping[str, Any] | None = None,
     # no metrics named: accuracy for a classifier, mae for a regression loss (an accuracy of
     # real-valued targets would read 0 and mean nothing)
     metrics = tuple((m.name, dict(m.params)) for m in net.metrics) or (
-        (("mae", {}),) if _is_regression_loss(loss_name) else (("accuracy", {}),))
+        (("mae", {}),) if is_regression_loss(loss_name) else (("accuracy", {}),))
     es = t.early_stopping
     patience = over.get("patience")
     if patience is None and es is not None:
@@ -154,14 +127,6 @@ def training_spec(net: Network, config: Mapping[str, Any] | None = None,
         patience=None if patience is None else int(patience),
         monitor=es.monitor if es is not None else DEFAULTS["monitor"],
     )
-
-
-def _is_regression_loss(name: str | None) -> bool:
-    """Whether ``name`` compares the output with the label value by value (the loss
-    registry says: :data:`neural_jax.train.losses.REGRESSION_LOSSES`)."""
-    from neural_jax.train.losses import is_regression_loss
-
-    return is_regression_loss(name)
 
 
 def check_loss_labels(net: Network, dataset: Any, config: Mapping[str, Any] | None = None,
@@ -209,7 +174,7 @@ def check_loss_labels(net: Network, dataset: Any, config: Mapping[str, Any] | No
     if name == "categorical_crossentropy":
         raise fail(f"categorical_crossentropy needs one-hot labels, but {ds} has integer "
                    f"class ids (0..{classes - 1})", sparse)
-    if _is_regression_loss(name) and units not in (None, 1):
+    if is_regression_loss(name) and units not in (None, 1):
         raise fail(f"{name} compares each of the {units} outputs with the label, but {ds} has "
                    f"one integer class id per example ({classes} classes)",
                    f"{sparse}, or end with Output(1) to regress the id")

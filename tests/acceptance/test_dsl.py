@@ -169,3 +169,25 @@ def test_input_none_none_round_trips(workdir):
             "print(to_dsl(n).splitlines()[1])\n")
     res = assert_ok(run(["python", "-c", code], workdir, timeout=60))
     assert "input: (None, None)" in res.out
+
+
+# Schedules the trainer ran while `neural check` rejected them: now one declaration serves both.
+DRIFTED = {
+    "InverseTimeDecay": "InverseTimeDecay(initial_learning_rate=0.1, decay_steps=20, "
+                        "decay_rate=0.5)",
+    "CosineDecay-warmup_steps": "CosineDecay(0.0, 40, warmup_target=0.1, warmup_steps=10)",
+    "StepDecay-initial_learning_rate": "StepDecay(initial_learning_rate=0.1, step_size=20)",
+}
+
+
+@pytest.mark.parametrize("case", sorted(DRIFTED))
+def test_a_schedule_the_trainer_runs_passes_check_and_trains(workdir, case):
+    f = workdir / "sched.neural"
+    f.write_text("network Sched {\n  input: (64,)\n  layers:\n    Dense(32, activation=\"relu\")\n"
+                 "    Output(10, activation=\"softmax\")\n"
+                 f"  optimizer: SGD(learning_rate={DRIFTED[case]}, momentum=0.9)\n"
+                 "  train { epochs: 2, batch_size: 32 }\n}\n")
+    assert_ok(run(["neural", "check", f.name], workdir))
+    assert_ok(run(["neural", "run", f.name, "--dataset", "digits", "--out", "out"], workdir))
+    metrics = json.loads((workdir / "out" / "metrics.json").read_text())
+    assert 0.5 < metrics["val"]["accuracy"] <= 1.0, metrics

@@ -52,11 +52,11 @@ SCHEDULE_CASES = {
 
 
 def test_every_optimizer_is_covered():
-    assert {name.lower() for name, _ in OPTIMIZER_CASES} == set(OPTIMIZERS)
+    assert {name for name, _ in OPTIMIZER_CASES} == set(OPTIMIZERS)
 
 
 def test_every_schedule_is_covered():
-    assert {name.lower() for name in SCHEDULE_CASES} == set(SCHEDULES)
+    assert set(SCHEDULE_CASES) == set(SCHEDULES)
 
 
 @pytest.mark.parametrize("name,args", OPTIMIZER_CASES,

@@ -20,12 +20,13 @@ from bridges.torch import build_optimizer, train_trial
 from bridges.torch.losses import torch_loss, torch_metric
 from bridges.torch.schedules import SCHEDULES, schedule_fn
 from neural_jax.data import load
+from neural_jax.ir.training.resolve import resolve_schedule
 from neural_jax.train.losses import LOSSES, get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.optimizers import OPTIMIZERS
 from neural_jax.train.optimizers import build_optimizer as optax_optimizer
 from neural_jax.train.schedules import SCHEDULES as JAX_SCHEDULES
-from neural_jax.train.schedules import get_schedule, resolve_schedule
+from neural_jax.train.schedules import get_schedule
 from neural_jax.train.trainer import Trainer
 
 # --- optimizers and schedules --------------------------------------------------------------
@@ -50,7 +51,7 @@ OPTIMIZER_CASES = [
 
 
 def test_every_optimizer_is_checked():
-    assert {name.lower() for name, _ in OPTIMIZER_CASES} == set(OPTIMIZERS)
+    assert {name for name, _ in OPTIMIZER_CASES} == set(OPTIMIZERS)
 
 
 def _grads(p: dict[str, np.ndarray], step: int) -> dict[str, np.ndarray]:
@@ -98,7 +99,7 @@ SCHEDULE_CASES = {
 
 def test_every_schedule_is_checked():
     assert set(SCHEDULE_CASES) == set(SCHEDULES)
-    assert {s.lower() for s in SCHEDULES} == set(JAX_SCHEDULES)
+    assert set(SCHEDULES) == set(JAX_SCHEDULES)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULE_CASES))
@@ -106,8 +107,8 @@ def test_schedule_matches_jax(name):
     args = SCHEDULE_CASES[name]
     steps = np.arange(40)
     want = np.asarray(jax.vmap(get_schedule(name, args))(jnp.asarray(steps)))
-    _, dynamic, static = resolve_schedule(name, args)
-    fn = schedule_fn(name, dynamic, static)
+    resolved = resolve_schedule(name, args)
+    fn = schedule_fn(name, resolved.dynamic, resolved.static)
     got = np.array([fn(int(t)) for t in steps])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-9)  # JAX computes in float32
 

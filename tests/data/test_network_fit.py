@@ -9,13 +9,13 @@ import pytest
 
 from neural_jax.data.network_fit import (
     OPEN_AXIS_LENGTH,
-    is_regression_loss,
     synthetic_for,
     synthetic_options,
 )
 from neural_jax.dsl.api import parse
 from neural_jax.hpo import HPOptimizer
-from neural_jax.train import losses, spec
+from neural_jax.ir import training
+from neural_jax.train import spec
 
 VARIABLE_LSTM = """
 network Seq {
@@ -46,23 +46,14 @@ def test_a_variable_length_lstm_searches_on_synthetic_data():
 
 
 def test_one_list_of_regression_losses_from_the_loss_registry():
-    regression = {k for k, s in losses.LOSSES.items() if not s.probabilistic}
+    regression = {k for k, d in training.LOSSES.items() if not d.probabilistic}
     assert regression == {"mse", "mae", "huber"}
-    assert losses.REGRESSION_LOSSES >= regression | {"mean_squared_error", "huber_loss"}
-    assert "log_cosh" not in losses.REGRESSION_LOSSES  # not a loss of ours
-    assert all(k in losses.LOSSES or k in losses._ALIASES for k in losses.REGRESSION_LOSSES)
-    assert losses.is_regression_loss("MSE") and not losses.is_regression_loss(
-        "binary_crossentropy") and not losses.is_regression_loss(None)
-
-
-def test_the_data_side_and_the_trainer_agree_on_every_regression_loss():
-    from neural_jax.ir.training_specs import LOSSES
-
-    names = list(LOSSES) + ["mean_squared_error", "MSE", "Huber"]
-    assert {n for n in names if is_regression_loss(n)} == {
-        n for n in names if losses.is_regression_loss(n)}
-    assert is_regression_loss("mae") and not is_regression_loss("categorical_crossentropy")
-    assert not is_regression_loss(None) and not is_regression_loss("log_cosh")
+    assert training.REGRESSION_LOSSES >= regression | {"mean_squared_error", "huber_loss"}
+    assert "log_cosh" not in training.REGRESSION_LOSSES  # not a loss of ours
+    assert all(training.lookup(training.LOSSES, k) in regression
+               for k in training.REGRESSION_LOSSES)
+    assert training.is_regression_loss("MSE") and not training.is_regression_loss(
+        "binary_crossentropy") and not training.is_regression_loss(None)
 
 
 @pytest.mark.parametrize("loss", ["mse", "mean_squared_error", "huber"])

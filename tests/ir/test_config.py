@@ -6,8 +6,9 @@ import pytest
 
 from neural_jax import parse
 from neural_jax.ir.config import ConfigError, config_labels, validate_config
+from neural_jax.ir.defaults import default_config
 from neural_jax.ir.plan import plan_network
-from neural_jax.train.spec import bind_config, default_config, training_spec
+from neural_jax.train.spec import bind_config, training_spec
 
 CHOICES = """
 network Choices {

@@ -60,7 +60,7 @@ STEPS = [0, 1, 3, 4, 5, 7, 8, 10, 13, 20, 24, 30, 100]
 
 
 def test_every_schedule_has_a_case():
-    covered = {name.split("/")[0].lower() for name in CASES}
+    covered = {name.split("/")[0] for name in CASES}
     assert covered == set(SCHEDULES)
 
 

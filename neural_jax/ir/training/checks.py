@@ -1,9 +1,11 @@
-"""Shared pieces of the training registries: the config error and name lookup.
+"""Checking training settings given as Python values: the config error, lookup and checks.
 
-Every registry in :mod:`neural_jax.train` is a plain ``name -> callable`` dict whose
-keys are lower-case. Lookups are case-insensitive, so ``"Adam"``, ``"adam"`` and
-``"ADAM"`` all name the same optimizer, and an unknown name raises
-:class:`TrainConfigError` with the closest known names.
+A config (``{"learning_rate": 1e-3}``, a loss name and its parameters) reaches the trainer
+and the bridges without passing the DSL. :func:`find` resolves a name the way the DSL does
+(any case, or an alias) and an unknown name raises :class:`TrainConfigError` with the
+closest known names; :func:`check_number` checks a value against its declared domain. Every
+implementation table in :mod:`neural_jax.train` and ``bridges`` is a plain dict keyed by
+the canonical names of :mod:`neural_jax.ir.training`. Pure Python.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import difflib
 import math
 import numbers
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from neural_jax.core.errors import MessageError
+from neural_jax.ir.params import ParamSpec
+from neural_jax.ir.training.decl import TrainingDecl
+from neural_jax.ir.training.decl import lookup as ir_lookup
 
-__all__ = ["TrainConfigError"]
-
-T = TypeVar("T")
+__all__ = ["TrainConfigError", "as_bool", "as_float", "check_arg_names", "check_number",
+           "check_range", "did_you_mean", "find"]
 
 
 class TrainConfigError(MessageError, ValueError):
@@ -41,32 +45,45 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" Did you mean {quoted}?"
 
 
-def lookup(registry: Mapping[str, T], name: str, kind: str,
-           display: Iterable[str] | None = None) -> tuple[str, T]:
-    """Finds ``name`` in a registry with lower-case keys, ignoring case.
+def find(decls: Mapping[str, TrainingDecl], name: Any, kind: str) -> TrainingDecl:
+    """The IR declaration that ``name`` spells (any case, or an alias).
 
     Args:
-      registry: Mapping from lower-case names to entries.
+      decls: A registry of :mod:`neural_jax.ir.training`, keyed by canonical name.
       name: The name a config or the DSL gives.
       kind: What the registry holds, for the error message ("optimizer", ...).
-      display: Names to list in the error message (default: the registry keys).
-
-    Returns:
-      The lower-case key and the entry.
 
     Raises:
-      TrainConfigError: If ``name`` is not a string or not in the registry.
+      TrainConfigError: If ``name`` is not a string or names nothing in ``decls``.
     """
-    shown = sorted(display if display is not None else registry)
     if not isinstance(name, str):
         raise TrainConfigError(
             f"{kind} name must be a string, got {type(name).__name__} {name!r}.")
-    key = name.strip().lower()
-    if key not in registry:
+    key = ir_lookup(decls, name)
+    if key is None:
+        shown = sorted(decls)
         raise TrainConfigError(
             f"Unknown {kind} '{name}'.{did_you_mean(name, shown)} "
             f"Known {kind}s: {', '.join(shown)}.")
-    return key, registry[key]
+    return decls[key]
+
+
+#: the interval of each numeric domain of :mod:`neural_jax.ir.params`, as
+#: :func:`check_range` takes it
+_BOUNDS: dict[str, dict[str, Any]] = {
+    "positive": {"low": 0.0, "low_open": True},
+    "nonneg": {"low": 0.0},
+    "rate": {"low": 0.0, "high": 1.0, "high_open": True},
+    "unit": {"low": 0.0, "high": 1.0},
+    "pos_int": {"low": 1.0},
+    "nonneg_int": {"low": 0.0},
+}
+
+
+def check_number(spec: ParamSpec, value: Any, where: str) -> float:
+    """``value`` as a float inside the domain the IR declares for ``spec``."""
+    number = as_float(value, spec.name, where)
+    return check_range(number, spec.name, where, **_BOUNDS.get(spec.kind, {}))
 
 
 def check_arg_names(given: Iterable[str], allowed: Iterable[str], where: str) -> None:
