@@ -10,7 +10,7 @@ import pytest
 from training_samples import dsl_call
 
 from neural_jax import parse
-from neural_jax.dsl.errors import NeuralValidationError
+from neural_jax.core.errors import NeuralValidationError
 from neural_jax.ir import check
 from neural_jax.ir.defaults import default_config
 from neural_jax.ir.params import CHECKS, REQUIRED
