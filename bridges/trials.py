@@ -3,7 +3,7 @@
 :func:`run_trials` is what the engine calls for ``backend="pytorch"`` or ``"tensorflow"``.
 Each configuration is one trial trained by the bridge's ``train_trial`` with the DSL's loss,
 optimizer, schedule, epochs and batch size; results are
-:class:`neural_jax.train.population.MemberResult` records, the same as the JAX population
+:class:`neural_jax.population.MemberResult` records, the same as the JAX population
 trainer returns, so the engine tells the study the same metric names and learning curves.
 
 With ``workers > 1`` trials run in that many worker processes, each a fresh interpreter
@@ -71,8 +71,8 @@ def _check_installed(backend: str) -> None:
 
 
 def failed_result(index: int, config: Mapping[str, Any], message: str):
-    """A failed trial's :class:`~neural_jax.train.population.MemberResult`."""
-    from neural_jax.train.population import MemberResult
+    """A failed trial's :class:`~neural_jax.population.MemberResult`."""
+    from neural_jax.executors.outcome import TrialOutcome as MemberResult
 
     return MemberResult(index=index, config=dict(config), history=[], val={}, test={},
                         failed=True, message=message)

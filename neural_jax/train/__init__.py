@@ -4,7 +4,12 @@ Everything is looked up by the names a DSL file or config gives (case-insensitiv
 raises :class:`TrainConfigError` with the closest known name for anything unknown.
 Float hyperparameters of optimizers and schedules live in optimizer state, so one
 compiled update serves a whole population (see :mod:`neural_jax.train.optimizers`).
+
+The population names (``train_population``, ``MemberResult``, ``PBT``, ...) live in
+:mod:`neural_jax.population`; they are importable from here too, loaded on first use.
 """
+
+import importlib as _importlib
 
 from neural_jax.train._registry import TrainConfigError
 from neural_jax.train.losses import (
@@ -32,9 +37,6 @@ from neural_jax.train.optimizers import (
     optimizer_structure,
     set_hyperparams,
 )
-from neural_jax.train.bucket import Bucket, PopulationConfigError, bucket_configs
-from neural_jax.train.pbt import PBT
-from neural_jax.train.population import MemberResult, PopulationResult, train_population
 from neural_jax.train.schedules import (
     SCHEDULES,
     get_schedule,
@@ -77,3 +79,14 @@ __all__ = [
     "set_hyperparams",
     "takes_logits",
 ]
+
+#: names of :mod:`neural_jax.population` importable from here (loaded on first use, so that
+#: importing the training building blocks does not import the engine)
+_POPULATION = ("Bucket", "MemberResult", "PBT", "PopulationConfigError", "PopulationResult",
+               "bucket_configs", "train_population")
+
+
+def __getattr__(name: str):
+    if name in _POPULATION:
+        return getattr(_importlib.import_module("neural_jax.population"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

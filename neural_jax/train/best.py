@@ -302,7 +302,7 @@ def reproduce(net: Network, dataset, record: Mapping[str, Any], *, seed: int | N
     """
     from neural_jax.ir.lift import lift
     from neural_jax.ir.space import bind_search_space
-    from neural_jax.train.population import train_population
+    from neural_jax.population.engine import train_population
     from neural_jax.train.spec import training_spec
     from neural_jax.train.trainer import TrainResult
 

@@ -1,35 +1,32 @@
-"""Training one configuration of a network: jit-compiled epochs over device-resident data.
+"""Training one configuration of a network: a population of one.
 
-Each epoch is one compiled call: the training set (already on the device) is permuted with
-``jax.random`` and ``lax.scan`` runs every full batch (the last partial batch is dropped,
-as shuffled JAX input pipelines do, so that one shape serves every step). Evaluation runs
-padded batches with a mask, so every example counts once. The train epoch and the eval pass
-each compile once per run (see ``Trainer.compilations``).
+``Trainer(net, config).fit(dataset)`` trains the configuration with the population engine's
+member program (:mod:`neural_jax.population.program`) over a member axis of one, so a
+single run and a member of a search are the same computation: each epoch is one compiled
+call that permutes the device-resident training set with ``jax.random`` and ``lax.scan``s
+every full batch (the last partial batch is dropped, so that one shape serves every step),
+then evaluates the validation and test splits in padded, masked batches (every example
+counts once). The init and the epoch compile once per structure (see
+``Trainer.compilations``).
 
 Early stopping watches ``monitor`` (``val_loss`` by default) with ``patience`` epochs and
-keeps the best weights. A non-finite training loss stops the run and marks it failed.
+keeps the best weights (:class:`neural_jax.population.stopping.EarlyStopping`). A
+non-finite training loss stops the run and marks it failed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
 from neural_jax.data import Dataset
 from neural_jax.ir.nodes import Network
-from neural_jax.train.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
-from neural_jax.train.metrics import get_metric, mean_from_stats
-from neural_jax.train.optimizers import build_optimizer
-from neural_jax.train.spec import TrainSpec, bind_config, check_loss_labels, training_spec
+from neural_jax.train.spec import TrainSpec, bind_config, training_spec
 
 __all__ = ["TrainResult", "Trainer", "TrainingDiverged", "train"]
 
@@ -70,160 +67,104 @@ class TrainResult:
     samples_per_second: float = 0.0
 
 
-def _metric_fns(spec: TrainSpec, loss, final_activation):
-    fns = {}
-    for name, params in spec.metrics:
-        if name == "loss":
-            continue
-        key = name if name != "top_k_accuracy" else f"top_{params.get('k', 5)}_accuracy"
-        extra = {"loss": loss} if name == "accuracy" else {}
-        if name in ("accuracy", "mae", "mse", "mean_absolute_error", "mean_squared_error"):
-            extra["final_activation"] = final_activation
-        fns[key] = get_metric(name, **params, **extra)
-    return fns
-
-
 class Trainer:
-    """Compiled train/eval functions for one network configuration.
+    """One network configuration, trained as a population of one.
 
     Args:
       net: the network.
       config: HPO values by path (missing ones: :func:`default_config`).
       overrides: ``epochs``, ``batch_size``, ``seed``, ``validation_split``, ``patience``.
+
+    Attributes:
+      compilations: traces of the member program this trainer caused: ``init``,
+        ``train_epoch`` and ``evaluate`` (a structure compiled before, by this trainer or
+        a population, is reused and not counted).
+
+    Raises:
+      ConfigError: an unknown key, a value outside its domain or of the wrong type.
     """
 
     def __init__(self, net: Network, config: Mapping[str, Any] | None = None,
                  overrides: Mapping[str, Any] | None = None) -> None:
         from neural_jax.jax import build_model
+        from neural_jax.population.bucket import bucket_configs
+        from neural_jax.population.program import choose_mode, metric_fns
 
         self.net = net
         self.config = bind_config(net, config)  # labels -> indices; bad keys/values fail here
+        self.overrides = dict(overrides or {})
         self.spec = training_spec(net, self.config, overrides)
-        # On CPU, convolutions run as patches x matmul (XLA's CPU convolution is slow; see
-        # neural_jax.jax.layers_conv); the same rule the population trainer uses.
-        from neural_jax.train.population_program import choose_mode
-
-        self.conv_as_patches = choose_mode(net).endswith("patches")
+        self.bucket = bucket_configs(net, [self.config], overrides)[0]
+        # on CPU, convolutions run as patches x matmul (XLA's CPU convolution is slow; see
+        # neural_jax.jax.layers_conv), by the rule every population uses
+        self.mode = choose_mode(net)
         self.model = build_model(net, self.config,
-                                 conv_impl="patches" if self.conv_as_patches else "xla")
+                                 conv_impl="patches" if self.mode.endswith("patches") else "xla")
         self.hparams = self.model.hparams(self.config)  # per-call values, strings as indices
         self.loss = get_loss(self.spec.loss, final_activation=self.model.final_activation,
                              **self.spec.loss_params)
-        self.metrics = _metric_fns(self.spec, self.loss, self.model.final_activation)
-        self.tx = build_optimizer(self.spec.optimizer, self.spec.optimizer_args)
-        self.compilations = {"train_epoch": 0, "evaluate": 0}
-        self._train_epoch = jax.jit(self._train_epoch_impl, static_argnums=(5,))
-        self._evaluate = jax.jit(self._evaluate_impl)
+        self.metrics = metric_fns(self.spec, self.loss, self.model.final_activation)
+        self.compilations = {"init": 0, "train_epoch": 0, "evaluate": 0}
+        self._program = None
 
-    # --- compiled pieces ------------------------------------------------------------------
+    def evaluate(self, variables: Any, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Metrics of ``variables`` over all of ``x`` (padded batches, masked), computed by
+        the member program's evaluation."""
+        import jax
 
-    def _loss_fn(self, params, state, x, y, rng, hparams):
-        variables = {"params": params, **state}
-        logits, new_state = self.model.apply(variables, x, train=True, rng=rng, hparams=hparams)
-        per_example = self.loss(logits, y)
-        return jnp.mean(per_example), (logits, new_state)
+        from neural_jax.population.program import Program
+        from neural_jax.population.trees import eval_batches
 
-    def _train_epoch_impl(self, params, state, opt_state, data, key, n_steps):
-        self.compilations["train_epoch"] += 1  # runs only while tracing
-        x, y = data
-        bs = self.spec.batch_size
-        perm_key, step_key = jax.random.split(key)
-        perm = jax.random.permutation(perm_key, x.shape[0])[: n_steps * bs].reshape(n_steps, bs)
-        keys = jax.random.split(step_key, n_steps)
-
-        def step(carry, inp):
-            params, state, opt_state = carry
-            idx, k = inp
-            xb, yb = x[idx], y[idx]
-            (loss, (logits, new_state)), grads = jax.value_and_grad(
-                self._loss_fn, has_aux=True)(params, state, xb, yb, k, self.hparams)
-            updates, opt_state = self.tx.update(grads, opt_state, params)
-            params = optax.apply_updates(params, updates)
-            stats = {name: m.batch_stats(logits, yb) for name, m in self.metrics.items()}
-            return (params, new_state or state, opt_state), (loss, stats)
-
-        (params, state, opt_state), (losses, stats) = jax.lax.scan(
-            step, (params, state, opt_state), (perm, keys))
-        summed = {k: (jnp.sum(v[0]), jnp.sum(v[1])) for k, v in stats.items()}
-        return params, state, opt_state, jnp.mean(losses), summed
-
-    def _evaluate_impl(self, variables, xb, yb, mask):
-        self.compilations["evaluate"] += 1
-
-        def one(carry, inp):
-            x, y, m = inp
-            logits, _ = self.model.apply(variables, x, train=False, rng=None, hparams=self.hparams)
-            loss = self.loss(logits, y)
-            out = {"loss": (jnp.sum(loss * m), jnp.sum(m))}
-            for name, metric in self.metrics.items():
-                out[name] = metric.batch_stats(logits, y, m)
-            return carry, out
-
-        _, stats = jax.lax.scan(one, None, (xb, yb, mask))
-        return {k: mean_from_stats((jnp.sum(v[0]), jnp.sum(v[1]))) for k, v in stats.items()}
-
-    # --- host side --------------------------------------------------------------------------
-
-    def evaluate(self, variables, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """Metrics over all of ``x`` (padded batches, masked)."""
         if len(x) == 0:
             return {}
-        bs = min(self.spec.batch_size * 4, 1024)
-        n = math.ceil(len(x) / bs)
-        pad = n * bs - len(x)
-        xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)])
-        yp = np.concatenate([y, np.zeros((pad,) + y.shape[1:], y.dtype)])
-        mask = np.concatenate([np.ones(len(x), np.float32), np.zeros(pad, np.float32)])
-        out = self._evaluate(variables, jnp.asarray(xp.reshape((n, bs) + x.shape[1:])),
-                             jnp.asarray(yp.reshape((n, bs) + y.shape[1:])),
-                             jnp.asarray(mask.reshape(n, bs)))
-        return {k: float(v) for k, v in out.items()}
+        if self._program is None:
+            self._program = Program(self.bucket, self.spec.batch_size, self.mode).bind(
+                self.model)
+        prog = self._program
+        before = prog.traces["evaluate"]
+        one = lambda tree: jax.tree.map(lambda a: np.asarray(a)[None], tree)  # noqa: E731
+        params = variables["params"]
+        state = {k: v for k, v in variables.items() if k != "params"}
+        out = prog.evaluate(one(params), one(state), one(self.hparams),
+                            *eval_batches(np.asarray(x), np.asarray(y), self.spec.batch_size))
+        self.compilations["evaluate"] += prog.traces["evaluate"] - before
+        return {k: float(v[0]) for k, v in jax.device_get(out).items()}
 
     def fit(self, dataset: Dataset, on_epoch: Callable[[int, dict], None] | None = None
             ) -> TrainResult:
-        """Trains on ``dataset`` (validation carved from its training split)."""
-        spec = self.spec
-        check_loss_labels(self.net, dataset, self.config, spec.loss)  # before any compile
-        data = prepare_data(dataset, self.net.input_shape, spec)
-        n_steps = data.n_steps
-        key = jax.random.PRNGKey(spec.seed)
-        key, init_key = jax.random.split(key)
-        variables = self.model.init(init_key, jnp.asarray(data.x_train[: spec.batch_size]))
-        run = {"params": variables["params"],
-               "state": {k: v for k, v in variables.items() if k != "params"},
-               "key": key}
-        run["opt_state"] = self.tx.init(run["params"])
-        arrays = (jnp.asarray(data.x_train), jnp.asarray(data.y_train))
+        """Trains on ``dataset`` (validation carved from its training split).
 
-        def current() -> dict[str, Any]:
-            return {"params": run["params"], **run["state"]}
+        Args:
+          dataset: the data.
+          on_epoch: called as ``on_epoch(epoch, record)`` after each finished epoch.
 
-        def train_epoch(epoch: int) -> dict[str, float]:
-            run["key"], ek = jax.random.split(run["key"])
-            run["params"], run["state"], run["opt_state"], loss, stats = self._train_epoch(
-                run["params"], run["state"], run["opt_state"], arrays, ek, n_steps)
-            return {"loss": float(loss),
-                    **{k: float(mean_from_stats(v)) for k, v in stats.items()}}
+        Raises:
+          DatasetError: the data cannot be fitted to the network's input.
+          ValueError: ``batch_size`` larger than the training part, or a loss the labels
+            cannot feed.
+        """
+        from neural_jax.population.engine import train_population
 
-        evaluate = None
-        if data.x_val is not None:
-            def evaluate() -> dict[str, float]:
-                return self.evaluate(current(), data.x_val, data.y_val)
+        shown = None
+        if on_epoch is not None:
+            def shown(epoch: int, records: dict[int, dict]) -> None:
+                if 0 in records:
+                    on_epoch(epoch, {k: v for k, v in records[0].items() if k != "samples"})
 
-        t_start = time.perf_counter()
-        out = fit_epochs(spec, train_epoch, evaluate, current, on_epoch)
-        elapsed = time.perf_counter() - t_start
-        best_vars = out.best
-        val = (self.evaluate(best_vars, data.x_val, data.y_val)
-               if evaluate is not None and not out.failed else {})
-        test = (self.evaluate(best_vars, data.x_test, data.y_test)
-                if not out.failed and len(data.x_test) else {})
-        return TrainResult(history=out.history, val=val, test=test, variables=best_vars,
-                           config=dict(self.config), spec=spec, failed=out.failed,
-                           message=out.message, stopped_early=out.stopped_epoch is not None,
-                           best_epoch=out.best_epoch,
-                           samples_per_second=len(out.history) * n_steps * spec.batch_size
-                           / max(elapsed, 1e-9))
+        result = train_population(self.net, dataset, [self.config], mode=self.mode,
+                                  overrides=self.overrides, keep_variables=True, pad=False,
+                                  compact=False, on_epoch=shown)
+        r, stats = result[0], result.stats[0]
+        for ours, theirs in (("init", "init"), ("train_epoch", "epoch"),
+                             ("evaluate", "evaluate")):
+            self.compilations[ours] += stats["traces"].get(theirs, 0)
+        seconds = sum(h.get("seconds", 0.0) for h in r.history)
+        return TrainResult(history=r.history, val=r.val, test=r.test, variables=r.variables,
+                           config=dict(self.config), spec=self.spec, failed=r.failed,
+                           message=r.message, stopped_early=r.stopped_epoch is not None,
+                           best_epoch=r.best_epoch,
+                           samples_per_second=len(r.history) * stats["epoch_samples"]
+                           / max(seconds, 1e-9))
 
 
 def train(net: Network, dataset: Dataset, config: Mapping[str, Any] | None = None,

@@ -1,6 +1,6 @@
 """Exported training programs on disk, so that a later search skips tracing and lowering.
 
-The persistent compilation cache (:mod:`neural_jax.train.compile_cache`) saves XLA's
+The persistent compilation cache (:mod:`neural_jax.population.compile_cache`) saves XLA's
 compilation, but every process still traces the population program in Python and lowers it
 to StableHLO before the cache can be asked: for a small network on a CPU that is 0.5-1.5 s,
 as much as the whole search's training. The store keeps each program as a serialized
@@ -140,7 +140,7 @@ class ProgramStore:
 
     def _evict(self) -> None:
         """Removes least recently used entries until the store fits ``max_bytes``."""
-        from neural_jax.train.compile_cache import trim
+        from neural_jax.population.compile_cache import trim
 
         if self.max_bytes >= 0:
             trim(self.root, self.max_bytes, "*.program")
