@@ -60,8 +60,9 @@ def max_bytes() -> int:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value == int(value) and value >= -1):
-        raise NeuralValidationError(f"{MAX_BYTES_ENV}={raw!r} is not a size in bytes",
-                                    hint="give a whole number of bytes (e.g. 2e9), or -1 for no limit")
+        raise NeuralValidationError(
+            f"{MAX_BYTES_ENV}={raw!r} is not a size in bytes",
+            hint="give a whole number of bytes (e.g. 2e9), or -1 for no limit")
     return int(value)
 
 

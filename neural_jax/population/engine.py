@@ -224,7 +224,7 @@ def _train_bucket(run: BucketRun, bucket_index: int,
                     if out["improved"][row]:
                         kept[m] = kept_metrics(out, row, run.evals)
         es.step(epoch, trained, losses, scores, improved)
-        judged = {m: s for m, s in zip(trained, scores) if es.active[m]}
+        judged = {m: s for m, s in zip(trained, scores, strict=True) if es.active[m]}
         if scheduler is not None and judged and epoch < spec.epochs:
             ms = np.array(sorted(judged))
             stop = scheduler.decide(epoch, np.array([judged[m] for m in ms]),

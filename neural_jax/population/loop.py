@@ -1,17 +1,15 @@
 """The host epoch loop of one run whose epochs another framework runs (PyTorch, TensorFlow).
 
-The bridges' ``train_trial`` differ from a JAX member in how they run an epoch, not in
-what happens around it:
-:func:`prepare_data` carves the validation split the same way, and :func:`fit_epochs` keeps
-the same history records (``epoch``, ``loss``, train metrics, ``val_*``, ``seconds``), stops
-on a NaN/inf training loss naming the epoch, and applies the DSL's early stopping: the
-monitored value (``val_loss`` by default; an ``acc`` monitor is maximised) must improve
-within ``patience`` epochs, and the weights of the best epoch are the ones kept; the rules
-are :class:`~neural_jax.population.stopping.EarlyStopping`'s, which the JAX population
-engine runs too. This module does not import JAX. A caller
-may also pass ``should_stop`` (a search's early-stopping scheduler, judged on the same
-monitored value as patience), which ends the run at an epoch boundary.
-"""
+A bridge's ``train_trial`` differs from a JAX member in how it runs an epoch, not in what
+happens around it: :func:`prepare_data` carves the validation split as the JAX side does,
+and :func:`fit_epochs` keeps the same history records (``epoch``, ``loss``, train metrics,
+``val_*``, ``seconds``) and applies the same rules through the same state machine as the
+population engine (:class:`~neural_jax.population.stopping.EarlyStopping`): a NaN/inf
+training loss stops the run as failed, naming the epoch; the monitored value (``val_loss``
+by default; an ``acc`` monitor is maximised) must improve within ``patience`` epochs; the
+weights of the best epoch are the ones kept. A caller may also pass ``should_stop`` (a
+search's early-stopping scheduler, judged on the same monitored value as patience), which
+ends the run at an epoch boundary. This module does not import JAX."""
 
 from __future__ import annotations
 

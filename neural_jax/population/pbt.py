@@ -112,8 +112,9 @@ def explore(values: Mapping[str, np.ndarray], losers: np.ndarray, factors: Seque
 _COPIED = ("params", "state", "opt", "hp", "best_params", "best_state", "best_score")
 
 
-def apply_pbt(pop: dict, ids: np.ndarray, scores: np.ndarray, pbt: PBT, rng: np.random.Generator,
-              names: Sequence[str], bounds: Mapping[str, tuple[float | None, float | None]]) -> dict:
+def apply_pbt(pop: dict, ids: np.ndarray, scores: np.ndarray, pbt: PBT,
+              rng: np.random.Generator, names: Sequence[str],
+              bounds: Mapping[str, tuple[float | None, float | None]]) -> dict:
     """One exploit/explore step on a population store (member axis first).
 
     Args:
@@ -127,8 +128,8 @@ def apply_pbt(pop: dict, ids: np.ndarray, scores: np.ndarray, pbt: PBT, rng: np.
     Returns:
       The new store, with ``"_events"``: ``[(position, {"from": position, "hyperparams"})]``.
     """
-    from neural_jax.train.optimizers import hyperparams_of, set_hyperparams
     from neural_jax.population.trees import to_host, tree_put, tree_take
+    from neural_jax.train.optimizers import hyperparams_of, set_hyperparams
 
     losers, donors = exploit(scores, pbt.quantile, rng)
     pop = dict(pop)
@@ -154,7 +155,7 @@ def apply_pbt(pop: dict, ids: np.ndarray, scores: np.ndarray, pbt: PBT, rng: np.
         pop = to_host(pop)
     pop["_events"] = [(int(loser), {"from": int(donor), "hyperparams": {n: float(new[n][loser])
                                                                        for n in names}})
-                      for loser, donor in zip(li, di)]
+                      for loser, donor in zip(li, di, strict=True)]
     return pop
 
 

@@ -48,9 +48,9 @@ from jax import lax
 
 from neural_jax.ir.nodes import Network
 from neural_jax.population.bucket import Bucket
+from neural_jax.population.compiling import OverlappedCompile, compiler_options, jit
 from neural_jax.population.options import MODES
 from neural_jax.population.stopping import monitor_sign
-from neural_jax.population.compiling import OverlappedCompile, compiler_options, jit
 from neural_jax.population.trees import where_members
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric, mean_from_stats
@@ -212,8 +212,9 @@ class Program:
 
         _, stats = lax.scan(one, None, (xb, yb, mask))
         out, start = {}, 0
-        for name, c in zip(names, counts):
-            out[name] = {k: mean_from_stats((jnp.sum(v[0][start:start + c]), jnp.sum(v[1][start:start + c])))
+        for name, c in zip(names, counts, strict=True):
+            out[name] = {k: mean_from_stats((jnp.sum(v[0][start:start + c]),
+                                             jnp.sum(v[1][start:start + c])))
                          for k, v in stats.items()}
             start += c
         return out

@@ -12,10 +12,10 @@ structures of its inputs and outputs beside it, so no pytree type needs register
 serialization. Its key is a digest of everything the traced program depends on: the
 network (``repr`` of its IR), the bucket's structural key, the program's own settings, the
 shapes and dtypes of every argument, the compile options, the versions of jax, jaxlib,
-flax and optax (whose code the program contains), the JAX flags that change lowering, and the source of the ``neural_jax`` package itself (an
-upgraded or edited engine never runs an old program). A program sharded over several
-devices is stored with its arguments' shardings (part of the key), so it loads only where
-the same device layout is.
+flax and optax (whose code the program contains), the JAX flags that change lowering, and
+the source of the ``neural_jax`` package itself (an upgraded or edited engine never runs
+an old program). A program sharded over several devices is stored with its arguments'
+shardings (part of the key), so it loads only where the same device layout is.
 
 An unreadable or corrupt entry is a miss (the program is traced again and the entry
 rewritten); a store that cannot be written is skipped. With ``max_bytes`` the store keeps

@@ -99,7 +99,7 @@ class EarlyStopping:
         losses = np.asarray(losses, float)
         scores = np.asarray(scores, float)
         finite = np.isfinite(losses)
-        for m, loss in zip(members[~finite], losses[~finite]):
+        for m, loss in zip(members[~finite], losses[~finite], strict=True):
             self.failed[m], self.active[m] = True, False
             self.message[m] = f"the training loss became {loss} in epoch {epoch}"
         if improved is None:

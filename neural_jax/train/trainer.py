@@ -17,7 +17,6 @@ non-finite training loss stops the run and marks it failed.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
