@@ -47,11 +47,9 @@ compiled once) and ``"sequential_patches"``; ``"auto"`` applies :func:`choose_mo
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jax
 import numpy as np
 
 from neural_jax.data import Dataset
@@ -61,6 +59,7 @@ from neural_jax.population.bucket_run import BucketRun
 from neural_jax.population.options import PopulationOptions
 from neural_jax.population.pbt import PBT, apply_pbt, perturbed
 from neural_jax.population.program import Program, choose_mode
+from neural_jax.population.residency import Residency
 from neural_jax.population.results import (
     MemberResult,
     PopulationResult,
@@ -68,9 +67,7 @@ from neural_jax.population.results import (
     kept_metrics,
     member_results,
 )
-from neural_jax.population.sizing import pad_ids, worth_compacting
 from neural_jax.population.stopping import EarlyStopping
-from neural_jax.population.trees import to_host, tree_put, tree_take
 
 __all__ = ["PBT", "MemberResult", "PopulationOptions", "PopulationResult", "Program",
            "choose_mode", "train_population"]
@@ -142,7 +139,6 @@ def _train_bucket(run: BucketRun, bucket_index: int,
     n = len(b)
     sign = prog.sign
     mon = spec.monitor if run.split is not None or not spec.monitor.startswith("val_") else "loss"
-    pop = run.init_members()
     es = EarlyStopping(n, spec.patience)
     histories: list[list[dict]] = [[] for _ in range(n)]
     lineages: list[list[dict]] = [[] for _ in range(n)]
@@ -150,16 +146,11 @@ def _train_bucket(run: BucketRun, bucket_index: int,
     pbt, scheduler = opts.pbt, opts.scheduler
     rng = np.random.default_rng(pbt.seed if pbt else 0)
     names, bounds = perturbed(pbt, run.net, b, run.model) if pbt else ([], {})
-    cur, cur_ids = None, None  # the members on the device, when one chunk holds them all
+    members = Residency(run, run.init_members(), opts.compact)
     stats = {"mode": prog.mode, "members": n, "plan": run.plan, "sizes": [], "pads": b.pads,
              "fast_compile": prog.fast_compile,
              "member_epochs": 0, "compute_member_epochs": 0, "epoch_seconds": [],
-             "epoch_samples": prog.n_steps * spec.batch_size}
-    seen_sizes: set[int] = set()
-    first_dt: dict[int, float] = {}
-    steady_dt: dict[int, float] = {}
-    cur_size = 0
-    stats["kept_size"] = 0
+             "epoch_samples": prog.n_steps * spec.batch_size, "kept_size": 0}
     steady_t, steady_samples = 0.0, 0
     samples = prog.n_steps * spec.batch_size
     for epoch in range(1, spec.epochs + 1):
@@ -167,45 +158,14 @@ def _train_bucket(run: BucketRun, bucket_index: int,
         if len(ids) == 0:
             break
         was_active = es.active.copy()
-        size = run.size(len(ids))
-        run_ids = ids
-        if cur is not None and size < cur_size and size not in seen_sizes and not \
-                worth_compacting(opts.compact, cur_size, size, spec.epochs - epoch + 1,
-                                 first_dt, steady_dt):
-            run_ids, size = cur_ids, cur_size  # stopped members stay, masked
-            stats["kept_size"] += 1
-        chunks = [run_ids[i:i + size] for i in range(0, len(run_ids), size)]
-        single = len(chunks) == 1
-        if cur is not None and not (single and np.array_equal(cur_ids, run_ids)):
-            pop = tree_put(pop, cur_ids, cur, len(cur_ids))
-            cur, cur_ids = None, None
-        t0 = time.perf_counter()
-        outs = []
-        for ch in chunks:
-            if cur is not None:
-                sub = cur
-            else:
-                sub = jax.device_put(tree_take(pop, pad_ids(ch, size)), run.msh)
-            mask = np.zeros(size, bool)
-            mask[: len(ch)] = es.active[ch]
-            new, out = prog.epoch(sub, jax.device_put(mask, run.msh), run.x, run.y, run.evals)
-            outs.append((ch, jax.device_get(out)))
-            if single:
-                cur, cur_ids, cur_size = new, run_ids, size
-            else:
-                pop = tree_put(pop, ch, to_host(new), len(ch))
-        dt = time.perf_counter() - t0
+        outs, size, n_chunks, dt, steady = members.epoch(ids, es.active, spec.epochs - epoch + 1)
         stats["epoch_seconds"].append(dt)
         stats["sizes"].append(size)
         stats["member_epochs"] += len(ids)
-        stats["compute_member_epochs"] += size * len(chunks)
-        if size in seen_sizes:
+        stats["compute_member_epochs"] += size * n_chunks
+        if steady:
             steady_t += dt
             steady_samples += len(ids) * samples
-            steady_dt[size] = dt
-        else:
-            first_dt[size] = dt
-        seen_sizes.add(size)
         # the epoch's results, through the early-stopping machine
         records, trained, losses, scores, improved = {}, [], [], [], []
         for ch, out in outs:
@@ -235,19 +195,16 @@ def _train_bucket(run: BucketRun, bucket_index: int,
         if pbt is not None and epoch % pbt.interval == 0 and epoch < spec.epochs:
             pids = np.flatnonzero(es.active)
             if len(pids) >= 2:
-                if cur is not None:
-                    pop = tree_put(pop, cur_ids, cur, len(cur_ids))
-                    cur, cur_ids = None, None
                 sc = np.array([judged[m] for m in pids])
-                pop = apply_pbt(pop, pids, sc, pbt, rng, names, bounds)
+                pop = apply_pbt(members.host(), pids, sc, pbt, rng, names, bounds)
                 for loser, ev in pop.pop("_events"):
                     lineages[loser].append({"epoch": epoch, "from": int(b.indices[ev["from"]]),
                                             "hyperparams": ev["hyperparams"]})
                     kept[loser] = kept[ev["from"]]  # it copied the donor's kept weights
-    if cur is not None:
-        pop = tree_put(pop, cur_ids, cur, len(cur_ids))
+                members.replace(pop)
+    stats["kept_size"] = members.kept_size
     stats["samples_per_second"] = steady_samples / steady_t if steady_t > 0 else float("nan")
-    res = member_results(run, pop, es, histories, lineages, kept, bucket_index,
+    res = member_results(run, members.host(), es, histories, lineages, kept, bucket_index,
                          opts.keep_variables)
     stats["traces"] = {k: v - run.traces0.get(k, 0) for k, v in prog.traces.items()}
     return res, stats
