@@ -49,7 +49,8 @@ Tensor = torch.Tensor
 
 
 def _metric_fns(spec: TrainSpec, loss, final_activation) -> dict[str, Callable]:
-    """The trainer's metrics by history key (as ``neural_jax.train.trainer`` names them)."""
+    """The metrics by history key (as :func:`neural_jax.population.program.metric_fns`
+    keys them)."""
     fns = {}
     for name, params in spec.metrics:
         if name == "loss":

@@ -172,8 +172,7 @@ def _train_bucket(run: BucketRun, bucket_index: int,
             for row, m in enumerate(ch):
                 if not was_active[m]:
                     continue
-                rec = epoch_record(out, row, epoch)
-                rec["seconds"] = dt
+                rec = epoch_record(out, row, epoch, dt if out["finite"][row] else None)
                 histories[m].append(rec)
                 trained.append(m)
                 losses.append(rec["loss"])

@@ -35,15 +35,25 @@ class PopulationResult(list):
     stats: list[dict[str, Any]]
 
 
-def epoch_record(out: Mapping[str, np.ndarray], row: int, epoch: int) -> dict[str, float]:
+def epoch_record(out: Mapping[str, np.ndarray], row: int, epoch: int,
+                 seconds: float | None) -> dict[str, float]:
     """Member ``row``'s history record of an epoch: ``epoch``, ``loss``, the training
-    metrics (without their ``train_`` prefix) and the ``val_`` metrics."""
+    metrics (without their ``train_`` prefix), the ``val_`` metrics and ``seconds``.
+
+    ``seconds`` None marks the epoch whose training loss was not finite: its record stops
+    after the training metrics, as every executor writes it
+    (:func:`neural_jax.population.loop.fit_epochs`).
+    """
     rec = {"epoch": epoch, "loss": float(out["loss"][row])}
     for k, v in out.items():
         if k.startswith("train_"):
             rec[k[len("train_"):]] = float(v[row])
-        elif k.startswith("val_"):
+    if seconds is None:
+        return rec
+    for k, v in out.items():
+        if k.startswith("val_"):
             rec[k] = float(v[row])
+    rec["seconds"] = seconds
     return rec
 
 

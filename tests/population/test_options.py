@@ -76,3 +76,15 @@ def test_the_trainer_is_a_population_of_one(digits):
     assert single.best_epoch == member.best_epoch == 3
     np.testing.assert_array_equal(np.asarray(single.variables["params"]["layers_1"]["kernel"]),
                                   np.asarray(member.variables["params"]["layers_1"]["kernel"]))
+
+
+def test_a_diverged_epoch_is_recorded_as_the_single_run_loop_records_it(digits):
+    net = parse(MLP)
+    (r,) = train_population(net, digits, [{"optimizer.learning_rate": 0.01}],
+                            overrides={"epochs": 1})
+    ok = r.history[0]
+    assert list(ok) == ["epoch", "loss", "accuracy", "val_accuracy", "val_loss", "seconds"]
+    single = Trainer(parse(MLP.replace("HPO(log_range(1e-3, 1e-1))", "1e30").replace(
+        "Adam(", "SGD(")), overrides={"epochs": 2}).fit(digits)
+    assert single.failed and single.message == "the training loss became nan in epoch 1"
+    assert [list(h) for h in single.history] == [["epoch", "loss", "accuracy"]]
