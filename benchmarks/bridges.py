@@ -36,7 +36,7 @@ def _steady(history, n_train: int) -> tuple[float, float, float]:
 
 
 def jax_side(net, ds, epochs):
-    from neural_jax.train.trainer import train
+    from neural_jax.population.trainer import train
 
     r = train(net, ds, epochs=epochs)
     return _steady(r.history, int(len(ds.x_train) * 0.8) // 64 * 64)

@@ -87,8 +87,8 @@ def engine_epoch():
     from neural_jax.dsl.api import parse
     from neural_jax.ir.lift import lift
     from neural_jax.ir.space import bind_search_space, search_space
-    from neural_jax.train.bucket import bucket_configs
-    from neural_jax.train.population import _BucketRun
+    from neural_jax.population.bucket import bucket_configs
+    from neural_jax.population.bucket_run import BucketRun
 
     net0 = parse(CODE)
     net = lift(net0, bind_search_space(net0, None))
@@ -104,7 +104,7 @@ def engine_epoch():
     def data(vs, seed):
         return fitted, fitted.split_validation(vs, seed=seed) if vs > 0 else None
 
-    run = _BucketRun(net, data, bucket, 0, "vmap", None, None, None, None, False, "auto", P)
+    run = BucketRun(net, data, bucket, "vmap", pad_members=P)
     prog = run.prog
     hp_rows = [run.model.hparams(c) for c in bucket.configs]
     hp = {k: np.stack([np.asarray(r[k]) for r in hp_rows]) for k in hp_rows[0]}
@@ -151,7 +151,7 @@ def measure(fn, args, options) -> tuple[float, float]:
 
 
 def main() -> None:
-    from neural_jax.train.population_program import COMPILER_OPTIONS
+    from neural_jax.population.compiling import COMPILER_OPTIONS
 
     fast = dict(COMPILER_OPTIONS["epoch_fast"])
     rows = [("bare step: SGD, relu", hand_epoch(False, False, False)),

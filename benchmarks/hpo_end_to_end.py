@@ -53,7 +53,7 @@ network DigitsSearch {
 
 def ours(trials: int, epochs: int, population: int, cache: str | bool = False, seed: int = 0):
     import neural_jax.jax
-    import neural_jax.train.population  # noqa: F401
+    import neural_jax.population.engine  # noqa: F401
     import search  # noqa: F401 - imported before the clock, as torch and optuna are
     from neural_jax.data import load
     from neural_jax.hpo import HPOptimizer

@@ -62,7 +62,7 @@ def lrs(n: int) -> list[float]:
 
 def ours(text: str, ds, n: int, mode: str = "auto", epochs: int | None = None):
     from neural_jax import parse
-    from neural_jax.train.population import train_population
+    from neural_jax.population.engine import train_population
 
     cfgs = [{"optimizer.learning_rate": lr, "seed": i} for i, lr in enumerate(lrs(n))]
     over = {"epochs": epochs} if epochs else None
@@ -112,7 +112,7 @@ def torch_seq(kind: str, ds, n: int) -> float:
 
 def successive_halving(ds):
     from neural_jax import parse
-    from neural_jax.train.population import train_population
+    from neural_jax.population.engine import train_population
     from search.schedulers import SuccessiveHalving
 
     net = parse(DIGITS)
@@ -140,7 +140,8 @@ def successive_halving_cnn(ds, members: int = 16, epochs: int = 4):
     Each side runs in a fresh program cache (the two do not share a compiled program).
     """
     from neural_jax import parse
-    from neural_jax.train import population, population_program
+    from neural_jax.population import engine as population
+    from neural_jax.population import program as population_program
     from search.schedulers import SuccessiveHalving
 
     net = parse(CNN)
@@ -158,7 +159,7 @@ def successive_halving_cnn(ds, members: int = 16, epochs: int = 4):
 
 def pbt(ds):
     from neural_jax import parse
-    from neural_jax.train.population import PBT, train_population
+    from neural_jax.population.engine import PBT, train_population
 
     net = parse(PBT_NET)
     cfgs = [{"optimizer.learning_rate": float(v), "seed": i}

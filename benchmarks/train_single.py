@@ -31,7 +31,7 @@ CNN = """network MNIST { input: (28, 28, 1) layers: Conv2D(32, kernel_size=3, ac
 
 def ours(text, ds, epochs):
     from neural_jax import parse
-    from neural_jax.train.trainer import Trainer
+    from neural_jax.population.trainer import Trainer
 
     t = Trainer(parse(text), overrides={"epochs": epochs})
     times = []

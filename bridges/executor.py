@@ -56,7 +56,7 @@ class WorkerPoolExecutor(Executor):
 
 def jax_variables(backend: str, net: Any, config: Mapping[str, Any], variables: Any) -> Any:
     """A trial's kept weights in ``backend``'s form as JAX variables (numpy arrays): what
-    :class:`neural_jax.train.best.BestKeeper` saves for a PyTorch trial (a ``state_dict``).
+    :class:`neural_jax.population.best.BestKeeper` saves for a PyTorch trial (a ``state_dict``).
     TensorFlow trials already keep JAX-layout variables."""
     if backend != "pytorch":
         return variables

@@ -126,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, "--out", inputs=[args.file])  # before any training
     net = load(args.file, args.network)
     check(net)
-    from neural_jax.train.best import load_best
+    from neural_jax.population.best import load_best
 
     best = load_best(args.params) if args.params else None  # a file or `neural hpo -o` folder
     from neural_jax.ir.config import (
@@ -157,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from neural_jax.executors import load_ref
 
         return load_ref(RUNNERS[args.backend])(args, net, config, overrides, ds)
-    from neural_jax.train.trainer import Trainer
+    from neural_jax.population.trainer import Trainer
 
     trainer = Trainer(net, config, overrides)
     spec = trainer.spec

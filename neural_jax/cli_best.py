@@ -1,7 +1,7 @@
 """The best model of a search on the command line: ``neural hpo -o DIR`` and
 ``neural run --params DIR``.
 
-``neural hpo FILE -o DIR`` writes the best trial's folder (:func:`neural_jax.train.best.save_best`:
+``neural hpo FILE -o DIR`` writes the best trial's folder (:func:`neural_jax.population.best.save_best`:
 ``best.neural``, ``best.json``, ``params.msgpack``, ``metrics.json``, ``network.neural``); a
 path ending in ``.neural`` keeps its older meaning (only the optimized network is written).
 ``neural run FILE --params DIR`` (or ``DIR/best.json``) trains that trial again in the
@@ -60,7 +60,7 @@ def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> boo
               "--n-trials to train more, or write the best values alone with "
               f"-o {out.with_suffix('.neural')}", file=sys.stderr)
         return False
-    from neural_jax.train.best import save_best
+    from neural_jax.population.best import save_best
 
     study_best = opt.study.best_trial.number if opt.study is not None else kept["number"]
     if study_best != kept["number"]:
@@ -80,7 +80,7 @@ def write_best(args: argparse.Namespace, opt: Any, code: str, best: dict) -> boo
 def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:
     """``neural run FILE --params DIR``: trains a search's best trial again (see module)."""
     from neural_jax.cli_report import epoch_printer
-    from neural_jax.train.best import reproduce
+    from neural_jax.population.best import reproduce
     from neural_jax.train.checkpoint import save_run
 
     where = record.get("_path", "")

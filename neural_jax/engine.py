@@ -83,7 +83,7 @@ def run_rounds(opt: Any, executor: Executor, net: Any, dataset: Any, *, metric: 
       executor: trains each round; closed at the end (killed after an interrupt or error).
       population: trials asked per round.
       done: trials the study already counts.
-      keeper: a :class:`neural_jax.train.best.BestKeeper`, or None.
+      keeper: a :class:`neural_jax.population.best.BestKeeper`, or None.
       stop: the deferred Ctrl-C of an executor that defers it, or None.
     """
     import search

@@ -118,7 +118,7 @@ def run_hpo(cfg) -> dict[str, Any]:
 def run_train(cfg) -> dict[str, Any]:
     """Trains the config's network once (its HPO values from ``cfg.params``)."""
     from neural_jax.dsl.api import load
-    from neural_jax.train.trainer import train
+    from neural_jax.population.trainer import train
 
     net = load(str(_network_path(cfg)))
     ds = _dataset(cfg)

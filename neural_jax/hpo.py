@@ -71,7 +71,7 @@ class HPOptimizer:
         that scheduler; the seed's names such as ``"BayesianStrategy"``), a
         :class:`search.Strategy` instance, or None to use the network's ``search_method``
         (default ``"tpe"``). ``"pbt"`` trains each round's population with Population
-        Based Training inside it (:mod:`neural_jax.train.pbt`): every ``pbt_interval``
+        Based Training inside it (:mod:`neural_jax.population.pbt`): every ``pbt_interval``
         epochs the worst quarter copies the weights of a top member and perturbs its float
         hyperparameters, in the one compiled program. Each trial is then one member:
         ``n_trials`` members in all, ``population`` per PBT population (give
@@ -112,14 +112,14 @@ class HPOptimizer:
       on_round: called after each round with ``(round index, list of trial records)``.
       on_epoch: called after every epoch of every bucket of a round with ``(epoch,
         {member index in the round: epoch record})`` (``loss``, ``val_accuracy``...; see
-        :func:`neural_jax.train.population.train_population`). JAX backend only: PyTorch and
+        :func:`neural_jax.population.train_population`). JAX backend only: PyTorch and
         TensorFlow trials report once a round, through ``on_round``.
       compilation_cache: JAX's persistent compilation cache for the compiled training
-        programs (:mod:`neural_jax.train.compile_cache`): True (default directory), a
+        programs (:mod:`neural_jax.population.compile_cache`): True (default directory), a
         directory, or False. ``NEURAL_JAX_COMPILATION_CACHE=0`` also turns it off.
       keep_best: keep the weights of the best complete trial (``best_trial``, a
-        :class:`neural_jax.train.best.BestTrial`; only the best so far is held during the
-        search); :func:`neural_jax.train.best.save_best` writes it as a folder.
+        :class:`neural_jax.population.best.BestTrial`; only the best so far is held during the
+        search); :func:`neural_jax.population.best.save_best` writes it as a folder.
     """
 
     def __init__(self, strategy: Any = None, n_trials: int = 20, timeout: float | None = None,
@@ -206,7 +206,7 @@ class HPOptimizer:
         """``(strategy, scheduler, pbt)`` of this search of ``net``: the strategy instance
         for the study, a fresh scheduler or None, :class:`PBT` settings or None."""
         import search
-        from neural_jax.train.pbt import PBT
+        from neural_jax.population.pbt import PBT
 
         method = self._method
         if method is None:  # the network's search_method
@@ -348,7 +348,7 @@ class HPOptimizer:
         rounds = rounds_of(self.n_trials, done, pop)
         keeper = None
         if self.keep_best:  # only the best trial's weights are held, never a whole search's
-            from neural_jax.train.best import BestKeeper
+            from neural_jax.population.best import BestKeeper
 
             to_jax = load_ref(caps.to_jax_variables) if caps.to_jax_variables else None
             keeper = BestKeeper(direction, to_jax=to_jax, backend=backend, mode=self.mode,
@@ -448,11 +448,11 @@ class HPOptimizer:
     def _program_store(self):
         """Turns the persistent compilation cache on (unless disabled) and returns the
         program store beside it, or None."""
-        from neural_jax.train.compile_cache import (
+        from neural_jax.population.compile_cache import (
             enable_compilation_cache,
             program_store_bytes,
         )
-        from neural_jax.train.program_store import ProgramStore
+        from neural_jax.population.program_store import ProgramStore
 
         cache = enable_compilation_cache(self.compilation_cache)  # a bad size limit fails here
         if not cache:

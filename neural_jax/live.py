@@ -1,7 +1,7 @@
 """A live terminal view of a running search, and the final table of its top trials.
 
 The view is fed by the engine's two hooks: ``on_epoch(epoch, {member: record})`` after every
-epoch of every bucket (JAX populations, see :func:`neural_jax.train.population.train_population`)
+epoch of every bucket (JAX populations, see :func:`neural_jax.population.train_population`)
 and ``on_round(round, trial records)`` after every round (every backend; PyTorch and
 TensorFlow trials report nothing in between, so the view then moves once a round).
 

@@ -5,7 +5,7 @@ scheduler=)``.
 A *method* is what a user names: a strategy of :mod:`search` with its options, optionally a
 scheduler that stops poor trials early, and whether the population trains with Population
 Based Training (weights copied inside one compiled population,
-:mod:`neural_jax.train.pbt`). So ``hyperband`` is random search judged by Hyperband, as
+:mod:`neural_jax.population.pbt`). So ``hyperband`` is random search judged by Hyperband, as
 in W&B sweeps and Ray Tune; ``de`` is evosax's differential evolution; ``pbt`` is random
 initial populations trained with in-population PBT. Names are matched ignoring case,
 ``-``, ``_`` and spaces (``CMA-ES`` is ``cma_es``); any other evosax algorithm name

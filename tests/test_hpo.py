@@ -63,7 +63,7 @@ def test_every_round_asks_for_the_program_of_the_whole_search(monkeypatch, tmp_p
     """The engine tells the trainer how many rounds the search runs (so a long search pays
     for XLA's optimizing compile once), the same number in every round; a resumed study
     counts only the rounds it has left."""
-    from neural_jax.train import population
+    from neural_jax.population import engine as population
 
     seen, real = [], population.train_population
 

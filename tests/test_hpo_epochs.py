@@ -11,7 +11,7 @@ import pytest
 from neural_jax.core.errors import NeuralValidationError
 from neural_jax.dsl.api import parse
 from neural_jax.hpo import HPOptimizer
-from neural_jax.train.best import load_best, reproduce, save_best
+from neural_jax.population.best import load_best, reproduce, save_best
 from tests.tiny_search import tiny_lr_search
 
 SEARCHED = tiny_lr_search("HPO(range(5, 20))", name="E")

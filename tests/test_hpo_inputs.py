@@ -113,7 +113,7 @@ def test_a_diverged_trial_is_failed_with_its_reason():
 
 
 def test_ctrl_c_requeues_the_running_trials_and_a_resume_trains_them(tmp_path, monkeypatch):
-    import neural_jax.train.population as population
+    import neural_jax.population.engine as population
 
     url = f"sqlite:///{tmp_path / 'i.db'}"
     real, calls = population.train_population, []
@@ -143,7 +143,7 @@ def test_ctrl_c_requeues_the_running_trials_and_a_resume_trains_them(tmp_path, m
 
 
 def test_without_storage_ctrl_c_says_the_trials_are_lost(monkeypatch):
-    import neural_jax.train.population as population
+    import neural_jax.population.engine as population
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt

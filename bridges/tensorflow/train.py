@@ -23,6 +23,7 @@ differ from the JAX run's, the procedure does not.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -35,13 +36,13 @@ from bridges.tensorflow.model import build_model, input_dtype
 from bridges.tensorflow.optim import build_optimizer
 from bridges.tensorflow.weights import to_jax_variables
 from neural_jax.data import Dataset
+from neural_jax.executors.outcome import TrialOutcome as MemberResult
 from neural_jax.ir.config import validate_config
 from neural_jax.ir.defaults import default_config
 from neural_jax.ir.nodes import Network
-from neural_jax.train.loop import fit_epochs, prepare_data
+from neural_jax.population.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
-from neural_jax.train.population import MemberResult
 from neural_jax.train.spec import check_loss_labels, training_spec
 
 tf, keras = load()
@@ -144,10 +145,10 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
       index: the trial's position, stored in the result.
       on_epoch: called as ``on_epoch(epoch, record)`` after each finished epoch.
       should_stop: a search's early stopping, ``should_stop(epoch, score)``
-        (:func:`neural_jax.train.loop.fit_epochs`).
+        (:func:`neural_jax.population.loop.fit_epochs`).
 
     Returns:
-      A :class:`~neural_jax.train.population.MemberResult` whose ``variables`` is the kept
+      A :class:`~neural_jax.population.MemberResult` whose ``variables`` is the kept
       (best) weights as a JAX variables tree of numpy arrays (:func:`to_jax_variables`), so
       ``neural_jax.jax`` can evaluate them; ``val`` and ``test`` are the metrics of those
       weights (empty when the run failed).
@@ -193,11 +194,9 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
             return program.evaluate(x_val, data.y_val)
 
     out = fit_epochs(spec, train_epoch, evaluate, model.get_weights, on_epoch, should_stop)
-    model.set_weights(out.best)
+    model.set_weights(out.variables)
     val = evaluate() if evaluate is not None and not out.failed else {}
     test = (program.evaluate(cast(data.x_test), data.y_test)
             if not out.failed and len(data.x_test) else {})
-    return MemberResult(index=index, config=dict(full), history=out.history, val=val, test=test,
-                        failed=out.failed, message=out.message, stopped_epoch=out.stopped_epoch,
-                        stopped_by=out.stopped_by,
-                        best_epoch=out.best_epoch, variables=to_jax_variables(model))
+    return dataclasses.replace(out, index=index, config=dict(full), val=val, test=test,
+                               variables=to_jax_variables(model))

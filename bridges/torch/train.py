@@ -1,6 +1,6 @@
 """One configuration trained in PyTorch with the DSL's settings: :func:`train_trial`.
 
-The loop mirrors :meth:`neural_jax.train.trainer.Trainer.fit`, so a torch trial and a JAX
+The loop mirrors :meth:`neural_jax.population.trainer.Trainer.fit`, so a torch trial and a JAX
 trial of the same configuration report the same things:
 
 * data: ``dataset.fit_to(net.input_shape)``, then ``split_validation(validation_split,
@@ -24,6 +24,7 @@ as it was.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,13 +35,13 @@ from bridges.torch.losses import torch_loss, torch_metric
 from bridges.torch.model import TorchNetwork, build_module
 from bridges.torch.optim import build_optimizer
 from neural_jax.data import Dataset
+from neural_jax.executors.outcome import TrialOutcome as MemberResult
 from neural_jax.ir.config import validate_config
 from neural_jax.ir.defaults import default_config
 from neural_jax.ir.nodes import Network
-from neural_jax.train.loop import fit_epochs, prepare_data
+from neural_jax.population.loop import fit_epochs, prepare_data
 from neural_jax.train.losses import get_loss
 from neural_jax.train.metrics import get_metric
-from neural_jax.train.population import MemberResult
 from neural_jax.train.spec import TrainSpec, check_loss_labels, training_spec
 
 __all__ = ["train_trial"]
@@ -49,7 +50,8 @@ Tensor = torch.Tensor
 
 
 def _metric_fns(spec: TrainSpec, loss, final_activation) -> dict[str, Callable]:
-    """The trainer's metrics by history key (as ``neural_jax.train.trainer`` names them)."""
+    """The metrics by history key (as :func:`neural_jax.population.program.metric_fns`
+    keys them)."""
     fns = {}
     for name, params in spec.metrics:
         if name == "loss":
@@ -142,10 +144,10 @@ def train_trial(net: Network, dataset: Dataset, config: Mapping[str, Any] | None
       device: where to train.
       on_epoch: called as ``on_epoch(epoch, record)`` after each finished epoch.
       should_stop: a search's early stopping, ``should_stop(epoch, score)``
-        (:func:`neural_jax.train.loop.fit_epochs`).
+        (:func:`neural_jax.population.loop.fit_epochs`).
 
     Returns:
-      A :class:`~neural_jax.train.population.MemberResult` whose ``history`` has the JAX
+      A :class:`~neural_jax.population.MemberResult` whose ``history`` has the JAX
       trainer's keys and whose ``variables`` is the kept (best) ``state_dict``.
 
     Raises:
@@ -187,7 +189,7 @@ def _fit(net: Network, dataset: Dataset, full: dict[str, Any], spec: TrainSpec, 
     generator = torch.Generator().manual_seed(spec.seed)
     out = fit_epochs(spec, lambda epoch: run.epoch(x_tr, y_tr, generator), evaluate,
                      lambda: _state(module), on_epoch, should_stop)
-    module.load_state_dict(out.best)
+    module.load_state_dict(out.variables)
     val: dict[str, float] = {}
     test: dict[str, float] = {}
     if not out.failed:
@@ -196,7 +198,5 @@ def _fit(net: Network, dataset: Dataset, full: dict[str, Any], spec: TrainSpec, 
         if len(data.x_test):
             test = run.evaluate(_tensor(data.x_test, ids, device),
                                 _tensor(data.y_test, False, device))
-    return MemberResult(index=index, config=dict(full), history=out.history, val=val, test=test,
-                        failed=out.failed, message=out.message, stopped_epoch=out.stopped_epoch,
-                        stopped_by=out.stopped_by,
-                        best_epoch=out.best_epoch, variables=copy.copy(out.best))
+    return dataclasses.replace(out, index=index, config=dict(full), val=val, test=test,
+                               variables=copy.copy(out.variables))

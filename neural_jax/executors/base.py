@@ -41,7 +41,7 @@ class Capabilities:
         compiled code's callbacks aborts the process); otherwise it stops the round at once,
         the workers are killed and the running trials re-queued.
       needs_program_store: it reuses compiled programs across processes through a
-        :class:`neural_jax.train.program_store.ProgramStore` (and the compilation cache).
+        :class:`neural_jax.population.program_store.ProgramStore` (and the compilation cache).
       to_jax_variables: None when the weights kept with ``keep_variables`` are a JAX
         variables tree; else the lazy ``"module:function"`` that converts them,
         ``fn(backend, net, config, variables) -> JAX variables`` (a PyTorch ``state_dict``).

@@ -17,7 +17,7 @@ __all__ = ["EXECUTORS", "executor_class", "load_ref"]
 
 #: canonical backend name -> ``"module:Class"`` of its :class:`Executor`
 EXECUTORS: dict[str, str] = {
-    "jax": "neural_jax.executors.population:PopulationExecutor",
+    "jax": "neural_jax.population.executor:PopulationExecutor",
     "pytorch": "bridges.executor:WorkerPoolExecutor",
     "tensorflow": "bridges.executor:WorkerPoolExecutor",
     # "ray": trials spread over a Ray cluster (issue 10), e.g.

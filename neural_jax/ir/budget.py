@@ -1,6 +1,6 @@
 """What a network costs in memory, from the shape checker's shapes, before anything is built.
 
-Notation (as in :mod:`neural_jax.train.memory`): :math:`n_p` parameters of one model,
+Notation (as in :mod:`neural_jax.population.memory`): :math:`n_p` parameters of one model,
 :math:`a` activation values of one example summed over the layers' outputs, :math:`B` the
 training batch, 4 bytes a value. Training one model needs about
 

@@ -30,7 +30,7 @@ built at width ``W``. The padded network is *exactly* the narrow one:
 
 The only differences left are summation order in matmuls over zero entries (rounding).
 Which values can be padded is decided on the plan (:func:`paddable`); whether padding pays
-is the population trainer's choice (:mod:`neural_jax.train.bucket`).
+is the population trainer's choice (:mod:`neural_jax.population.bucket`).
 """
 
 from __future__ import annotations

@@ -4,12 +4,14 @@ Everything is looked up by the names a DSL file or config gives (case-insensitiv
 raises :class:`TrainConfigError` with the closest known name for anything unknown.
 Float hyperparameters of optimizers and schedules live in optimizer state, so one
 compiled update serves a whole population (see :mod:`neural_jax.train.optimizers`).
+
+The engine that trains with them (``train_population``, ``Trainer``, ``PBT``, ...) is
+:mod:`neural_jax.population`, one layer up: nothing here imports it.
 """
 
 from neural_jax.ir.training import LOGIT_ACTIVATIONS, takes_logits
 from neural_jax.ir.training.checks import TrainConfigError
 from neural_jax.ir.training.resolve import optimizer_hyperparams, optimizer_structure
-from neural_jax.train.bucket import Bucket, PopulationConfigError, bucket_configs
 from neural_jax.train.losses import (
     LOSSES,
     Loss,
@@ -31,8 +33,6 @@ from neural_jax.train.optimizers import (
     optimizer_signature,
     set_hyperparams,
 )
-from neural_jax.train.pbt import PBT
-from neural_jax.train.population import MemberResult, PopulationResult, train_population
 from neural_jax.train.schedules import (
     SCHEDULES,
     get_schedule,
@@ -41,13 +41,6 @@ from neural_jax.train.schedules import (
 )
 
 __all__ = [
-    "Bucket",
-    "MemberResult",
-    "PBT",
-    "PopulationConfigError",
-    "PopulationResult",
-    "bucket_configs",
-    "train_population",
     "LOGIT_ACTIVATIONS",
     "LOSSES",
     "METRICS",

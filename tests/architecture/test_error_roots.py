@@ -73,8 +73,9 @@ def test_every_error_of_ours_is_a_neural_error(module, name):
 def test_the_errors_that_were_builtin_ones_still_are():
     from neural_jax.data import DatasetError
     from neural_jax.ir.shapes import ShapeError
-    from neural_jax.train import PopulationConfigError, TrainConfigError
-    from neural_jax.train.trainer import TrainingDiverged
+    from neural_jax.population import PopulationConfigError
+    from neural_jax.population.trainer import TrainingDiverged
+    from neural_jax.train import TrainConfigError
 
     for cls, builtin in ((DatasetError, ValueError), (TrainConfigError, ValueError),
                          (PopulationConfigError, ValueError), (TrainingDiverged, RuntimeError),
@@ -99,7 +100,7 @@ def test_a_message_error_reads_as_its_message_and_shows_kind_and_hint():
 def test_errors_with_narrower_constructors_pickle():
     from neural_jax.data import DatasetError
     from neural_jax.ir.shapes import ShapeError
-    from neural_jax.train.trainer import TrainingDiverged
+    from neural_jax.population.trainer import TrainingDiverged
 
     for err in (ShapeError("no fit", hint="reshape"), TrainingDiverged("loss is nan", epoch=3),
                 DatasetError("no such dataset 'mnsit'"),

@@ -11,9 +11,9 @@ import bridges.tensorflow as btf
 from neural_jax import parse
 from neural_jax.data import load
 from neural_jax.jax import build_model as build_jax
-from neural_jax.train.population import MemberResult
-from neural_jax.train.trainer import Trainer
-from neural_jax.train.trainer import train as train_jax
+from neural_jax.population import MemberResult
+from neural_jax.population.trainer import Trainer
+from neural_jax.population.trainer import train as train_jax
 
 MLP = """network DigitsTF {{
   input: (8, 8, 1)

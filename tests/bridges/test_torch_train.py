@@ -21,13 +21,13 @@ from bridges.torch.losses import torch_loss, torch_metric
 from bridges.torch.schedules import SCHEDULES, schedule_fn
 from neural_jax.data import load
 from neural_jax.ir.training.resolve import resolve_schedule
+from neural_jax.population.trainer import Trainer
 from neural_jax.train.losses import LOSSES, get_loss
 from neural_jax.train.metrics import get_metric
 from neural_jax.train.optimizers import OPTIMIZERS
 from neural_jax.train.optimizers import build_optimizer as optax_optimizer
 from neural_jax.train.schedules import SCHEDULES as JAX_SCHEDULES
 from neural_jax.train.schedules import get_schedule
-from neural_jax.train.trainer import Trainer
 
 # --- optimizers and schedules --------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from neural_jax.train.population import MemberResult
+from neural_jax.executors.outcome import TrialOutcome as MemberResult
 
 
 def fake_trial(net, dataset, config, overrides=None, index=0):
@@ -34,7 +34,7 @@ def curve_trial(net, dataset, config, overrides=None, index=0, should_stop=None)
     shared epoch loop (so a scheduler's ``should_stop`` acts as it does on a real trial)."""
     from types import SimpleNamespace
 
-    from neural_jax.train.loop import fit_epochs
+    from neural_jax.population.loop import fit_epochs
 
     curve = list(config["curve"])
     spec = SimpleNamespace(epochs=len(curve), patience=None, monitor="val_loss")

@@ -105,7 +105,7 @@ def test_a_network_without_search_says_so():
 
 
 def test_trainer_and_bridges_refuse_bad_configs(net):
-    from neural_jax.train.trainer import Trainer
+    from neural_jax.population.trainer import Trainer
 
     with pytest.raises(ConfigError, match="outside its domain"):
         Trainer(net, {"layers[1].choice[1].rate": 1.5})

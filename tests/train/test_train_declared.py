@@ -23,6 +23,7 @@ from neural_jax.data import load as load_dataset
 from neural_jax.ir import check
 from neural_jax.ir.training import lookup, metric_preset
 from neural_jax.jax import build_model
+from neural_jax.population.trainer import Trainer, train
 from neural_jax.train import (
     build_optimizer,
     get_loss,
@@ -34,7 +35,6 @@ from neural_jax.train import (
     optimizers,
     schedules,
 )
-from neural_jax.train.trainer import Trainer, train
 
 
 @pytest.mark.parametrize("table,decls", [

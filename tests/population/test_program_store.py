@@ -8,7 +8,7 @@ import numpy as np
 import optax
 import pytest
 
-from neural_jax.train.program_store import ProgramStore, code_digest
+from neural_jax.population.program_store import ProgramStore, code_digest
 
 
 def step(params, batch):
@@ -129,7 +129,7 @@ def test_a_program_the_store_refuses_is_compiled_directly(tmp_path, monkeypatch)
     """When exporting fails (say, an op jax.export does not take), training goes on."""
     from neural_jax import parse
     from neural_jax.data import load
-    from neural_jax.train.population import train_population
+    from neural_jax.population.engine import train_population
 
     def refuse(self, *a, **k):
         raise NotImplementedError("cannot export this")
@@ -172,7 +172,7 @@ def test_a_size_limit_evicts_the_least_recently_used(tmp_path, args):
 
 def test_cache_size_limit_comes_from_the_environment(monkeypatch):
     from neural_jax import NeuralValidationError
-    from neural_jax.train import compile_cache
+    from neural_jax.population import compile_cache
 
     monkeypatch.delenv(compile_cache.MAX_BYTES_ENV, raising=False)
     assert compile_cache.max_bytes() == 2 << 30
@@ -191,7 +191,7 @@ def test_trim_removes_the_oldest_xla_entries_first(tmp_path):
     import os
     import time
 
-    from neural_jax.train.compile_cache import trim
+    from neural_jax.population.compile_cache import trim
 
     old = time.time() - 100
     for age, name in enumerate(["jit_a-1", "jit_b-2", "jit_c-3"]):

@@ -6,9 +6,9 @@ import jax
 
 from neural_jax.data import load
 from neural_jax.dsl.api import parse
-from neural_jax.train.best import narrow_variables
-from neural_jax.train.population import train_population
-from neural_jax.train.trainer import Trainer
+from neural_jax.population.best import narrow_variables
+from neural_jax.population.engine import train_population
+from neural_jax.population.trainer import Trainer
 
 NET = """network W {
   input: (8, 8, 1)

@@ -294,14 +294,14 @@ def reproduce(net: Network, dataset, record: Mapping[str, Any], *, seed: int | N
       on_epoch: called as ``on_epoch(epoch, record)``.
 
     Returns:
-      A :class:`neural_jax.train.trainer.TrainResult` (``variables`` narrowed to the
+      A :class:`neural_jax.population.trainer.TrainResult` (``variables`` narrowed to the
       configuration's own widths).
     """
     from neural_jax.ir.lift import lift
     from neural_jax.ir.space import bind_search_space
-    from neural_jax.train.population import train_population
+    from neural_jax.population.engine import train_population
+    from neural_jax.population.trainer import TrainResult
     from neural_jax.train.spec import training_spec
-    from neural_jax.train.trainer import TrainResult
 
     program = dict(record.get("program") or {})
     params = dict(record["params"])

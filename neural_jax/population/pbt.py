@@ -19,17 +19,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["PBT", "apply_pbt", "exploit", "explore"]
+__all__ = ["PBT", "apply_pbt", "exploit", "explore", "perturbed"]
 
 
 @dataclasses.dataclass(frozen=True)
 class PBT:
-    """PBT settings for :func:`neural_jax.train.population.train_population`.
+    """PBT settings for :func:`neural_jax.population.train_population`.
 
     Attributes:
       interval: epochs between exploit/explore steps (``k``).
@@ -111,12 +112,13 @@ def explore(values: Mapping[str, np.ndarray], losers: np.ndarray, factors: Seque
 _COPIED = ("params", "state", "opt", "hp", "best_params", "best_state", "best_score")
 
 
-def apply_pbt(pop: dict, ids: np.ndarray, scores: np.ndarray, pbt: PBT, rng: np.random.Generator,
-              names: Sequence[str], bounds: Mapping[str, tuple[float | None, float | None]]) -> dict:
+def apply_pbt(pop: dict, ids: np.ndarray, scores: np.ndarray, pbt: PBT,
+              rng: np.random.Generator, names: Sequence[str],
+              bounds: Mapping[str, tuple[float | None, float | None]]) -> dict:
     """One exploit/explore step on a population store (member axis first).
 
     Args:
-      pop: the members (see :mod:`neural_jax.train.population_program`), host or device arrays.
+      pop: the members (see :mod:`neural_jax.population.program`), host or device arrays.
       ids: positions in ``pop`` of the active members, ``scores`` theirs (minimised).
       pbt: the settings.
       rng: the generator.
@@ -126,8 +128,8 @@ def apply_pbt(pop: dict, ids: np.ndarray, scores: np.ndarray, pbt: PBT, rng: np.
     Returns:
       The new store, with ``"_events"``: ``[(position, {"from": position, "hyperparams"})]``.
     """
+    from neural_jax.population.trees import to_host, tree_put, tree_take
     from neural_jax.train.optimizers import hyperparams_of, set_hyperparams
-    from neural_jax.train.population_program import to_host, tree_put, tree_take
 
     losers, donors = exploit(scores, pbt.quantile, rng)
     pop = dict(pop)
@@ -153,5 +155,50 @@ def apply_pbt(pop: dict, ids: np.ndarray, scores: np.ndarray, pbt: PBT, rng: np.
         pop = to_host(pop)
     pop["_events"] = [(int(loser), {"from": int(donor), "hyperparams": {n: float(new[n][loser])
                                                                        for n in names}})
-                      for loser, donor in zip(li, di)]
+                      for loser, donor in zip(li, di, strict=True)]
     return pop
+
+
+def perturbed(pbt: PBT, net: Any, bucket: Any, model: Any
+              ) -> tuple[list[str], dict[str, tuple[float, float | None]]]:
+    """The hyperparameters PBT perturbs in ``bucket`` and their clip intervals.
+
+    Args:
+      pbt: the settings (``hyperparams`` None: every searched per-member float value,
+        plus those that differ across the bucket's initial members; the learning rate
+        when there is none).
+      net: the network (its search space gives the domains).
+      bucket: the bucket (:class:`~neural_jax.population.bucket.Bucket`).
+      model: the bucket's model (its per-member ``dynamic`` values).
+
+    Raises:
+      PopulationConfigError: a named hyperparameter that is not a per-member float value.
+    """
+    from neural_jax.ir.space import search_space
+    from neural_jax.population.bucket import PopulationConfigError
+
+    opt = [f"optimizer.{k}" for k in bucket.opt_values[0]]
+    dyn = [p for p, d in model.dynamic.items() if d.kind == "float"]
+    space = {p.name: p for p in search_space(net)}
+    if pbt.hyperparams is not None:
+        unknown = [n for n in pbt.hyperparams if n not in opt + dyn]
+        if unknown:
+            raise PopulationConfigError(
+                f"PBT cannot perturb {', '.join(unknown)}: not a per-member float "
+                f"hyperparameter of this bucket (it has {', '.join(opt + dyn)}).")
+        names = list(pbt.hyperparams)
+    else:
+        searched = {n for n, p in space.items() if p.kind == "float"}
+        names = [n for n in opt + dyn if n in searched]
+        for n in opt:
+            k = n.split(".", 1)[1]
+            if n not in names and len({np.asarray(v[k]).tobytes()
+                                       for v in bucket.opt_values}) > 1:
+                names.append(n)
+        for n in dyn:
+            if n not in names and len({float(c.get(n, 0.0)) for c in bucket.configs}) > 1:
+                names.append(n)
+        names = names or [n for n in opt if n in ("optimizer.learning_rate",)]
+    bounds = {k: ((space[k].low if k in space else 0.0), (space[k].high if k in space else None))
+              for k in names}
+    return names, bounds

@@ -10,7 +10,7 @@ import pytest
 from neural_jax import parse
 from neural_jax.data import from_arrays
 from neural_jax.data import load as load_dataset
-from neural_jax.train.trainer import Trainer, train
+from neural_jax.population.trainer import Trainer, train
 
 MLP = """
 network DigitsMLP {
@@ -40,10 +40,23 @@ def test_mlp_on_digits_reaches_95_percent(digits):
     assert set(r.history[0]) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
 
 
-def test_train_and_eval_compile_once(digits):
+def test_init_and_epoch_compile_once_and_are_reused(digits, monkeypatch):
+    import collections
+
+    from neural_jax.population import program
+
+    monkeypatch.setattr(program, "_PROGRAMS", collections.OrderedDict())
     t = Trainer(parse(MLP), overrides={"epochs": 4})
-    t.fit(digits)
-    assert t.compilations == {"train_epoch": 1, "evaluate": 1}
+    r = t.fit(digits)
+    # the epoch also evaluates, so the kept weights need no evaluation program
+    assert t.compilations == {"init": 1, "train_epoch": 1, "evaluate": 0}
+    again = Trainer(parse(MLP), overrides={"epochs": 4})
+    assert again.fit(digits).history[-1]["loss"] == r.history[-1]["loss"]
+    assert again.compilations == {"init": 0, "train_epoch": 0, "evaluate": 0}
+    got = again.evaluate(r.variables, digits.x_test, digits.y_test)
+    assert again.compilations["evaluate"] == 1
+    assert got["accuracy"] == pytest.approx(r.test["accuracy"], abs=1e-6)
+    assert got["loss"] == pytest.approx(r.test["loss"], rel=1e-5)
 
 
 def test_same_seed_same_run_other_seed_other_run(digits):

@@ -170,7 +170,8 @@ def _structure(net: Network, full: dict[str, Any], spec: TrainSpec) -> tuple:
     plan = plan_network(net, full)
     layers = tuple(_freeze(p) for p in plan.layers)
     return (layers, plan.final_activation, spec.batch_size, spec.epochs, spec.validation_split,
-            spec.patience, spec.monitor, spec.loss, _freeze(spec.loss_params), _freeze(spec.metrics),
+            spec.patience, spec.monitor, spec.loss, _freeze(spec.loss_params),
+            _freeze(spec.metrics),
             optimizer_structure(spec.optimizer, spec.optimizer_args))
 
 

@@ -1,15 +1,15 @@
-"""The epoch loop every single-run trainer shares, whatever framework runs the epochs.
+"""The host epoch loop of one run whose epochs another framework runs (PyTorch, TensorFlow).
 
-The JAX :class:`~neural_jax.train.trainer.Trainer` and the PyTorch and TensorFlow bridges'
-``train_trial`` differ in how they run an epoch, not in what happens around it:
-:func:`prepare_data` carves the validation split the same way, and :func:`fit_epochs` keeps
-the same history records (``epoch``, ``loss``, train metrics, ``val_*``, ``seconds``), stops
-on a NaN/inf training loss naming the epoch, and applies the DSL's early stopping: the
-monitored value (``val_loss`` by default; an ``acc`` monitor is maximised) must improve
-within ``patience`` epochs, and the weights of the best epoch are the ones kept. A caller
-may also pass ``should_stop`` (a search's early-stopping scheduler, judged on the same
-monitored value as patience), which ends the run at an epoch boundary.
-"""
+A bridge's ``train_trial`` differs from a JAX member in how it runs an epoch, not in what
+happens around it: :func:`prepare_data` carves the validation split as the JAX side does,
+and :func:`fit_epochs` keeps the same history records (``epoch``, ``loss``, train metrics,
+``val_*``, ``seconds``) and applies the same rules through the same state machine as the
+population engine (:class:`~neural_jax.population.stopping.EarlyStopping`): a NaN/inf
+training loss stops the run as failed, naming the epoch; the monitored value (``val_loss``
+by default; an ``acc`` monitor is maximised) must improve within ``patience`` epochs; the
+weights of the best epoch are the ones kept. A caller may also pass ``should_stop`` (a
+search's early-stopping scheduler, judged on the same monitored value as patience), which
+ends the run at an epoch boundary. This module does not import JAX."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from neural_jax.executors.outcome import TrialOutcome
 from neural_jax.ir.training.checks import TrainConfigError
+from neural_jax.population.stopping import EarlyStopping, monitor_score
 
-__all__ = ["FitOutcome", "TrainData", "fit_epochs", "monitor_score", "prepare_data"]
+__all__ = ["TrainData", "fit_epochs", "monitor_score", "prepare_data"]
 
 
 @dataclasses.dataclass
@@ -58,32 +60,12 @@ def prepare_data(dataset: Any, input_shape: tuple, spec: Any) -> TrainData:
                      ds.x_test, ds.y_test, n_steps)
 
 
-@dataclasses.dataclass
-class FitOutcome:
-    """What the loop saw: the history, the kept snapshot and how it ended."""
-
-    history: list[dict[str, float]]
-    best: Any
-    best_epoch: int = 0
-    failed: bool = False
-    message: str = ""
-    stopped_epoch: int | None = None
-    stopped_by: str = ""
-
-
-def monitor_score(spec: Any, rec: Mapping[str, float]) -> float:
-    """The monitored value of an epoch's record, as a value to minimise (``acc`` monitors are
-    negated); the training loss when the record lacks the monitor (no validation split)."""
-    sign = -1.0 if "acc" in spec.monitor else 1.0
-    return sign * float(rec.get(spec.monitor, rec["loss"]))
-
-
 def fit_epochs(spec: Any, train_epoch: Callable[[int], Mapping[str, float]],
                evaluate: Callable[[], Mapping[str, float]] | None,
                snapshot: Callable[[], Any],
                on_epoch: Callable[[int, dict], None] | None = None,
-               should_stop: Callable[[int, float], bool] | None = None) -> FitOutcome:
-    """Runs ``spec.epochs`` epochs with NaN stopping and patience (see the module docstring).
+               should_stop: Callable[[int, float], bool] | None = None) -> TrialOutcome:
+    """Runs ``spec.epochs`` epochs of one member under :class:`EarlyStopping`.
 
     Args:
       spec: the run's :class:`~neural_jax.train.spec.TrainSpec` (epochs, monitor, patience).
@@ -96,34 +78,35 @@ def fit_epochs(spec: Any, train_epoch: Callable[[int], Mapping[str, float]],
       should_stop: called as ``should_stop(epoch, score)`` (:func:`monitor_score`) after
         each epoch but the last that patience did not end; True stops the run there
         (``stopped_by="scheduler"``).
+
+    Returns:
+      A :class:`~neural_jax.executors.outcome.TrialOutcome` with the history, how the run
+      ended and, as ``variables``, the kept snapshot (``index``, ``config``, ``val`` and
+      ``test`` are left for the caller to fill in).
     """
-    out = FitOutcome(history=[], best=snapshot())
-    best = math.inf
-    bad = 0
+    es = EarlyStopping(1, spec.patience)
+    history: list[dict[str, float]] = []
+    best = snapshot()
     for epoch in range(1, spec.epochs + 1):
         t0 = time.perf_counter()
         rec: dict[str, float] = {"epoch": epoch, **train_epoch(epoch)}
-        loss = rec["loss"]
-        if not math.isfinite(loss):
-            out.failed, out.message = True, f"the training loss became {loss} in epoch {epoch}"
-            out.history.append(rec)
+        if not math.isfinite(rec["loss"]):
+            es.step(epoch, [0], [rec["loss"]], [math.inf])
+            history.append(rec)
             break
         if evaluate is not None:
             rec.update({f"val_{k}": v for k, v in evaluate().items()})
         rec["seconds"] = time.perf_counter() - t0
-        out.history.append(rec)
+        history.append(rec)
         if on_epoch is not None:
             on_epoch(epoch, rec)
         score = monitor_score(spec, rec)
-        if score < best:
-            best, bad = score, 0
-            out.best, out.best_epoch = snapshot(), epoch
-        else:
-            bad += 1
-            if spec.patience is not None and bad > spec.patience:
-                out.stopped_epoch, out.stopped_by = epoch, "patience"
-                break
-        if should_stop is not None and epoch < spec.epochs and should_stop(epoch, score):
-            out.stopped_epoch, out.stopped_by = epoch, "scheduler"
+        if es.step(epoch, [0], [rec["loss"]], [score])[0]:
+            best = snapshot()
+        if not es.active[0]:
             break
-    return out
+        if should_stop is not None and epoch < spec.epochs and should_stop(epoch, score):
+            es.stop([0], epoch, "scheduler")
+            break
+    return TrialOutcome(index=0, config={}, history=history, val={}, test={}, variables=best,
+                        **es.outcome(0))

@@ -7,8 +7,9 @@ A member is a pytree ``{"params", "state", "opt", "hp", "key", "best_params",
 "best_state", "best_score"}``: its weights, BatchNorm statistics, optimizer state (with
 its float hyperparameters inside, see :mod:`neural_jax.train.optimizers`), the model's
 per-call values, its PRNG key, and the weights with the best monitored score so far.
-Keys follow :class:`neural_jax.train.trainer.Trainer` exactly (``key, init = split(seed)``
-then one ``split`` per epoch), so a member trains like a single run with its seed.
+Keys are ``key, init = split(seed)`` then one ``split`` per epoch, so a member trains
+the same whatever population it is in; the single trainer
+(:class:`neural_jax.population.trainer.Trainer`) is a population of one of this program.
 
 One epoch of one member permutes the device-resident training set with its own key and
 ``lax.scan``s the ``S`` steps, then evaluates every evaluation set it is given (validation,
@@ -30,28 +31,12 @@ failed, or padding), keeps its previous state: ``where(ok, new, old)`` on every 
 member axis is sharded over ``jax.local_devices()`` by the caller; every function here is
 traced once per member count (``Program.traces`` counts it).
 
-Compile time: on CPU a program of a small network compiles in seconds but may run all its
-epochs in less, so the programs that run little are compiled with cheaper XLA options
-(:data:`COMPILER_OPTIONS`, CPU only): the init and the fallback evaluation, which run once,
-without backend optimisation (``xla_backend_optimization_level=0``) and with XLA's older
-loop emitters (``xla_cpu_use_fusion_emitters=False``: the digits init compiles in 0.25 s
-instead of 1.0 s, so the epoch's compilation beside it has both cores); the epoch, when the
-caller estimates its whole run below one compilation (``fast_compile``), at level 1 with
-XLA's older loop emitters (``xla_cpu_use_fusion_emitters=False``); the whole run counts every
-round of a search that reuses the program (``train_population(rounds=)``). Measured on the
-digits MLP (population 16, 2-core CPU, ``benchmarks/compile_floor.py``): the epoch compiles
-in about 1.5 s of CPU time instead of 3.3 s and runs an epoch in 0.048 s instead of 0.028 s.
-Otherwise XLA's defaults.
+Compilation (XLA options, overlapped compiles) is :mod:`neural_jax.population.compiling`.
 """
 
 from __future__ import annotations
 
 import collections
-import concurrent.futures
-import functools
-import logging
-import math
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -62,27 +47,34 @@ import optax
 from jax import lax
 
 from neural_jax.ir.nodes import Network
-from neural_jax.train.bucket import Bucket
+from neural_jax.population.bucket import Bucket
+from neural_jax.population.compiling import OverlappedCompile, compiler_options, jit
+from neural_jax.population.options import MODES
+from neural_jax.population.stopping import monitor_sign
+from neural_jax.population.trees import where_members
 from neural_jax.train.losses import get_loss
-from neural_jax.train.metrics import mean_from_stats
+from neural_jax.train.metrics import get_metric, mean_from_stats
 from neural_jax.train.optimizers import build_optimizer, set_hyperparams
-from neural_jax.train.trainer import _metric_fns
+from neural_jax.train.spec import TrainSpec
 
-__all__ = ["COMPILER_OPTIONS", "MODES", "Program", "cached_program", "choose_mode", "compiler_options",
-           "eval_batches", "nice_size", "to_host", "tree_put", "tree_take"]
+__all__ = ["MODES", "Program", "cached_program", "choose_mode", "metric_fns", "nice_size"]
 
-logger = logging.getLogger(__name__)
-
-#: XLA compile options of each program on CPU (see the module docstring)
-COMPILER_OPTIONS = {
-    "init": {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False},
-    "evaluate": {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False},
-    "epoch_fast": {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False},
-    "epoch": {},
-}
-
-MODES = ("vmap", "patches", "sequential", "sequential_patches")
 _CONV = {"Conv1D", "Conv2D", "Conv3D"}  # ungrouped convolutions that patches replace
+
+
+def metric_fns(spec: TrainSpec, loss, final_activation: str | None) -> dict[str, Any]:
+    """The configured metrics of ``spec`` by history key (``top_k_accuracy`` is keyed
+    ``top_<k>_accuracy``; ``loss`` is always reported and not listed)."""
+    fns = {}
+    for name, params in spec.metrics:
+        if name == "loss":
+            continue
+        key = name if name != "top_k_accuracy" else f"top_{params.get('k', 5)}_accuracy"
+        extra = {"loss": loss} if name == "accuracy" else {}
+        if name in ("accuracy", "mae", "mse", "mean_absolute_error", "mean_squared_error"):
+            extra["final_activation"] = final_activation
+        fns[key] = get_metric(name, **params, **extra)
+    return fns
 
 
 def choose_mode(net: Network, configs: Sequence[Mapping[str, Any]] | None = None,
@@ -110,150 +102,6 @@ def choose_mode(net: Network, configs: Sequence[Mapping[str, Any]] | None = None
     return "sequential_patches" if has_conv(net.layers) else "vmap"
 
 
-def tree_take(tree, idx):
-    """``tree[idx]`` on every leaf (numpy indexing on host leaves: no device program)."""
-    return jax.tree.map(lambda a: a[idx], tree)
-
-
-def tree_put(tree, idx, sub, n):
-    """``tree[idx] = sub[:n]`` on every leaf (host numpy or device arrays)."""
-    def put(a, s):
-        if isinstance(a, np.ndarray):
-            a[idx] = np.asarray(s)[:n]
-            return a
-        return a.at[idx].set(s[:n])
-    return jax.tree.map(put, tree, sub)
-
-
-def _layout(a) -> Any:
-    """``a``'s sharding when it spans several devices; None on one device, where every
-    layout is the same and a compiled program takes any of them."""
-    sh = getattr(a, "sharding", None)
-    return sh if sh is not None and len(sh.device_set) > 1 else None
-
-
-class OverlappedCompile:
-    """Compiles a bucket's epoch program on a worker thread while the init program compiles.
-
-    XLA compiles a module on one thread and releases the GIL, so on a 2-core CPU the two
-    first compilations of a bucket overlap. ``start`` takes the epoch's arguments with the
-    members given abstractly (``jax.ShapeDtypeStruct``), traces and lowers them on the
-    calling thread (Python work, which holds the GIL) and hands only the XLA compilation to
-    the worker, so the caller's next tracing does not wait behind it; ``__call__`` runs the
-    compiled epoch when the real arguments have that signature, else the jitted function.
-    """
-
-    def __init__(self, jitted, fn=None, options: dict | None = None) -> None:
-        self.jitted = jitted
-        self.fn, self.options = fn, options
-        self.store, self.ident = None, None  # a ProgramStore, set by the caller
-        self._futures: dict[Any, concurrent.futures.Future] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _signature(args) -> Any:
-        leaves, tree = jax.tree.flatten(args)
-        return tree, tuple((tuple(a.shape), str(a.dtype), _layout(a)) for a in leaves)
-
-    def start(self, *args) -> None:
-        """Starts compiling for ``args`` (once per signature) on a worker thread; with a
-        ``store`` (:class:`neural_jax.train.program_store.ProgramStore`) the program is
-        loaded from it, or exported to it, first."""
-        sig = self._signature(args)
-        with self._lock:
-            if sig in self._futures:
-                return
-            fut = self._futures[sig] = concurrent.futures.Future()
-        try:
-            finish = None
-            if self.store is not None:
-                try:
-                    prepared = self.store.prepare(self.fn, args, self.ident, self.options)
-                    finish = functools.partial(self.store.finish, prepared)
-                except Exception as e:  # noqa: BLE001 - e.g. an op jax.export refuses
-                    logger.info("program not stored (%s: %s); compiling it directly",
-                                type(e).__name__, e)
-            if finish is None:
-                finish = self.jitted.lower(*args).compile
-        except Exception as e:  # noqa: BLE001 - reported by the jitted fallback
-            fut.set_exception(e)
-            return
-
-        def work() -> None:
-            try:
-                fut.set_result(finish())
-            except BaseException as e:  # noqa: BLE001 - reported by the jitted fallback
-                fut.set_exception(e)
-            finally:
-                _COMPILING.discard(threading.current_thread())
-
-        thread = threading.Thread(target=work, daemon=True, name="neural-compile")
-        _COMPILING.add(thread)
-        thread.start()
-
-    def __call__(self, *args):
-        sig = self._signature(args)
-        if self.store is not None and sig not in self._futures:
-            self.start(*args)  # e.g. a compacted member count: stored as well
-        fut = self._futures.get(sig)
-        if fut is not None:
-            try:
-                return fut.result()(*args)
-            except (TypeError, ValueError):  # a signature the abstract one missed
-                pass
-        return self.jitted(*args)
-
-
-#: the compilation threads :meth:`OverlappedCompile.start` runs (see :func:`wait_for_compilations`)
-_COMPILING: set[threading.Thread] = set()
-
-
-def wait_for_compilations(timeout: float | None = None) -> None:
-    """Waits for the compilations running on worker threads to finish.
-
-    A process must not exit while XLA compiles on one of them: the interpreter's shutdown
-    stops the thread inside XLA's C++ and the process aborts (``terminate called after
-    throwing an instance of ''``). An interrupted search calls this before it returns.
-    """
-    for thread in list(_COMPILING):
-        thread.join(timeout)
-
-
-def compiler_options(program: str) -> dict:
-    """The program's compile options here (:data:`COMPILER_OPTIONS` on CPU, else none)."""
-    return dict(COMPILER_OPTIONS[program]) if jax.default_backend() == "cpu" else {}
-
-
-def _jit(fn, program: str):
-    """``jax.jit`` with the program's compile options (:func:`compiler_options`)."""
-    options = compiler_options(program)
-    return jax.jit(fn, compiler_options=options) if options else jax.jit(fn)
-
-
-def to_host(tree):
-    """Writable host copies of every leaf."""
-    return jax.tree.map(lambda a: np.array(a), jax.device_get(tree))
-
-
-
-
-def eval_batches(x: np.ndarray, y: np.ndarray, batch_size: int):
-    """``(xb, yb, mask)`` of shape ``(n, E, ...)``: padded, masked batches (as the Trainer)."""
-    eb = min(batch_size * 4, 1024)
-    n = max(1, math.ceil(len(x) / eb))
-    pad = n * eb - len(x)
-    xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)])
-    yp = np.concatenate([y, np.zeros((pad,) + y.shape[1:], y.dtype)])
-    mask = np.concatenate([np.ones(len(x), np.float32), np.zeros(pad, np.float32)])
-    return (xp.reshape((n, eb) + x.shape[1:]), yp.reshape((n, eb) + y.shape[1:]),
-            mask.reshape(n, eb))
-
-
-def _where(ok, new, old):
-    return jax.tree.map(lambda a, b: jnp.where(ok.reshape(ok.shape + (1,) * (a.ndim - ok.ndim)), a, b),
-                        new, old)
-
-
 class Program:
     """Compiled functions of one bucket in one execution mode.
 
@@ -263,7 +111,7 @@ class Program:
       mode: one of :data:`MODES`.
       devices: how many devices the member axis is sharded over.
       has_val: whether a validation set is evaluated every epoch.
-      fast_compile: compile the epoch with cheaper options (module docstring); for
+      fast_compile: compile the epoch with cheaper options (:mod:`.compiling`); for
         programs whose whole run is estimated below one compilation.
 
     ``conv_impl`` of the model it is bound to must be ``"patches"`` for the patch modes.
@@ -289,14 +137,14 @@ class Program:
         spec = self.spec
         self.model = model
         self.loss = get_loss(spec.loss, final_activation=model.final_activation, **spec.loss_params)
-        self.metrics = _metric_fns(spec, self.loss, model.final_activation)
+        self.metrics = metric_fns(spec, self.loss, model.final_activation)
         self.tx = build_optimizer(spec.optimizer, spec.optimizer_args)
-        self.sign = -1.0 if "acc" in spec.monitor else 1.0
-        self.init = _jit(self._init_impl, "init")
+        self.sign = monitor_sign(spec.monitor)
+        self.init = jit(self._init_impl, "init")
         name = "epoch_fast" if self.fast_compile else "epoch"
-        self.epoch = OverlappedCompile(_jit(self._epoch_impl, name), self._epoch_impl,
+        self.epoch = OverlappedCompile(jit(self._epoch_impl, name), self._epoch_impl,
                                        compiler_options(name))
-        self.evaluate = _jit(self._evaluate_impl, "evaluate")
+        self.evaluate = jit(self._evaluate_impl, "evaluate")
         return self
 
     # --- per member ---------------------------------------------------------------------
@@ -364,8 +212,9 @@ class Program:
 
         _, stats = lax.scan(one, None, (xb, yb, mask))
         out, start = {}, 0
-        for name, c in zip(names, counts):
-            out[name] = {k: mean_from_stats((jnp.sum(v[0][start:start + c]), jnp.sum(v[1][start:start + c])))
+        for name, c in zip(names, counts, strict=True):
+            out[name] = {k: mean_from_stats((jnp.sum(v[0][start:start + c]),
+                                             jnp.sum(v[1][start:start + c])))
                          for k, v in stats.items()}
             start += c
         return out
@@ -422,13 +271,13 @@ class Program:
                                       members, x, y, evals)
         finite = jnp.isfinite(out["loss"])
         ok = active & finite
-        new = _where(ok, new, members)
+        new = where_members(ok, new, members)
         mon = self.spec.monitor
         score = out.get(mon, out.get("val_loss" if mon.startswith("val_") else "loss", out["loss"]))
         score = self.sign * score
         improved = ok & (score < new["best_score"])
-        new["best_params"] = _where(improved, new["params"], new["best_params"])
-        new["best_state"] = _where(improved, new["state"], new["best_state"])
+        new["best_params"] = where_members(improved, new["params"], new["best_params"])
+        new["best_state"] = where_members(improved, new["state"], new["best_state"])
         new["best_score"] = jnp.where(improved, score, new["best_score"])
         out["finite"] = finite
         out["improved"] = improved

@@ -15,10 +15,10 @@ import pytest
 
 from neural_jax import parse
 from neural_jax.data import load as load_dataset
-from neural_jax.train import population_program
-from neural_jax.train.bucket import bucket_configs
-from neural_jax.train.population import train_population
-from neural_jax.train.trainer import train
+from neural_jax.population import program as population_program
+from neural_jax.population.bucket import bucket_configs
+from neural_jax.population.engine import train_population
+from neural_jax.population.trainer import train
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MLP = """
@@ -109,7 +109,7 @@ def test_auto_padding_follows_the_cost():
 
 def test_a_search_compiles_one_program_of_each_kind(fresh_programs, monkeypatch):
     from neural_jax.hpo import HPOptimizer
-    from neural_jax.train.population_program import Program
+    from neural_jax.population.program import Program
 
     traces = collections.Counter()
     for kind in ("_init_impl", "_epoch_impl", "_evaluate_impl"):
@@ -141,7 +141,7 @@ def test_pad_members_keeps_one_compiled_size(digits, fresh_programs):
 CACHE_SCRIPT = """
 import json, os, jax
 from neural_jax.hpo import HPOptimizer
-from neural_jax.train.compile_cache import enable_compilation_cache
+from neural_jax.population.compile_cache import enable_compilation_cache
 opt = HPOptimizer(strategy="random", n_trials=2, population=2, epochs=1, seed=0)
 opt.optimize('''{net}''', dataset_name="digits")
 store = getattr(opt, "program_store", None)

@@ -1,6 +1,6 @@
 """Exported training programs on disk, so that a later search skips tracing and lowering.
 
-The persistent compilation cache (:mod:`neural_jax.train.compile_cache`) saves XLA's
+The persistent compilation cache (:mod:`neural_jax.population.compile_cache`) saves XLA's
 compilation, but every process still traces the population program in Python and lowers it
 to StableHLO before the cache can be asked: for a small network on a CPU that is 0.5-1.5 s,
 as much as the whole search's training. The store keeps each program as a serialized
@@ -12,10 +12,10 @@ structures of its inputs and outputs beside it, so no pytree type needs register
 serialization. Its key is a digest of everything the traced program depends on: the
 network (``repr`` of its IR), the bucket's structural key, the program's own settings, the
 shapes and dtypes of every argument, the compile options, the versions of jax, jaxlib,
-flax and optax (whose code the program contains), the JAX flags that change lowering, and the source of the ``neural_jax`` package itself (an
-upgraded or edited engine never runs an old program). A program sharded over several
-devices is stored with its arguments' shardings (part of the key), so it loads only where
-the same device layout is.
+flax and optax (whose code the program contains), the JAX flags that change lowering, and
+the source of the ``neural_jax`` package itself (an upgraded or edited engine never runs
+an old program). A program sharded over several devices is stored with its arguments'
+shardings (part of the key), so it loads only where the same device layout is.
 
 An unreadable or corrupt entry is a miss (the program is traced again and the entry
 rewritten); a store that cannot be written is skipped. With ``max_bytes`` the store keeps
@@ -140,7 +140,7 @@ class ProgramStore:
 
     def _evict(self) -> None:
         """Removes least recently used entries until the store fits ``max_bytes``."""
-        from neural_jax.train.compile_cache import trim
+        from neural_jax.population.compile_cache import trim
 
         if self.max_bytes >= 0:
             trim(self.root, self.max_bytes, "*.program")

@@ -5,7 +5,7 @@ in milliseconds, so a search is dominated by compilation. With the persistent ca
 program compiled once (same network structure, bucket, member count, data shapes, jax
 version and compile options) is loaded from disk by every later run instead of being
 compiled again. The engine also keeps each program's exported StableHLO beside it
-(:mod:`neural_jax.train.program_store`, in ``<cache dir>/programs``), so a later search skips
+(:mod:`neural_jax.population.program_store`, in ``<cache dir>/programs``), so a later search skips
 tracing and lowering too.
 
 The engine (:class:`neural_jax.hpo.HPOptimizer`, and so the ``neural hpo`` command) turns
@@ -19,7 +19,7 @@ is. JAX documents the cache as trusted: do not point it at a directory others ca
 Size: the cache stays under :func:`max_bytes` (2 GiB unless ``NEURAL_JAX_CACHE_MAX_BYTES``
 says otherwise, ``-1`` for no limit): three quarters for XLA's executables, trimmed oldest
 first when a process turns the cache on (:func:`trim`), and one quarter for the stored
-programs, which :class:`~neural_jax.train.program_store.ProgramStore` evicts least recently
+programs, which :class:`~neural_jax.population.program_store.ProgramStore` evicts least recently
 used first after each write. A digits search leaves about 0.25 MB of each. (JAX's own
 eviction, ``jax_compilation_cache_max_size``, is not used: it fails to write entries into a
 directory that holds entries written without it.)
@@ -60,8 +60,9 @@ def max_bytes() -> int:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value == int(value) and value >= -1):
-        raise NeuralValidationError(f"{MAX_BYTES_ENV}={raw!r} is not a size in bytes",
-                                    hint="give a whole number of bytes (e.g. 2e9), or -1 for no limit")
+        raise NeuralValidationError(
+            f"{MAX_BYTES_ENV}={raw!r} is not a size in bytes",
+            hint="give a whole number of bytes (e.g. 2e9), or -1 for no limit")
     return int(value)
 
 

@@ -1,6 +1,6 @@
 """The JAX executor: each round is one population trained in compiled programs.
 
-A thin seam over :func:`neural_jax.train.population.train_population`: a round's
+A thin seam over :func:`neural_jax.population.train_population`: a round's
 configurations are the members, bucketed by structure, padded to the search's population
 size so that every round reuses the same compiled programs.
 """
@@ -31,7 +31,7 @@ class PopulationExecutor(Executor):
             keep_variables: bool = False) -> list[TrialOutcome]:
         """One population (see :class:`~neural_jax.executors.base.Executor`); the list has
         ``stats``, one record per bucket (compiled sizes, width padding, mode)."""
-        from neural_jax.train.population import train_population
+        from neural_jax.population.engine import train_population
 
         s = self.settings
         # every round pads its buckets to the population size (when that costs less than a
@@ -46,6 +46,6 @@ class PopulationExecutor(Executor):
         """Waits for background compilations after an interrupt (a process exiting during
         one aborts)."""
         if kill:
-            from neural_jax.train.population_program import wait_for_compilations
+            from neural_jax.population.compiling import wait_for_compilations
 
             wait_for_compilations()

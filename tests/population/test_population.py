@@ -8,10 +8,10 @@ import pytest
 
 from neural_jax import parse
 from neural_jax.data import load as load_dataset
+from neural_jax.population.bucket import PopulationConfigError, bucket_configs
+from neural_jax.population.engine import PBT, choose_mode, train_population
+from neural_jax.population.trainer import train
 from neural_jax.train import TrainConfigError
-from neural_jax.train.bucket import PopulationConfigError, bucket_configs
-from neural_jax.train.population import PBT, choose_mode, train_population
-from neural_jax.train.trainer import train
 
 MLP = """
 network DigitsMLP {
@@ -334,7 +334,7 @@ def test_member_shapes_match_the_init_without_tracing_it(code):
 
     from neural_jax.ir.space import search_space
     from neural_jax.jax import build_model
-    from neural_jax.train.population_program import Program
+    from neural_jax.population.program import Program
 
     net = parse(code)
     configs = []
@@ -356,7 +356,7 @@ def test_member_shapes_match_the_init_without_tracing_it(code):
 
 
 def test_first_epoch_runs_the_overlapped_compilation(digits, monkeypatch):
-    from neural_jax.train import population_program as pp
+    from neural_jax.population import compiling as pp
 
     calls = []
     real = pp.OverlappedCompile.__call__

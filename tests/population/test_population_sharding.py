@@ -12,7 +12,7 @@ import numpy as np
 
 from neural_jax import parse
 from neural_jax.data import load as load_dataset
-from neural_jax.train.population import train_population
+from neural_jax.population.engine import train_population
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NET = """
@@ -32,7 +32,7 @@ SCRIPT = f"""
 import json, jax
 from neural_jax import parse
 from neural_jax.data import load
-from neural_jax.train import population as pop
+from neural_jax.population import engine as pop
 seen = []
 orig = pop.Program.bind
 def bind(self, model):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from neural_jax.data import from_arrays
-from neural_jax.train.loop import fit_epochs, prepare_data
+from neural_jax.population.loop import fit_epochs, prepare_data
 
 
 def _spec(epochs=6, patience=None, monitor="val_loss", split=0.2, batch=8):
@@ -29,7 +29,7 @@ def _run(losses, vals, spec):
 
 def test_patience_keeps_the_best_epoch():
     out = _run([1.0] * 6, [0.9, 0.5, 0.6, 0.7, 0.8, 0.1], _spec(patience=2))
-    assert out.best == 2 and out.best_epoch == 2 and out.stopped_epoch == 5
+    assert out.variables == 2 and out.best_epoch == 2 and out.stopped_epoch == 5
     assert [h["epoch"] for h in out.history] == [1, 2, 3, 4, 5]
     assert {"loss", "val_loss", "seconds"} <= set(out.history[0])
 
