@@ -161,8 +161,8 @@ def test_inverse_time_decay_trains_at_its_keras_rates(digits):
     assert result.val["accuracy"] > 0.5, result.val
     losses_ = [h["loss"] for h in result.history]
     assert losses_[1] < losses_[0]
-    trainer = Trainer(parse(MLP.format(lr=lr)))
-    _, state = _steps(trainer.tx, n=9)
+    spec = Trainer(parse(MLP.format(lr=lr))).spec
+    _, state = _steps(build_optimizer(spec.optimizer, spec.optimizer_args), n=9)
     assert float(hyperparams_of(state)["learning_rate"]) == pytest.approx(
         0.1 / (1 + 0.5 * 8 / 4))
     constant = _fit("0.1", digits)
