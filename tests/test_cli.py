@@ -49,7 +49,8 @@ def test_check_missing_file(capsys):
 
 
 def test_console_script_runs_in_a_fresh_process():
-    r = subprocess.run([sys.executable, "-m", "neural_jax.cli", "check", str(EX / "recurrent.neural")],
+    r = subprocess.run([sys.executable, "-m", "neural_jax.cli", "check",
+                        str(EX / "recurrent.neural")],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "Bidirectional" in r.stdout
@@ -66,7 +67,8 @@ def test_console_script_runs_in_a_fresh_process():
      "unknown backend 'mxnet'"),
     (["compile", str(EX / "digits_search.neural"), "--backend", "jax", "--params", "[1"],
      "not valid JSON"),
-    (["export", "/no/such/run", "--backend", "pytorch"], "cannot export /no/such/run: no such folder"),
+    (["export", "/no/such/run", "--backend", "pytorch"],
+     "cannot export /no/such/run: no such folder"),
 ])
 def test_user_errors_are_messages_not_tracebacks(argv, msg, capsys):
     assert main(argv) in (1, 2)

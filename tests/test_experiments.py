@@ -13,7 +13,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["digits_mlp", "mnist_cnn", "cifar10_resnet", "transformer_tokens"])
+@pytest.mark.parametrize("name", ["digits_mlp", "mnist_cnn", "cifar10_resnet",
+                                  "transformer_tokens"])
 def test_configs_load_and_name_real_files(name):
     cfg = importlib.import_module(f"configs.{name}").get_config()
     assert (ROOT / cfg.network).exists()

@@ -32,10 +32,9 @@ def test_the_first_ctrl_c_is_recorded_the_second_raises_and_the_handler_comes_ba
 
 def test_the_handler_comes_back_on_errors_and_nothing_is_installed_off_the_main_thread():
     before = signal.getsignal(signal.SIGINT)
-    with pytest.raises(ValueError):
-        with DeferredInterrupt():
-            assert signal.getsignal(signal.SIGINT) is not before
-            raise ValueError("boom")
+    with pytest.raises(ValueError), DeferredInterrupt():
+        assert signal.getsignal(signal.SIGINT) is not before
+        raise ValueError("boom")
     assert signal.getsignal(signal.SIGINT) is before
     seen = []
 

@@ -166,7 +166,8 @@ def test_live_view_follows_a_real_search_epoch_by_epoch():
     assert "samples/s" in last
 
 
-_PLAIN = re.compile(r"round \d+: trials \d+/2  best val_accuracy \d\.\d{4}  failed \d+  pruned \d+  "
+_PLAIN = re.compile(r"round \d+: trials \d+/2  best val_accuracy \d\.\d{4}  "
+                    r"failed \d+  pruned \d+  "
                     r"\d+\.\d trial-epochs/s  elapsed \d+s  eta \d+s")
 
 

@@ -71,7 +71,8 @@ def run(args: Sequence[str], cwd: pathlib.Path, *, timeout: float = 300,
     if argv and argv[0] == "python":
         argv[0] = sys.executable
     proc = subprocess.run(argv, cwd=cwd, env=env or user_env(), capture_output=True, text=True,
-                          timeout=timeout, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+                          timeout=timeout, input=stdin,
+                          stdin=None if stdin is not None else subprocess.DEVNULL)
     return Result(proc, pathlib.Path(cwd))
 
 

@@ -70,7 +70,8 @@ def test_bad_output_paths_fail_before_training(workdir, args, words):
 
 
 def test_missing_parent_folders_are_created_and_said(workdir):
-    res = assert_ok(run(["neural", "compile", F, "--backend", "jax", "-o", "new/sub/m.py"], workdir))
+    res = assert_ok(run(["neural", "compile", F, "--backend", "jax", "-o", "new/sub/m.py"],
+                        workdir))
     assert "created the folder new/sub" in res.out, res
     assert (workdir / "new/sub/m.py").read_text().startswith(("#", '"""', "import", "from"))
 
@@ -105,8 +106,9 @@ def test_unknown_network_names_the_file(workdir):
 
 
 def test_params_hint_lists_searched_keys(workdir):
-    res = assert_user_error(run(["neural", "run", F, "--params", '{"layers[9].units": 64}'], workdir),
-                            "not a searched parameter", "layers[1].units", rc=1)
+    res = assert_user_error(
+        run(["neural", "run", F, "--params", '{"layers[9].units": 64}'], workdir),
+        "not a searched parameter", "layers[1].units", rc=1)
     hint = next(line for line in res.err.splitlines() if line.startswith("hint:"))
     assert "beta_2" not in hint and "epsilon" not in hint, res
     assert "optimizer.learning_rate" in hint and "layers[2].rate" in hint, res
@@ -135,7 +137,8 @@ def test_ignored_options_warn(workdir):
                          "--study", "q", "--parallel-trials", "2", "--data-dir", "nowhere"],
                         workdir))
     warnings = [ln for ln in res.err.splitlines() if ln.startswith("warning:")]
-    assert any("--study q without --storage" in w and "cannot be resumed" in w for w in warnings), res
+    assert any("--study q without --storage" in w and "cannot be resumed" in w
+               for w in warnings), res
     assert any("--parallel-trials" in w and "--population" in w for w in warnings), res
     assert "does not take the options" not in res.text
     assert "top 2 trials by val_accuracy" in res.out, res

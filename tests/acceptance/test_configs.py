@@ -60,7 +60,8 @@ needs_mnist = pytest.mark.skipif(not (SHARED / "data" / "mnist").is_dir(),
 def test_mnist_cnn_on_the_real_test_split(checkout):
     """The docstring's ``--config.data_dir`` pointed at the real MNIST files; only the test
     split is on this machine, so ``mnist_t10k`` (its 8k/2k division) stands in for it."""
-    argv = [a if not a.startswith("--config.data_dir=") else f"--config.data_dir={SHARED / 'data' / 'mnist'}"
+    mnist = SHARED / "data" / "mnist"
+    argv = [a if not a.startswith("--config.data_dir=") else f"--config.data_dir={mnist}"
             for a in docstring_command("mnist_cnn")]
     argv += TINY + ["--config.dataset=mnist_t10k", "--config.search.strategy=random",
                     f"--config.output_dir={checkout / 'out'}"]
@@ -72,7 +73,8 @@ def test_mnist_cnn_on_the_real_test_split(checkout):
 
 @needs_mnist
 def test_mnist_without_its_train_files_says_which(checkout):
-    argv = [a if not a.startswith("--config.data_dir=") else f"--config.data_dir={SHARED / 'data' / 'mnist'}"
+    mnist = SHARED / "data" / "mnist"
+    argv = [a if not a.startswith("--config.data_dir=") else f"--config.data_dir={mnist}"
             for a in docstring_command("mnist_cnn")] + TINY
     assert_user_error(run(argv, checkout), "train-images-idx3-ubyte")
 
@@ -85,7 +87,8 @@ def test_cifar10_resnet_from_an_npz(checkout):
     data.mkdir()
     np.savez(data / "cifar10.npz",
              x_train=rng.integers(0, 256, (300, 32, 32, 3), dtype=np.uint8),
-             y_train=np.arange(300) % 10, x_test=rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8),
+             y_train=np.arange(300) % 10,
+             x_test=rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8),
              y_test=np.arange(20) % 10)
     argv = [a if not a.startswith("--config.data_dir=") else f"--config.data_dir={data}"
             for a in docstring_command("cifar10_resnet")] + TINY + [
@@ -95,7 +98,8 @@ def test_cifar10_resnet_from_an_npz(checkout):
 
 
 def test_cifar10_without_data_names_the_files(checkout):
-    argv = [a if not a.startswith("--config.data_dir=") else f"--config.data_dir={checkout / 'nothing'}"
+    nothing = checkout / "nothing"
+    argv = [a if not a.startswith("--config.data_dir=") else f"--config.data_dir={nothing}"
             for a in docstring_command("cifar10_resnet")] + TINY
     assert_user_error(run(argv, checkout), "cifar")
 

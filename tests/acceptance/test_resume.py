@@ -100,7 +100,8 @@ def test_ctrl_c_requeues_running_trials_exits_130_and_a_resume_trains_exactly_n(
     trials = _trials(workdir)
     assert _states(trials) == {"complete": kept, **({"waiting": requeued} if requeued else {})}
     waiting = {t["number"]: t["params"] for t in trials if t["state"] == "waiting"}
-    assert all(t["note"] == "re-queued: interrupted (Ctrl-C)" for t in trials if t["number"] in waiting)
+    assert all(t["note"] == "re-queued: interrupted (Ctrl-C)"
+               for t in trials if t["number"] in waiting)
 
     res = assert_ok(run(["neural", *_hpo()], workdir))
     assert f"round 1: trials {kept + 2}/6" in res.out and "trials 6/6" in res.out
@@ -122,7 +123,8 @@ def test_kill_9_then_resume_trains_exactly_n_configurations(workdir):
     rc, text = _stop_after_first_round(workdir, signal.SIGKILL)
     assert rc == -signal.SIGKILL, text
     before = _states(_trials(workdir))
-    assert before.get("running", 0) >= 1 and before["complete"] + before["running"] in (4, 6), before
+    assert before.get("running", 0) >= 1, before
+    assert before["complete"] + before["running"] in (4, 6), before
     assert_ok(run(["neural", *_hpo()], workdir))
     trials = _trials(workdir)
     # the killed trials are failed markers, their copies are trained: 6 configurations

@@ -150,7 +150,8 @@ def edit(block: str, *changes: tuple[str, str]) -> str:
 
 
 def small_advanced(backend: str) -> str:
-    return edit(ADVANCED, ("n_trials=100", "n_trials=4"), ("parallel_trials=4", "parallel_trials=2"),
+    return edit(ADVANCED, ("n_trials=100", "n_trials=4"),
+                ("parallel_trials=4", "parallel_trials=2"),
                 ('storage="sqlite:///hpo_results.db"\n', 'storage="sqlite:///hpo_results.db",\n'
                                                          '    epochs=1,\n'),
                 ('dataset_name="MNIST"', 'dataset_name="mnist_t10k"'),

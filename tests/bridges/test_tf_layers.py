@@ -66,8 +66,10 @@ VARIANTS = [
     ("(5, 8, 8, 2)", "MaxPooling3D((1, 2, 2))"),
     ("(12,)", "Reshape((3, -1)) Activation('softplus')"),
     ("(10, 12)", "Dense(5, activation='swish', use_bias=false)"),
-    ("(12,)", "Dense(6, activation='silu') Dense(6, activation='sigmoid') Dense(4, activation='softmax')"),
-    ("(12,)", "Dense(6, activation='tanh') Dense(6, activation='linear') Dense(6, activation='relu')"),
+    ("(12,)", "Dense(6, activation='silu') Dense(6, activation='sigmoid') "
+              "Dense(4, activation='softmax')"),
+    ("(12,)", "Dense(6, activation='tanh') Dense(6, activation='linear') "
+              "Dense(6, activation='relu')"),
     ("(6, 3)", "GRU(8, return_sequences=true)"),
     ("(6, 3)", "GRU(8, activation='relu')"),
     ("(6, 3)", "SimpleRNN(8, return_sequences=true)"),
@@ -81,10 +83,12 @@ VARIANTS = [
     ("(5, 6)", "TimeDistributed(BatchNormalization()) TimeDistributed(Dense(3))"),
     ("(10, 12)", "MultiHeadAttention(3, 5, dropout=0.1)"),
     ("(10, 12)", "TransformerEncoder(5, 16)"),
-    ("(10, 12)", "TransformerEncoder(2, 16, activation='gelu') { Dense(32, activation='gelu') Dense(12) }"),
+    ("(10, 12)", "TransformerEncoder(2, 16, activation='gelu') "
+                 "{ Dense(32, activation='gelu') Dense(12) }"),
     ("(10, 12)", "PositionalEmbedding(10) LayerNormalization(epsilon=1e-5)"),
     ("(4, 4, 8)", "ResidualConnection() { Conv2D(16, 3, strides=2, padding='same') }"),
-    ("(5, 5, 8)", "ResidualConnection() { Conv2D(16, 3, strides=2, padding='same') BatchNormalization() }"),
+    ("(5, 5, 8)", "ResidualConnection() "
+                  "{ Conv2D(16, 3, strides=2, padding='same') BatchNormalization() }"),
     ("(6, 6, 8)", "ResidualConnection() { Conv2D(8, 3, padding='same') }"),
     ("(6,)", "ResidualConnection() { Dense(3) }"),
     ("(10, 4)", "ResidualConnection() { Conv1D(6, 3, strides=2, padding='same') }"),

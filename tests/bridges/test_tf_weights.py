@@ -73,7 +73,8 @@ def test_a_file_of_another_shape_is_rejected(a, tmp_path):
 
 def test_a_file_with_other_layers_is_rejected(a, tmp_path):
     _, model, _, _ = a
-    other = btf.build_model(net_of("(6, 6, 2)", LAYERS_A.replace("Flatten()", "Flatten() Dense(8)")))
+    other = btf.build_model(
+        net_of("(6, 6, 2)", LAYERS_A.replace("Flatten()", "Flatten() Dense(8)")))
     path = tmp_path / "c.weights.h5"
     btf.save_weights(other, path)
     with pytest.raises(WeightMismatch, match="tensor params/layers_5/kernel"):

@@ -44,18 +44,21 @@ def test_csv_label_column_by_name_or_a_conventional_header(tmp_path):
     assert ds.input_shape == (64,) and ds.num_classes == 10
     named = load(str(path), label="px0")  # any column by name: px0 is always 0 -> 1 class
     assert named.input_shape == (64,) and named.num_classes == 1
-    with pytest.raises(DatasetError, match=r"d\.csv: no label column named 'digit'; its columns are target, px0"):
+    with pytest.raises(DatasetError, match=r"d\.csv: no label column named 'digit'; "
+                                           r"its columns are target, px0"):
         load_csv(path, label="digit")
 
 
 def test_csv_text_labels_become_class_ids(tmp_path):
     path = tmp_path / "iris.csv"
-    rows = ["a,b,species"] + [f"{i},{i % 3},{['setosa', 'virginica', 'versicolor'][i % 3]}" for i in range(30)]
+    species = ["setosa", "virginica", "versicolor"]
+    rows = ["a,b,species"] + [f"{i},{i % 3},{species[i % 3]}" for i in range(30)]
     path.write_text("\n".join(rows))
     ds = load_csv(path, test_fraction=0.2)
     assert ds.num_classes == 3
     first = {int(a): int(c) for (a, _), c in zip(ds.x_train, ds.y_train)}
-    assert first[0] == 0 and first[1] == 2 and first[2] == 1  # sorted: setosa, versicolor, virginica
+    # sorted: setosa, versicolor, virginica
+    assert first[0] == 0 and first[1] == 2 and first[2] == 1
 
 
 def test_csv_errors_name_the_file_and_place(tmp_path):
@@ -108,7 +111,8 @@ def test_as_dataset_takes_every_accepted_kind(tmp_path):
     assert as_dataset("digits").input_shape == (8, 8, 1)
     assert as_dataset(_write_csv(tmp_path / "p.csv", x[:100], y[:100])).input_shape == (64,)
     for bad, what in ((3, "int"), ({"x": x}, "dict"), ((x,), "tuple of 1 items")):
-        with pytest.raises(DatasetError, match=f"cannot use .*{what}.* as a dataset; give a neural_jax.data.Dataset"):
+        with pytest.raises(DatasetError, match=f"cannot use .*{what}.* as a dataset; "
+                                               "give a neural_jax.data.Dataset"):
             as_dataset(bad)
 
 

@@ -496,7 +496,7 @@ def test_search_space_key_binding_to_nothing_warns():
         params = bind_search_space(parse(_SGD), seed_space)
     names = [p.name for p in params]
     assert "optimizer.learning_rate" in names
-    assert not any("dropout" in n or "rate" == n.rsplit(".", 1)[-1] for n in names)
+    assert not any("dropout" in n or n.rsplit(".", 1)[-1] == "rate" for n in names)
 
 
 def test_search_space_dropout_rate_binds_when_there_is_dropout():

@@ -41,7 +41,7 @@ def test_expansion_is_a_separate_pass():
 
 def test_macro_parameters_defaults_and_nesting():
     n = parse(MACROS)
-    types = [l.type for l in n.layers]
+    types = [layer.type for layer in n.layers]
     assert types == ["Conv2D", "BatchNormalization"] * 2 + ["Conv2D", "BatchNormalization"] * 2 + \
         ["MaxPooling2D", "Conv2D", "BatchNormalization", "Flatten", "Output"]
     # default filters=32, k=3 on the plain call
@@ -56,21 +56,23 @@ def test_repetition_copies_share_one_parameter_with_the_first_path():
     a, b = n.layers[0].get("filters"), n.layers[2].get("filters")
     assert isinstance(a, Choice) and a is b and a.path == "layers[0].filters"
     assert n.layers[0].path == "layers[0]" and n.layers[2].path == "layers[2]"
-    assert [l.repeat for l in n.layers[:4]] == [((0, 0, 2),), ((0, 0, 2),), ((0, 1, 2),), ((0, 1, 2),)]
+    assert [layer.repeat for layer in n.layers[:4]] == [((0, 0, 2),), ((0, 0, 2),),
+                                                       ((0, 1, 2),), ((0, 1, 2),)]
     names = [p.name for p in search_space(n)]
     assert names == ["layers[0].filters", "layers[4].filters"]
 
 
 def test_repetition_copies_are_independent_layers():
     n = parse("network R { input: (8,) layers: Dense(4) * 3 Output(1) }")
-    assert [l.path for l in n.layers] == ["layers[0]", "layers[1]", "layers[2]", "layers[3]"]
+    assert [layer.path for layer in n.layers] == ["layers[0]", "layers[1]", "layers[2]",
+                                                  "layers[3]"]
     assert n.layers[0] is not n.layers[1]
     assert n.layers[0].params == n.layers[1].params
 
 
 def test_macro_without_parameters_and_bare_call():
     n = parse("define Head { Flatten() Dense(3) }\nnetwork A { input: (2, 2) layers: Head Head() }")
-    assert [l.type for l in n.layers] == ["Flatten", "Dense", "Flatten", "Dense"]
+    assert [layer.type for layer in n.layers] == ["Flatten", "Dense", "Flatten", "Dense"]
 
 
 def test_hpo_in_macro_argument_keeps_call_site_span():
@@ -82,17 +84,21 @@ def test_hpo_in_macro_argument_keeps_call_site_span():
 
 def test_device_on_a_macro_call_applies_to_its_layers():
     n = parse('define B { Dense(2) Dense(3) }\nnetwork A { input: (2,) layers: B() @ "gpu" }')
-    assert [l.device for l in n.layers] == ["gpu", "gpu"]
+    assert [layer.device for layer in n.layers] == ["gpu", "gpu"]
 
 
 @pytest.mark.parametrize("text,msg,line", [
-    ("define A { B() }\ndefine B { A() }\nnetwork N { input: (1,) layers: A() }", "macro recursion: A -> B -> A", 2),
+    ("define A { B() }\ndefine B { A() }\nnetwork N { input: (1,) layers: A() }",
+     "macro recursion: A -> B -> A", 2),
     ("define A { A() }\nnetwork N { input: (1,) layers: A() }", "macro recursion: A -> A", 1),
     ("define A(x) { Dense(x) }\nnetwork N { input: (1,) layers: A() }", "needs argument 'x'", 2),
     ("define A(x) { Dense(x) }\nnetwork N { input: (1,) layers: A(1, 2) }", "takes 1 argument", 2),
-    ("define A(units) { Dense(units) }\nnetwork N { input: (1,) layers: A(unit=3) }", "no parameter 'unit'", 2),
-    ("define A { Dense(1) }\ndefine A { Dense(2) }\nnetwork N { input: (1,) layers: A() }", "defined twice", 2),
-    ("define Dense { Flatten() }\nnetwork N { input: (1,) layers: Dense() }", "name of a built-in layer", 1),
+    ("define A(units) { Dense(units) }\nnetwork N { input: (1,) layers: A(unit=3) }",
+     "no parameter 'unit'", 2),
+    ("define A { Dense(1) }\ndefine A { Dense(2) }\nnetwork N { input: (1,) layers: A() }",
+     "defined twice", 2),
+    ("define Dense { Flatten() }\nnetwork N { input: (1,) layers: Dense() }",
+     "name of a built-in layer", 1),
     ("network N { input: (1,) layers: Nothing(3) }", "unknown layer or macro 'Nothing'", 1),
 ])
 def test_macro_errors(text, msg, line):

@@ -15,7 +15,8 @@ EX = pathlib.Path(__file__).resolve().parents[2] / "examples"
 
 
 def changed_lines(a: str, b: str) -> list[str]:
-    return [l for l in difflib.ndiff(a.splitlines(), b.splitlines()) if l[:2] in ("- ", "+ ")]
+    return [line for line in difflib.ndiff(a.splitlines(), b.splitlines())
+            if line[:2] in ("- ", "+ ")]
 
 
 def test_hpo_expressions_replaced_comments_untouched():
@@ -43,7 +44,8 @@ def test_seed_usage_with_aliases_on_fixed_values():
 
 
 def test_missing_values_are_inserted():
-    code = "network A {\n  input: (4,)\n  layers:\n    Dense(8)\n    Output(1)\n  optimizer: Adam()\n}\n"
+    code = ("network A {\n  input: (4,)\n  layers:\n    Dense(8)\n    Output(1)\n"
+            "  optimizer: Adam()\n}\n")
     out = generate_optimized_dsl(code, {"learning_rate": 0.01, "layers[0].activation": "relu",
                                         "epochs": 7, "batch_size": 32})
     n = parse(out)
@@ -90,7 +92,8 @@ def test_numpy_values_and_bad_values():
     import numpy as np
 
     code = (EX / "digits_mlp.neural").read_text()
-    out = generate_optimized_dsl(code, {"layers[3].units": np.int64(32), "layers[2].rate": np.float32(0.25)})
+    out = generate_optimized_dsl(code, {"layers[3].units": np.int64(32),
+                                        "layers[2].rate": np.float32(0.25)})
     assert "Dense(32, activation" in out and "Dropout(0.25)" in out
     with pytest.raises(NeuralValidationError, match="rate must be in"):
         generate_optimized_dsl(code, {"layers[2].rate": 1.5})

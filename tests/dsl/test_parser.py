@@ -74,8 +74,10 @@ def test_free_section_order_and_key_spacing():
 
 
 def test_train_block_commas_optional_and_execute_synonym():
-    a = net(rest="train { epochs: 3, batch_size: 16, validation_split: 0.1 } execution { device: 'cpu' }")
-    b = net(rest="train { epochs: 3 batch_size: 16\n validation_split: 0.1 } execute { device: 'cpu' }")
+    a = net(rest="train { epochs: 3, batch_size: 16, validation_split: 0.1 } "
+                 "execution { device: 'cpu' }")
+    b = net(rest="train { epochs: 3 batch_size: 16\n validation_split: 0.1 } "
+                 "execute { device: 'cpu' }")
     assert a == b
     assert a.train.epochs == 3 and a.train.batch_size == 16 and a.train.validation_split == 0.1
     assert a.execution.device == "cpu"
@@ -105,7 +107,8 @@ def test_several_networks_per_file():
     nets = parse_all("network A { input: (2,) layers: Dense(1) }\n"
                      "network B { input: (3,) layers: Dense(2) }")
     assert [n.name for n in nets] == ["A", "B"]
-    assert parse("network A { input: (2,) layers: Dense(1) }\nnetwork B { input: (3,) layers: Dense(2) }",
+    assert parse("network A { input: (2,) layers: Dense(1) }\n"
+                 "network B { input: (3,) layers: Dense(2) }",
                  network="B").input_shape == (3,)
 
 
@@ -118,8 +121,9 @@ def test_leading_none_is_batch_and_several_inputs():
 
 
 def test_names_are_case_insensitive_and_normalised():
-    n = net(layers="dense(4, activation='RELU')\n DROPOUT(0.1)", rest="optimizer: adamw() loss: MSE")
-    assert [l.type for l in n.layers] == ["Dense", "Dropout"]
+    n = net(layers="dense(4, activation='RELU')\n DROPOUT(0.1)",
+            rest="optimizer: adamw() loss: MSE")
+    assert [layer.type for layer in n.layers] == ["Dense", "Dropout"]
     assert n.layers[0].get("activation") == "relu"
     assert n.optimizer.type == "AdamW" and n.loss.name == "mse"
 
@@ -142,7 +146,7 @@ def test_defaults_are_filled_on_request():
 
 def test_device_placement():
     n = net(layers='Dense(4) @ "gpu:1"\n Dense(2) @ "CPU"')
-    assert [l.device for l in n.layers] == ["gpu:1", "cpu"]
+    assert [layer.device for layer in n.layers] == ["gpu:1", "cpu"]
 
 
 def test_quoted_and_bare_optimizer_mean_the_same():
@@ -164,7 +168,8 @@ def test_quoted_optimizer_keeps_positions_for_errors():
 
 
 def test_schedule_as_learning_rate():
-    n = net(rest="optimizer: SGD(learning_rate=ExponentialDecay(0.1, 1000, HPO(range(0.8, 0.99))), momentum=0.9)")
+    n = net(rest="optimizer: SGD(learning_rate=ExponentialDecay(0.1, 1000, "
+                 "HPO(range(0.8, 0.99))), momentum=0.9)")
     lr = n.optimizer.get("learning_rate")
     assert lr.type == "ExponentialDecay" and lr.get("decay_steps") == 1000
     rate = lr.get("decay_rate")
@@ -184,7 +189,9 @@ def test_nested_blocks():
 
 
 def test_wrapped_layers():
-    n = parse("network S { input: (10, 4) layers: Bidirectional(LSTM(HPO(choice(8, 16)), return_sequences=true)) TimeDistributed(Dense(3)) }")
+    n = parse("network S { input: (10, 4) layers: "
+              "Bidirectional(LSTM(HPO(choice(8, 16)), return_sequences=true)) "
+              "TimeDistributed(Dense(3)) }")
     inner = n.layers[0].get("layer")
     assert isinstance(inner, Layer) and inner.type == "LSTM"
     assert inner.get("units").path == "layers[0].layer.units"
@@ -216,6 +223,7 @@ def test_hpo_forms_are_typed_nodes():
 
 
 def test_choice_of_tuples_and_bools():
-    n = parse("network A { input: (8, 8, 1) layers: Conv2D(4, HPO(choice((3, 3), (5, 5))), use_bias=HPO(choice(true, false))) }")
+    n = parse("network A { input: (8, 8, 1) layers: Conv2D(4, HPO(choice((3, 3), (5, 5))), "
+              "use_bias=HPO(choice(true, false))) }")
     assert n.layers[0].get("kernel_size").values == ((3, 3), (5, 5))
     assert n.layers[0].get("use_bias").values == (True, False)

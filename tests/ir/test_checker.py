@@ -82,7 +82,8 @@ def test_every_layer_runs_its_rule_on_a_legal_input(name):
 
 
 @pytest.mark.parametrize("inp,layers,msg,bad_line", [
-    ("(28, 28, 1)", "Conv2D(8, 3)\n Dense(10)", "Dense at layers[1]: Dense expects a flat input", 2),
+    ("(28, 28, 1)", "Conv2D(8, 3)\n Dense(10)",
+     "Dense at layers[1]: Dense expects a flat input", 2),
     ("(28, 28, 1)", "Conv2D(8, 3)\n LSTM(4)", "expects input of rank 3", 2),
     ("(4, 4, 1)", "Conv2D(8, 5)", "kernel/pool of size 5 does not fit an input of size 4", 1),
     ("(3, 3, 1)", "Conv2D(8, 3, dilation_rate=2)", "size 5 does not fit", 1),
@@ -131,7 +132,8 @@ def test_many_choices_fall_back_to_extremes():
 
 
 def test_layer_choice_branches_are_each_checked():
-    n = parse("network S { input: (8, 8, 1) layers: HPO(choice(Flatten(), Conv2D(2, 3))) Dense(3) }")
+    n = parse("network S { input: (8, 8, 1) "
+              "layers: HPO(choice(Flatten(), Conv2D(2, 3))) Dense(3) }")
     with pytest.raises(NeuralValidationError, match="layers\\[0\\]=1"):
         check(n)
 

@@ -68,7 +68,8 @@ def test_aliases_and_fixed_optimizer_arguments():
 
 
 @pytest.mark.parametrize("config, words", [
-    ({"layers[2]": "Dropout"}, ["'layers[2]' is not a searched parameter", "Did you mean 'layers[1]'",
+    ({"layers[2]": "Dropout"}, ["'layers[2]' is not a searched parameter",
+                                "Did you mean 'layers[1]'",
                                 "known keys: layers[0].activation, layers[1]"]),
     ({"layers[1]": "Conv2D"}, ["'Conv2D' is not an option of 'layers[1]'", "'Dense', 'Dropout'"]),
     ({"layers[1]": 2}, ["2 is not an option", "index 0..1"]),
@@ -112,7 +113,8 @@ def test_trainer_and_bridges_refuse_bad_configs(net):
     torch_model = pytest.importorskip("bridges.torch.model")
     with pytest.raises(ConfigError, match="not an option"):
         torch_model.build_module(net, {"layers[1]": "Conv2D"})
-    names = [type(m).__name__ for m in torch_model.build_module(net, {"layers[1]": "Dropout"}).modules()]
+    module = torch_model.build_module(net, {"layers[1]": "Dropout"})
+    names = [type(m).__name__ for m in module.modules()]
     assert names[1:] == ["DenseLayer", "DropoutLayer", "DenseLayer"]
 
 

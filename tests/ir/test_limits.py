@@ -83,7 +83,7 @@ def test_every_example_fits(monkeypatch):
 
 
 def test_default_batch_is_the_trainers():
-    assert DEFAULT_BATCH == DEFAULTS["batch_size"]
+    assert DEFAULTS["batch_size"] == DEFAULT_BATCH
 
 
 def test_none_dims_print_back():
@@ -167,5 +167,6 @@ def test_a_batch_too_large_is_blamed_on_batch_size(monkeypatch):
     e = info.value
     assert (e.line, e.column) == (6, 23) and "training at batch 10000000 needs" in e.message
     fits = int(e.hint.split("at most ")[1].split(";")[0].replace(",", ""))
-    costs = __import__("neural_jax.ir.checker", fromlist=["_trace"])._trace(parse(text), {}, []).costs
+    checker = __import__("neural_jax.ir.checker", fromlist=["_trace"])
+    costs = checker._trace(parse(text), {}, []).costs
     assert budget.training_bytes(costs, fits) <= 1 << 30 < budget.training_bytes(costs, fits + 1)

@@ -32,8 +32,10 @@ def test_block_schedule_and_train_paths():
         ResidualConnection() { Conv2D(HPO(choice(3, 6)), 3, padding="same") Conv2D(3, 1) }
         Flatten()
         Output(2)
-      optimizer: SGD(learning_rate=ExponentialDecay(HPO(log_range(0.01, 0.1)), 100, HPO(range(0.5, 0.9))))
-      train { epochs: HPO(range(2, 5)), validation_split: HPO(range(0.1, 0.3)), early_stopping { patience: HPO(choice(2, 4)) } }
+      optimizer: SGD(learning_rate=ExponentialDecay(HPO(log_range(0.01, 0.1)), 100,
+                                                    HPO(range(0.5, 0.9))))
+      train { epochs: HPO(range(2, 5)), validation_split: HPO(range(0.1, 0.3)),
+              early_stopping { patience: HPO(choice(2, 4)) } }
     }""")
     assert names(n) == ["layers[0].block[0].filters",
                         "optimizer.learning_rate.initial_learning_rate",
@@ -42,7 +44,8 @@ def test_block_schedule_and_train_paths():
 
 
 def test_paths_are_stable_across_reparse_and_formatting():
-    text = "network A { input: (4,) layers: Dense(HPO(choice(2, 4))) Dropout(HPO(range(0.0, 0.5))) }"
+    text = ("network A { input: (4,) layers: Dense(HPO(choice(2, 4))) "
+            "Dropout(HPO(range(0.0, 0.5))) }")
     spaced = text.replace("(", " ( ").replace(")", " ) ").replace(" ( ", "(")
     assert names(parse(text)) == names(parse(spaced)) == ["layers[0].units", "layers[1].rate"]
 

@@ -42,18 +42,22 @@ def test_seed_dict_binds_aliases_and_warns_for_unbound_keys():
 
 
 def test_dropout_rate_binds_every_dropout_layer():
-    net = parse("network D { input: (4,) layers: Dense(8) Dropout(0.1) Dense(8) Dropout(0.2) Output(1) }")
+    net = parse("network D { input: (4,) layers: "
+                "Dense(8) Dropout(0.1) Dense(8) Dropout(0.2) Output(1) }")
     (p,) = bind_search_space(net, {"dropout_rate": {"type": "float", "min": 0.0, "max": 0.5}})
     assert p.name == "dropout_rate" and p.targets == ("layers[1].rate", "layers[3].rate")
 
 
 def test_union_with_dsl_and_dict_wins_on_the_same_path():
     net = load(EX / "digits_mlp.neural")
-    with pytest.warns(NeuralWarning, match="replaces the HPO expression at optimizer.learning_rate"):
-        params = bind_search_space(net, {"learning_rate": {"type": "float", "min": 1e-3, "max": 1e-1, "log": True},
-                                         "layers[4].units": {"type": "categorical", "values": [10]}})
+    space = {"learning_rate": {"type": "float", "min": 1e-3, "max": 1e-1, "log": True},
+             "layers[4].units": {"type": "categorical", "values": [10]}}
+    with pytest.warns(NeuralWarning,
+                      match="replaces the HPO expression at optimizer.learning_rate"):
+        params = bind_search_space(net, space)
     by = {p.name: p for p in params}
-    assert by["optimizer.learning_rate"].low == 1e-3 and by["optimizer.learning_rate"].origin == "dict"
+    lr = by["optimizer.learning_rate"]
+    assert lr.low == 1e-3 and lr.origin == "dict"
     assert "layers[1].units" in by and by["layers[4].units"].choices == (10,)
     assert len(by) == 6
 

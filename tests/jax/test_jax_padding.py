@@ -149,7 +149,8 @@ def test_conv_impl_patches_matches_xla():
     @jax.jit
     def run(v, x):
         outs = [m.apply(v, x)[0] for m in (xla, patches)]
-        grads = [jax.grad(lambda p, m=m: jnp.sum(m.apply({**v, "params": p}, x)[0] ** 2))(v["params"])
+        grads = [jax.grad(lambda p, m=m: jnp.sum(m.apply({**v, "params": p}, x)[0] ** 2))(
+                     v["params"])
                  for m in (xla, patches)]
         return outs, grads
 

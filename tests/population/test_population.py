@@ -50,7 +50,8 @@ def cfg(lr=3e-3, units=32, act="relu", rate=0.0, **kw):
 
 def test_bucketing_splits_by_shape_only():
     net = parse(MLP)
-    configs = [cfg(1e-3), cfg(1e-2, act="tanh", rate=0.3, seed=4), cfg(units=16), cfg(3e-2, units=16)]
+    configs = [cfg(1e-3), cfg(1e-2, act="tanh", rate=0.3, seed=4), cfg(units=16),
+               cfg(3e-2, units=16)]
     buckets = bucket_configs(net, configs)
     assert [b.indices for b in buckets] == [[0, 1], [2, 3]]
     assert buckets[0].seeds == [1, 4]
@@ -141,7 +142,8 @@ def test_divergent_member_is_frozen_and_reported(digits):
 
 
 def test_tiny_memory_budget_runs_in_chunks_with_the_same_results(digits):
-    configs = [{"optimizer.learning_rate": lr, "seed": i} for i, lr in enumerate((0.02, 0.05, 0.1, 0.2, 0.3))]
+    configs = [{"optimizer.learning_rate": lr, "seed": i}
+               for i, lr in enumerate((0.02, 0.05, 0.1, 0.2, 0.3))]
     net = parse(SGD)
     full = train_population(net, digits, configs)
     chunked = train_population(net, digits, configs, memory_budget=200_000)
@@ -231,7 +233,8 @@ def test_successive_halving_compacts_the_population(digits):
     best_sh = max(m.val["accuracy"] for m in sh)
     assert best_sh >= best_full - 0.01
     # on a task this small a new compilation costs more than the epochs it would save
-    auto = train_population(net, digits, configs, scheduler=SuccessiveHalving(min_resource=1, eta=2))
+    auto = train_population(net, digits, configs,
+                            scheduler=SuccessiveHalving(min_resource=1, eta=2))
     assert auto.stats[0]["kept_size"] > 0 and auto.stats[0]["traces"]["epoch"] < 3
     assert [m.stopped_epoch for m in auto] == [m.stopped_epoch for m in sh]
 
@@ -258,7 +261,8 @@ def test_rungs_compare_trials_across_rounds_by_trial_id(digits):
     assert sum(m.stopped_by == "scheduler" for m in again) == 1
 
 
-@pytest.mark.parametrize("ids, words", [([0], "2 distinct ids"), ([4, 4], "got 2 \\(1 distinct\\)")])
+@pytest.mark.parametrize("ids, words", [([0], "2 distinct ids"),
+                                        ([4, 4], "got 2 \\(1 distinct\\)")])
 def test_bad_trial_ids_fail_before_compiling(digits, ids, words):
     with pytest.raises(PopulationConfigError, match=words):
         train_population(parse(MLP), digits, [cfg(), cfg(1e-2)], trial_ids=ids)
@@ -272,9 +276,11 @@ def test_hyperband_brackets_and_patience(digits):
     configs = [{"optimizer.learning_rate": float(lr)} for lr in np.geomspace(1e-3, 0.5, 6)]
     r = train_population(net, digits, configs, scheduler=Hyperband(1, 4, eta=2))
     assert any(m.stopped_by == "scheduler" for m in r) and any(m.stopped_epoch is None for m in r)
-    es = parse(SGD.replace("seed: 0 }", "seed: 0, early_stopping { patience: 0, monitor: \"val_loss\" } }")
+    es = parse(SGD.replace("seed: 0 }",
+                           "seed: 0, early_stopping { patience: 0, monitor: \"val_loss\" } }")
                .replace("epochs: 3", "epochs: 12"))
-    r2 = train_population(es, digits, [{"optimizer.learning_rate": 0.9}, {"optimizer.learning_rate": 1e-3}])
+    r2 = train_population(es, digits, [{"optimizer.learning_rate": 0.9},
+                                       {"optimizer.learning_rate": 1e-3}])
     assert any(m.stopped_by == "patience" for m in r2)
 
 
@@ -288,8 +294,10 @@ def test_pbt_copies_perturbs_and_records_lineage_without_retracing(digits):
     assert [ep for ep, _, _ in events] == [1, 2]  # one loser per step (quantile 0.25 of 4)
     for _, idx, e in events:
         assert e["from"] != idx
-        ratio = e["hyperparams"]["optimizer.learning_rate"] / r[e["from"]].config["optimizer.learning_rate"]
-        assert any(ratio == pytest.approx(f ** k, rel=1e-5) for f in (0.8, 1.2) for k in (1, 2)) or ratio > 0
+        ratio = (e["hyperparams"]["optimizer.learning_rate"]
+                 / r[e["from"]].config["optimizer.learning_rate"])
+        assert any(ratio == pytest.approx(f ** k, rel=1e-5)
+                   for f in (0.8, 1.2) for k in (1, 2)) or ratio > 0
     for m in r:
         if not m.lineage:
             assert m.hyperparams["optimizer.learning_rate"] == pytest.approx(
@@ -300,7 +308,8 @@ def test_pbt_copies_perturbs_and_records_lineage_without_retracing(digits):
 
 
 def test_pbt_beats_the_best_fixed_learning_rate(digits):
-    net = parse(SGD.replace("log_range(1e-4, 1e30)", "log_range(1e-4, 1.0)").replace("epochs: 3", "epochs: 6"))
+    net = parse(SGD.replace("log_range(1e-4, 1e30)", "log_range(1e-4, 1.0)")
+                .replace("epochs: 3", "epochs: 6"))
     configs = [{"optimizer.learning_rate": float(v), "seed": i}
                for i, v in enumerate(np.geomspace(1e-4, 1.0, 8))]
     fixed = train_population(net, digits, configs)

@@ -26,7 +26,8 @@ network DigitsSGD {
   train { epochs: 2, batch_size: 32, validation_split: 0.2, seed: 0 }
 }
 """
-CONFIGS = [{"optimizer.learning_rate": lr, "seed": i} for i, lr in enumerate((0.02, 0.05, 1e30, 0.1, 0.2, 0.3))]
+CONFIGS = [{"optimizer.learning_rate": lr, "seed": i}
+           for i, lr in enumerate((0.02, 0.05, 1e30, 0.1, 0.2, 0.3))]
 
 SCRIPT = f"""
 import json, jax

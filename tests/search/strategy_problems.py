@@ -37,7 +37,7 @@ def run(strategy, dims, f, budget: int, batch: int = 1, seed: int = 0) -> float:
     best = math.inf
     for _ in range(budget // batch):
         x = strategy.ask(batch)
-        assert x.shape == (batch, len(dims)) and np.all((0 <= x) & (x <= 1))
+        assert x.shape == (batch, len(dims)) and np.all((x >= 0) & (x <= 1))
         y = np.array([f(xi) for xi in x])
         best = min(best, y.min())
         strategy.tell(x, y)

@@ -117,26 +117,33 @@ def test_strategy_ask_tell_and_resume():
 
 
 def _toy_training(seed: int, moving: bool) -> tuple[float, float]:
-    """A population "trains" for T epochs; progress per epoch peaks when u is at c(t).
+    """A population "trains" for `epochs` epochs; progress per epoch peaks when u is at c(t).
 
     Returns the best final progress under PBT and the best progress any member of the
     same initial population would reach keeping its initial value.
     """
-    P, T, ready = 10, 40, 2
+    size, epochs, ready = 10, 40, 2
     pbt = make((Dimension("lr", "float"),), seed=seed)
     rng = np.random.default_rng(100 + seed)
     if moving:  # the best value decays, as a learning rate schedule would
-        u = rng.random((P, 1))
-        centre = lambda t: 0.85 - 0.6 * t / T
+        u = rng.random((size, 1))
+
+        def centre(t):
+            return 0.85 - 0.6 * t / epochs
     else:  # a fixed optimum that no initial member is near
-        u = rng.uniform(0.05, 0.4, (P, 1))
-        centre = lambda t: 0.7
-    rate = lambda v, t: np.exp(-(((v[:, 0] - centre(t)) / 0.15) ** 2))
-    fixed = float(sum(rate(u, t) for t in range(T)).max())
-    progress = np.zeros(P)
-    for t in range(T):
+        u = rng.uniform(0.05, 0.4, (size, 1))
+
+        def centre(t):
+            return 0.7
+
+    def rate(v, t):
+        return np.exp(-(((v[:, 0] - centre(t)) / 0.15) ** 2))
+
+    fixed = float(sum(rate(u, t) for t in range(epochs)).max())
+    progress = np.zeros(size)
+    for t in range(epochs):
         progress += rate(u, t)
-        if (t + 1) % ready == 0 and t < T - 1:
+        if (t + 1) % ready == 0 and t < epochs - 1:
             u, parent = pbt.exploit_explore(u, progress, maximize=True)
             progress = progress[parent]  # the copied member loads its parent's weights
     return float(progress.max()), fixed

@@ -26,7 +26,7 @@ def _graph() -> dict[str, set[str]]:
         name = ".".join(f.relative_to(ROOT).with_suffix("").parts)
         files[name.removesuffix(".__init__")] = f
     # a package's __init__ re-exports its modules; the edges that matter are module to module
-    return {m: {t for t in _imports(f) if t in files and t != m and not files[t].name ==
+    return {m: {t for t in _imports(f) if t in files and t != m and files[t].name !=
                 "__init__.py"}
             for m, f in files.items() if f.name != "__init__.py"}
 

@@ -24,7 +24,8 @@ def test_requeue_turns_a_running_trial_back_into_a_waiting_one(storage):
     t = study.trials[running.number]
     assert t.state == TrialState.WAITING and t.intermediate_values == {}
     assert t.datetime_start is None and "worker" not in t.system_attrs
-    assert t.system_attrs["requeued"] == 1 and t.system_attrs["requeue_reason"] == "interrupted (Ctrl-C)"
+    assert t.system_attrs["requeued"] == 1
+    assert t.system_attrs["requeue_reason"] == "interrupted (Ctrl-C)"
     assert study.requeue(done) is None  # a finished trial stays finished
     assert study.n_counted() == 1
     again = study.ask()  # the same configuration, under the same number, comes first
@@ -76,4 +77,5 @@ def test_tell_stores_the_reason_of_a_failed_trial(storage):
     study.tell(b, state="failed")
     study.tell(c, float("nan"))
     reasons = [t.system_attrs.get("fail_reason") for t in study.trials]
-    assert reasons[0] == "diverged: loss 1e+23" and reasons[1] is None and "not finite" in reasons[2]
+    assert reasons[0] == "diverged: loss 1e+23" and reasons[1] is None
+    assert "not finite" in reasons[2]

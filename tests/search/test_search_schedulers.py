@@ -13,7 +13,8 @@ def test_asha_keeps_top_third_at_each_rung():
     stop = asha.decide(1, values, ids=range(9))
     assert stop.tolist() == [True, False, True, False, True, False, True, True, True]
     live = [1, 3, 5]  # values 1, 3, 2
-    assert not asha.decide(2, np.array([0.5, 9.0, 9.0]), ids=live).any()  # between rungs: nobody stops
+    # between rungs: nobody stops
+    assert not asha.decide(2, np.array([0.5, 9.0, 9.0]), ids=live).any()
     stop = asha.decide(3, np.array([0.9, 0.8, 0.7]), ids=live)
     assert stop.tolist() == [True, True, False]  # rung 1: 3 values, keep 1
 

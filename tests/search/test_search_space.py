@@ -40,7 +40,7 @@ def test_encode_decode_round_trip_and_conditions():
     for p in samples:
         assert ("momentum" in p) == (p["optimizer"] == "SGD")
         u = space.encode(p)
-        assert u.shape == (5,) and ((0 <= u) & (u <= 1)).all()
+        assert u.shape == (5,) and ((u >= 0) & (u <= 1)).all()
         back = space.decode(u)
         assert back.keys() == p.keys()
         assert math.isclose(back["learning_rate"], p["learning_rate"], rel_tol=1e-9)
@@ -101,14 +101,17 @@ def test_bad_dict_entries_name_the_key(entry, words):
 
 
 def test_condition_on_unknown_parameter():
-    with pytest.raises(SearchSpaceError, match=r"'momentum'.*unknown parameter 'optimiser'.*did you mean 'optimizer'"):
+    with pytest.raises(SearchSpaceError,
+                       match=r"'momentum'.*unknown parameter 'optimiser'"
+                             r".*did you mean 'optimizer'"):
         Space.from_dict(SEED_DICT | {"momentum": {"type": "float", "min": 0.8, "max": 0.99,
                                                    "condition": {"optimiser": "SGD"}}})
     with pytest.raises(SearchSpaceError, match="not a value of 'optimizer'"):
         Space.from_dict(SEED_DICT | {"momentum": {"type": "float", "min": 0.8, "max": 0.99,
                                                    "condition": {"optimizer": "Adagrad"}}})
     with pytest.raises(SearchSpaceError, match="cycle"):
-        Space({"a": Categorical([1, 2], condition={"b": 1}), "b": Categorical([1, 2], condition={"a": 1})})
+        Space({"a": Categorical([1, 2], condition={"b": 1}),
+               "b": Categorical([1, 2], condition={"a": 1})})
 
 
 def test_encode_rejects_bad_params():
@@ -126,7 +129,8 @@ def test_encode_rejects_bad_params():
 def test_nested_condition_and_multi_value_condition():
     space = Space.from_dict({
         "opt": {"type": "categorical", "values": ["sgd", "adam", "rmsprop"]},
-        "momentum": {"type": "float", "min": 0.0, "max": 0.9, "condition": {"opt": ["sgd", "rmsprop"]}},
+        "momentum": {"type": "float", "min": 0.0, "max": 0.9,
+                     "condition": {"opt": ["sgd", "rmsprop"]}},
         "nesterov": {"type": "categorical", "values": [True, False], "condition": {"opt": "sgd"}},
     })
     assert space.decode([0.1, 0.5, 0.1]) == {"opt": "sgd", "momentum": 0.45, "nesterov": True}

@@ -33,7 +33,8 @@ def objective(trial):
 
 def test_resume_by_name_keeps_trials_and_strategy_state(tmp_path):
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
-    study = create_study("grid", storage=url, space=SPACE, strategy=search.strategies.GridSearch(n_points=3), seed=0)
+    study = create_study("grid", storage=url, space=SPACE,
+                         strategy=search.strategies.GridSearch(n_points=3), seed=0)
     study.optimize(objective, n_trials=10)
     first = [t.params for t in study.trials]
     again = load_study("grid", storage=url)
@@ -55,8 +56,10 @@ def test_resume_by_name_keeps_trials_and_strategy_state(tmp_path):
 
 def test_multi_objective_and_tuple_values_in_sql(tmp_path):
     url = f"sqlite:///{tmp_path / 'mo.db'}"
-    space = {"k": {"type": "categorical", "values": [[3, 3], [5, 5]]}, "x": {"type": "float", "min": 0, "max": 1}}
-    study = create_study("mo", storage=url, space=space, directions=["minimize", "maximize"], seed=0)
+    space = {"k": {"type": "categorical", "values": [[3, 3], [5, 5]]},
+             "x": {"type": "float", "min": 0, "max": 1}}
+    study = create_study("mo", storage=url, space=space, directions=["minimize", "maximize"],
+                         seed=0)
     study.optimize(lambda t: (t.params["x"], t.params["k"][0] * t.params["x"]), n_trials=12)
     again = load_study("mo", storage=url)
     assert again.directions == ["minimize", "maximize"]
@@ -73,7 +76,8 @@ def _reference_params(n):
 def test_sigkill_mid_study_then_resume(tmp_path):
     url = f"sqlite:///{tmp_path / 'crash.db'}"
     marker = tmp_path / "hanging"
-    proc = subprocess.Popen([sys.executable, str(WORKER), url, "crash", "7", "100", "6", str(marker)])
+    proc = subprocess.Popen([sys.executable, str(WORKER), url, "crash", "7", "100", "6",
+                             str(marker)])
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert proc.poll() is None and time.monotonic() < deadline, "worker ended early"
@@ -104,7 +108,8 @@ def test_four_processes_never_share_a_trial(tmp_path):
     for i in range(8):
         study.enqueue({"x": i - 4.0, "k": 1 + i % 8, "act": "relu"})
     procs = [
-        subprocess.Popen([sys.executable, str(WORKER), url, "shared", str(100 + i), "12"], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, str(WORKER), url, "shared", str(100 + i), "12"],
+                         stdout=subprocess.PIPE, text=True)
         for i in range(4)
     ]
     pids = set()
@@ -116,7 +121,8 @@ def test_four_processes_never_share_a_trial(tmp_path):
     assert [t.number for t in trials] == list(range(48))
     assert all(t.state == TrialState.COMPLETE for t in trials)
     assert {t.system_attrs["worker"].rpartition(":")[2] for t in trials} == pids and len(pids) == 4
-    assert [t.params["x"] for t in trials[:8]] == [i - 4.0 for i in range(8)]  # each enqueued point ran once
+    # each enqueued point ran once
+    assert [t.params["x"] for t in trials[:8]] == [i - 4.0 for i in range(8)]
     assert len({tuple(t.params.values()) for t in trials}) == 48
 
 

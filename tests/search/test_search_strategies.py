@@ -30,7 +30,9 @@ def _build(name):
         pytest.skip(f"{name} not available yet: {e}")
 
 
-@pytest.mark.parametrize("name", sorted(set(available_strategies()) | {"random", "grid", "tpe", "gp", "evolution", "pbt", "optuna"}))
+@pytest.mark.parametrize("name", sorted(set(available_strategies())
+                                         | {"random", "grid", "tpe", "gp", "evolution", "pbt",
+                                            "optuna"}))
 def test_strategy_conformance(name):
     if name == "optuna":
         pytest.importorskip("optuna")
@@ -54,8 +56,10 @@ def test_strategy_conformance(name):
 
 
 def test_registry_names_aliases_and_errors():
-    assert {"random", "grid", "tpe", "gp", "evolution", "pbt", "optuna"} <= set(available_strategies())
-    assert strategy_class("RandomStrategy") is RandomSearch and strategy_class("GridStrategy") is GridSearch
+    assert ({"random", "grid", "tpe", "gp", "evolution", "pbt", "optuna"}
+            <= set(available_strategies()))
+    assert strategy_class("RandomStrategy") is RandomSearch
+    assert strategy_class("GridStrategy") is GridSearch
     assert strategy_class("RANDOM") is RandomSearch
     assert search.strategies.RandomStrategy is RandomSearch
     assert ALIASES["BayesianStrategy"] == "gp" and ALIASES["EvolutionaryStrategy"] == "evolution"
@@ -121,12 +125,14 @@ def test_optuna_sampler_learns_from_foreign_points():
     from search.strategies.optuna_adapter import OptunaSampler
 
     s = OptunaSampler(sampler=optuna.samplers.RandomSampler(seed=0))
-    dims = (Dimension("x", "float"), Dimension("k", "int", levels=4), Dimension("c", "categorical", levels=3))
+    dims = (Dimension("x", "float"), Dimension("k", "int", levels=4),
+            Dimension("c", "categorical", levels=3))
     s.bind(dims, seed=0)
     x = s.ask(3)
     assert np.isin(np.round(x[:, 1] * 4 - 0.5, 9), [0, 1, 2, 3]).all()
     s.tell(x, np.arange(3.0))
-    s.tell(np.array([[0.5, 0.125, 0.5]]), np.array([-1.0]))  # never asked: added as a finished trial
+    # never asked: added as a finished trial
+    s.tell(np.array([[0.5, 0.125, 0.5]]), np.array([-1.0]))
     done = s._study.get_trials(deepcopy=False)
     assert len(done) == 4 and min(t.value for t in done) == -1.0
 

@@ -16,7 +16,8 @@ from search import (
 )
 from search.strategies import GridSearch, RandomSearch, Strategy
 
-QUAD = {"x": {"type": "float", "min": -5.0, "max": 5.0}, "y": {"type": "float", "min": -5.0, "max": 5.0}}
+QUAD = {"x": {"type": "float", "min": -5.0, "max": 5.0},
+        "y": {"type": "float", "min": -5.0, "max": 5.0}}
 
 
 def quad(trial):
@@ -121,7 +122,8 @@ def test_pruning_with_report_and_scheduler():
 
 def test_enqueue_comes_first():
     rec = Recorder()
-    study = create_study(space=QUAD | {"c": {"type": "categorical", "values": ["a", "b"]}}, strategy=rec, seed=0)
+    study = create_study(space=QUAD | {"c": {"type": "categorical", "values": ["a", "b"]}},
+                         strategy=rec, seed=0)
     n0 = study.enqueue({"x": 1.0, "y": -2.0, "c": "b"})
     n1 = study.enqueue({"x": 0.0, "y": 0.0, "c": "a"})
     trials = study.ask(3)
@@ -137,7 +139,8 @@ def test_enqueue_comes_first():
 @pytest.mark.parametrize("strategy", ["random", "grid"])
 def test_same_seed_same_study(strategy):
     def run(seed):
-        study = create_study(space=QUAD | {"k": {"type": "int", "min": 1, "max": 9}}, strategy=strategy, seed=seed)
+        study = create_study(space=QUAD | {"k": {"type": "int", "min": 1, "max": 9}},
+                             strategy=strategy, seed=seed)
         study.optimize(quad, n_trials=15)
         return [t.params for t in study.trials]
 
@@ -148,10 +151,12 @@ def test_same_seed_same_study(strategy):
 
 def test_grid_ends_cleanly():
     study = create_study(space={"a": {"type": "categorical", "values": [1, 2, 3]},
-                                "b": {"type": "int", "min": 0, "max": 1}}, strategy=GridSearch(), seed=0)
+                                "b": {"type": "int", "min": 0, "max": 1}},
+                         strategy=GridSearch(), seed=0)
     study.optimize(lambda t: t.params["a"] * 10 + t.params["b"], n_trials=100)
     assert len(study.trials) == 6
-    assert sorted((t.params["a"], t.params["b"]) for t in study.trials) == [(a, b) for a in (1, 2, 3) for b in (0, 1)]
+    assert (sorted((t.params["a"], t.params["b"]) for t in study.trials)
+            == [(a, b) for a in (1, 2, 3) for b in (0, 1)])
     with pytest.raises(SearchExhausted):
         study.ask()
 
@@ -163,7 +168,8 @@ def test_multi_objective_pareto_front():
     # every trial lies on the front of this problem (f1 up means f2 down), except none
     assert len(study.best_trials) == 30
     front = study.pareto_front()
-    assert front.shape == (30, 2) and (np.diff(front[:, 0]) >= 0).all() and (np.diff(front[:, 1]) <= 0).all()
+    assert front.shape == (30, 2)
+    assert (np.diff(front[:, 0]) >= 0).all() and (np.diff(front[:, 1]) <= 0).all()
     with pytest.raises(ValueError, match="best_trials"):
         _ = study.best_trial
 

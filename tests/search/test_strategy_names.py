@@ -9,7 +9,8 @@ SPACE = {"x": {"type": "float", "min": 0.0, "max": 1.0}}
 
 
 @pytest.mark.parametrize("spelling,name", [
-    ("cmaes", "CMA_ES"), ("CMA-ES", "CMA_ES"), ("cma_es", "CMA_ES"), ("de", "DifferentialEvolution"),
+    ("cmaes", "CMA_ES"), ("CMA-ES", "CMA_ES"), ("cma_es", "CMA_ES"),
+    ("de", "DifferentialEvolution"),
     ("ga", "SimpleGA"), ("SimpleGA", "SimpleGA"), ("pso", "PSO"), ("snes", "SNES"),
     ("OpenES", "Open_ES"), ("open-es", "Open_ES"), ("sep-cma-es", "Sep_CMA_ES"), ("xnes", "xNES"),
 ])

@@ -15,9 +15,9 @@ from neural_jax.train import (
 )
 
 
-def _cos(t, T, alpha, start):
-    t = min(t, T)
-    return start * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * t / T)) + alpha)
+def _cos(t, steps, alpha, start):
+    t = min(t, steps)
+    return start * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * t / steps)) + alpha)
 
 
 # name -> (args, reference(step) written from the Keras documentation formulas)
