@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from search._base_storage import BaseStorage, worker_id
 from search.errors import (
@@ -25,6 +25,9 @@ from search.errors import (
     TrialNotFoundError,
 )
 from search.trial import FrozenTrial, TrialState, utcnow
+
+if TYPE_CHECKING:  # at run time `SQLStorage` comes from the module's __getattr__
+    from search._sql_storage import SQLStorage
 
 __all__ = ["BaseStorage", "InMemoryStorage", "SQLStorage", "get_storage", "worker_id"]
 
@@ -155,7 +158,8 @@ class InMemoryStorage(BaseStorage):
         with self._lock:
             t = self._trial(study_id, number)
             if t.state.is_finished:
-                raise TrialFinishedError(f"trial {number} is {t.state.value.lower()}; cannot report")
+                raise TrialFinishedError(
+                    f"trial {number} is {t.state.value.lower()}; cannot report")
             t.intermediate_values = {int(k): float(v) for k, v in values.items()}
 
     def set_user_attrs(self, study_id, number, attrs):

@@ -7,11 +7,11 @@ expanded); ``ModelTransformer().transform(tree)`` lowers it to the IR
 
 from __future__ import annotations
 
-from neural_jax.dsl.ast import FileNode
 from neural_jax.core.errors import NeuralValidationError
+from neural_jax.dsl.ast import FileNode
+from neural_jax.dsl.lower import lower_file
 from neural_jax.dsl.macros import expand_macros
 from neural_jax.dsl.parser import parse_ast
-from neural_jax.dsl.lower import lower_file
 from neural_jax.ir.nodes import Network
 
 __all__ = ["create_parser", "ModelTransformer"]
