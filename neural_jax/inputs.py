@@ -55,7 +55,8 @@ def dataset_for(net, data: Any, **options: Any):
     from neural_jax.data import as_dataset
     from neural_jax.data.network_fit import synthetic_for
 
-    if isinstance(data, str) and data.strip().lower() == "synthetic" and "input_shape" not in options:
+    synthetic = isinstance(data, str) and data.strip().lower() == "synthetic"
+    if synthetic and "input_shape" not in options:
         options.pop("data_dir", None)
         return synthetic_for(net, **options)
     return as_dataset(data, **options)

@@ -8,7 +8,6 @@ can substitute text in place. Spans never take part in equality.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from neural_jax.core.source import NO_SPAN, Source, Span
 
@@ -144,4 +143,4 @@ class FileNode:
     source: Source = field(default_factory=lambda: Source(""), compare=False)
 
 
-Node = Union[Literal, Name, TupleNode, ListNode, Call]
+Node = Literal | Name | TupleNode | ListNode | Call

@@ -1,4 +1,7 @@
-"""AST -> IR for the training sections: loss, metrics, optimizer (and schedules), train, execution."""
+"""AST -> IR for the training sections.
+
+The sections are loss, metrics, optimizer (and schedules), train and execution.
+"""
 
 from __future__ import annotations
 
@@ -212,7 +215,8 @@ class TrainLowerer(ValueLowerer):
                     # SPEC §1: top level or train {}; when both are written, train {} wins
                     warnings.warn(NeuralWarning(
                         f"{self.src.name}:{e.span.line}: batch_size is set at top level "
-                        f"(line {spans[key].line}) and in train {{}}; the train {{}} value is used"),
+                        f"(line {spans[key].line}) and in train {{}}; "
+                        "the train {} value is used"),
                         stacklevel=2)
                     del vals[key]
                 else:
