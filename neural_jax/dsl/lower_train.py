@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from typing import Any
 
 from neural_jax.core.errors import NeuralWarning, did_you_mean
 from neural_jax.core.source import Span
@@ -83,7 +84,9 @@ class TrainLowerer(ValueLowerer):
             out.append(Metric(name=name, params=params))
         return tuple(out)
 
-    def named_call(self, node, table: dict, what: str, path: str):
+    def named_call(
+        self, node, table: dict, what: str, path: str,
+    ) -> tuple[str, tuple[tuple[str, Any], ...]]:
         """A name given as a string, a bare name or a call with arguments."""
         if isinstance(node, ast.Literal) and isinstance(node.value, str):
             call = ast.Call(node.value, (), node.span, close=node.span.end)
@@ -104,7 +107,7 @@ class TrainLowerer(ValueLowerer):
 
     # --- optimizer --------------------------------------------------------------------------
 
-    def optimizer_section(self, sec: ast.Section):
+    def optimizer_section(self, sec: ast.Section) -> Optimizer | Choice:
         node = self.one_item(sec, "optimizer:")
         if isinstance(node, ast.Call) and node.name.upper() == "HPO":
             choice = self.hpo(node, "optimizer", None, "the optimizer", option=self.optimizer)
@@ -116,7 +119,7 @@ class TrainLowerer(ValueLowerer):
                 for v in choice.values))
         return self.optimizer(node, "optimizer")
 
-    def optimizer_from_str(self, v, node, path):
+    def optimizer_from_str(self, v, node, path) -> Optimizer:
         if not isinstance(v, str):
             raise self.fail(node.span, f"{v!r} is not an optimizer",
                              "one of " + ", ".join(OPTIMIZERS))
