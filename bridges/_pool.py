@@ -16,6 +16,7 @@ started with :mod:`subprocess` and two pipes of its own, so that
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import pathlib
 import pickle
@@ -167,10 +168,8 @@ class _Worker:
         if kill and self.proc.poll() is None:
             self.proc.kill()
         for fd in (self.tx, self.rx):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 def _kill_all(workers: list[_Worker], log_dir: pathlib.Path) -> None:
@@ -178,10 +177,8 @@ def _kill_all(workers: list[_Worker], log_dir: pathlib.Path) -> None:
     for w in workers:
         w.close(kill=True)
     for w in workers:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             w.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
     workers.clear()
     shutil.rmtree(log_dir, ignore_errors=True)
 

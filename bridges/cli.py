@@ -46,7 +46,8 @@ def _search(args: argparse.Namespace, code: str) -> dict:
 
     opt = HPOptimizer(strategy=args.strategy, n_trials=args.n_trials, population=args.population,
                       seed=args.seed, epochs=args.epochs,
-                      data_dir=data_options(args.dataset or "digits", args.data_dir).get("data_dir"),
+                      data_dir=data_options(args.dataset or "digits",
+                                            args.data_dir).get("data_dir"),
                       on_round=on_round)
     best = opt.optimize(code, dataset_name=args.dataset or "digits", metric=metric,
                         direction=direction, network=args.network)

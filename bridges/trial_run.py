@@ -44,7 +44,7 @@ def check_installed(backend: str) -> None:
         raise _missing(backend, f"no module named {_EXTRA[backend]!r}")
 
 
-def failed_result(index: int, config: Mapping[str, Any], message: str):
+def failed_result(index: int, config: Mapping[str, Any], message: str) -> TrialOutcome:
     """A failed trial's :class:`~neural_jax.executors.TrialOutcome`."""
     return TrialOutcome(index=index, config=dict(config), history=[], val={}, test={},
                         failed=True, message=message)
@@ -80,7 +80,7 @@ def call_trial(fn: Callable[..., Any], net: Any, dataset: Any, config: Mapping[s
 
 
 def run_one(state: Mapping[str, Any], index: int, config: Mapping[str, Any], trial_id: int,
-            scheduler: Any):
+            scheduler: Any) -> tuple[TrialOutcome, list[tuple[int, float]]]:
     """One trial in a worker (``state``: its setup; ``scheduler``: the caller's, copied when
     the trial was handed out): its result and the ``(epoch, score)`` the scheduler judged."""
     reports: list[tuple[int, float]] = []

@@ -136,7 +136,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         validate_config,
     )
 
-    config = (best["params"] if best is not None else parse_json(args.params)) if args.params else {}
+    if not args.params:
+        config = {}
+    else:
+        config = best["params"] if best is not None else parse_json(args.params)
 
     if best is None or "program" not in best:  # values given by hand (JSON text or a
         # plain {path: value} file): checked before any data is loaded or compiled
@@ -163,10 +166,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec = trainer.spec
     searched = [p for p in active_keys(net, trainer.config) if p not in config]
     if searched:
+        labels = config_labels(net, {p: trainer.config[p] for p in searched})
         print("HPO parameters fixed for this run (pass --params to choose): " + ", ".join(
-            f"{p}={v!r}" for p, v in config_labels(net, {p: trainer.config[p] for p in searched}).items()))
-    print(f"training {net.name} on {ds.name}: {plural(spec.epochs, 'epoch')}, batch {spec.batch_size}, "
-          f"{spec.optimizer}, validation {spec.validation_split:g} of the training split")
+            f"{p}={v!r}" for p, v in labels.items()))
+    print(f"training {net.name} on {ds.name}: {plural(spec.epochs, 'epoch')}, "
+          f"batch {spec.batch_size}, {spec.optimizer}, "
+          f"validation {spec.validation_split:g} of the training split")
 
     try:
         result = trainer.fit(ds, on_epoch=epoch_printer(spec.epochs))
@@ -205,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--epochs", type=positive_int, help="override the file's epochs")
     r.add_argument("--batch-size", type=positive_int, help="override the file's batch_size")
     r.add_argument("--seed", type=non_negative_int, help="override the file's seed")
-    r.add_argument("--params", help='JSON values for HPO parameters, e.g. \'{"layers[1].units": 64}\', '
+    r.add_argument("--params",
+                   help='JSON values for HPO parameters, e.g. \'{"layers[1].units": 64}\', '
                    "a JSON file, or the folder (or best.json) of `neural hpo -o DIR`: its best "
                    "trial trains again in the search's program, reproducing its score")
     r.add_argument("--backend", default="jax", choices=["jax", "pytorch", "tensorflow"])
@@ -276,7 +282,8 @@ def _main(argv: list[str] | None) -> int:
         text = e.format()
         argument = getattr(e, "argument", None)  # a flag's value: name the flag
         if argument:
-            text = text.replace(f"{e.kind}: ", f"{e.kind}: argument --{argument.replace('_', '-')}: ", 1)
+            flag = argument.replace("_", "-")
+            text = text.replace(f"{e.kind}: ", f"{e.kind}: argument --{flag}: ", 1)
         print(text, file=sys.stderr)
         return 1
     except BrokenPipeError:

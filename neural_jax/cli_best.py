@@ -135,7 +135,8 @@ def run_best(args: argparse.Namespace, net, record: dict, ds) -> int:
     if metric.startswith("val_") and same and record.get("value") is not None:
         got = result.val.get(metric[4:])
         if got is not None:
-            verdict = "the same" if got == record["value"] else f"differs by {got - record['value']:+.2g}"
+            diff = got - record["value"]
+            verdict = "the same" if got == record["value"] else f"differs by {diff:+.2g}"
             print(f"{metric} {got:.4f}; the search reported {record['value']:.4f}: {verdict}")
     out = save_run(pathlib.Path(args.out), net, result)
     print(f"saved parameters and metrics to {out}")

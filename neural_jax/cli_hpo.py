@@ -12,9 +12,13 @@ import argparse
 import json
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 from neural_jax.cli_report import data_options, plural
 from neural_jax.core.errors import NeuralError
+
+if TYPE_CHECKING:
+    from neural_jax.engine_config import EngineConfig
 
 __all__ = ["add_command", "cmd_hpo", "engine_config"]
 
@@ -193,7 +197,7 @@ def cmd_hpo(args: argparse.Namespace) -> int:
     return 0 if best else 1
 
 
-def engine_config(args: argparse.Namespace, **extra):
+def engine_config(args: argparse.Namespace, **extra) -> EngineConfig:
     """The :class:`~neural_jax.engine_config.EngineConfig` the ``neural hpo`` flags describe
     (``extra``: fields the command decides, e.g. ``keep_best``).
 

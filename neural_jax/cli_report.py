@@ -8,12 +8,13 @@ Every command module reads these from here, so none of them imports :mod:`neural
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 __all__ = ["data_options", "diverged", "epoch_printer", "failed_status", "plural",
            "print_scores", "report_divergence"]
 
 
-def epoch_printer(epochs: int):
+def epoch_printer(epochs: int) -> Callable[[int, dict], None]:
     """An ``on_epoch`` callback printing one line per epoch: ``epoch  2/10  loss 0.31 ...``."""
 
     def show(epoch: int, rec: dict) -> None:

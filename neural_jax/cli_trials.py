@@ -129,7 +129,7 @@ def _csv(records: list[dict[str, Any]]) -> str:
         w.writerow([r["number"], r["state"], "" if r["value"] is None else r["value"],
                     "" if r["duration_s"] is None else r["duration_s"], r["note"],
                     r["datetime_start"] or "", r["datetime_complete"] or "",
-                    *("" if n not in r["params"] else r["params"][n] for n in names)])
+                    *(r["params"].get(n, "") for n in names)])
     return buf.getvalue().rstrip("\n")
 
 
@@ -194,8 +194,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
         sign = -1.0 if direction == "maximize" else 1.0
         records.sort(key=lambda r: (r["value"] is None, sign * (r["value"] or 0.0), r["number"]))
     if args.format == "json":
-        print(json.dumps({"study": args.study, "storage": store.url, "directions": info["directions"],
-                          "trials": records}, indent=2))
+        print(json.dumps({"study": args.study, "storage": store.url,
+                          "directions": info["directions"], "trials": records}, indent=2))
     elif args.format == "csv":
         print(_csv(records))
     else:

@@ -78,7 +78,9 @@ def scheduler(text: str) -> str:
 
 
 #: a ``--space`` value that works as written (the hints of search-space errors show it)
-SPACE_EXAMPLE = '{"optimizer.learning_rate": {"type": "float", "min": 1e-4, "max": 1e-2, "log": true}}'
+SPACE_EXAMPLE = (
+    '{"optimizer.learning_rate": {"type": "float", "min": 1e-4, "max": 1e-2, "log": true}}'
+)
 
 
 def json_object(text: str) -> str:

@@ -8,6 +8,7 @@ the executor can do is in its :class:`~neural_jax.executors.Capabilities`, check
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -133,10 +134,9 @@ def run_rounds(opt: Any, executor: Executor, net: Any, dataset: Any, *, metric: 
         opt.interrupted = True
         requeued = 0
         for t in opt._own_running():
-            try:  # back in the queue: a resume trains the same configuration
+            # back in the queue: a resume trains the same configuration
+            with contextlib.suppress(search.SearchError):
                 requeued += opt.study.requeue(t, "interrupted (Ctrl-C)") is not None
-            except search.SearchError:
-                pass
         opt._running = []
         warnings.warn(NeuralWarning(opt.interrupt_message(requeued)), stacklevel=4)
     finally:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from neural_jax.engine_config import EngineConfig
 
 __all__ = ["engine_config", "run_hpo", "run_train"]
 
@@ -56,7 +59,7 @@ def _dataset(cfg):
     return load_dataset(cfg.dataset, **_dataset_options(cfg))
 
 
-def engine_config(cfg):
+def engine_config(cfg) -> EngineConfig:
     """The :class:`~neural_jax.engine_config.EngineConfig` of a config's search:
     ``cfg.search``'s fields by their names, ``cfg.storage``, ``cfg.study``, ``cfg.data_dir``.
 

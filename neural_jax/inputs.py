@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neural_jax.core.errors import ArgumentError, NeuralValidationError, NeuralWarning
 from neural_jax.methods import Method, resolve_method, resolve_scheduler
+
+if TYPE_CHECKING:
+    from neural_jax.data import Dataset
+    from neural_jax.ir.nodes import Network
 
 __all__ = ["BackendUnavailable", "StrategyUnavailable", "dataset_for", "pick_network",
            "require_strategy", "resolve_backend", "search_methods"]
@@ -32,7 +36,7 @@ class StrategyUnavailable(NeuralValidationError):
 STRATEGY_MODULES: dict[str, str] = {"optuna": "optuna"}
 
 
-def pick_network(code: str, network: str | None, name: str = "<string>"):
+def pick_network(code: str, network: str | None, name: str = "<string>") -> Network:
     """The network named ``network`` of ``code``, or its first (warning when there are more);
     ``name`` is the file's name in errors."""
     from neural_jax.dsl.api import parse, parse_all
@@ -48,14 +52,15 @@ def pick_network(code: str, network: str | None, name: str = "<string>"):
     return nets[0]
 
 
-def dataset_for(net, data: Any, **options: Any):
+def dataset_for(net, data: Any, **options: Any) -> Dataset:
     """``data`` as a :class:`neural_jax.data.Dataset` for ``net``: any kind
     :func:`neural_jax.data.as_dataset` takes; the name ``synthetic`` without an
     ``input_shape`` makes data shaped for the network."""
     from neural_jax.data import as_dataset
     from neural_jax.data.network_fit import synthetic_for
 
-    if isinstance(data, str) and data.strip().lower() == "synthetic" and "input_shape" not in options:
+    synthetic = isinstance(data, str) and data.strip().lower() == "synthetic"
+    if synthetic and "input_shape" not in options:
         options.pop("data_dir", None)
         return synthetic_for(net, **options)
     return as_dataset(data, **options)

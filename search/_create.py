@@ -27,7 +27,10 @@ _DIRECTIONS = {"minimize": "minimize", "min": "minimize", "maximize": "maximize"
 def _directions(direction: str | None, directions: Sequence[str] | None) -> list[str] | None:
     if direction is not None and directions is not None:
         raise ValueError("give either direction or directions, not both")
-    raw = [direction] if direction is not None else (list(directions) if directions is not None else None)
+    if direction is not None:
+        raw = [direction]
+    else:
+        raw = list(directions) if directions is not None else None
     if raw is None:
         return None
     if not raw:
@@ -92,17 +95,21 @@ def create_study(
         sp = Space.from_dict(space)
         strat = get_strategy("random" if strategy is None else strategy)
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
-        info = {"directions": dirs or ["minimize"], "space": sp.to_dict(), "strategy": strategy_name(strat),
-                "strategy_config": strat.get_config(), "seed": seed}
+        info = {"directions": dirs or ["minimize"], "space": sp.to_dict(),
+                "strategy": strategy_name(strat), "strategy_config": strat.get_config(),
+                "seed": seed}
         try:
             sid = store.create_study(name, info)
         except DuplicateStudyError:
             if not load_if_exists:
                 raise
         else:
-            return Study(name, store, sid, sp, strat, info["directions"], seed, scheduler, restore_state=False)
+            return Study(name, store, sid, sp, strat, info["directions"], seed, scheduler,
+                         restore_state=False)
     elif not load_if_exists:
-        raise DuplicateStudyError(f"a study named {name!r} already exists; pass load_if_exists=True to resume it")
+        raise DuplicateStudyError(
+            f"a study named {name!r} already exists; pass load_if_exists=True to resume it"
+        )
     return load_study(name, store, space=space, strategy=strategy,
                       directions=dirs, seed=seed, scheduler=scheduler, requeue_stale=requeue_stale)
 
@@ -153,8 +160,8 @@ def load_study(
     same_kind = strategy_name(strat) == info["strategy"]
     stored_seed = int(info["seed"])
     restore = same_kind and (seed is None or int(seed) == stored_seed)
-    study = Study(name, store, sid, sp, strat, info["directions"], stored_seed if seed is None else int(seed),
-                  scheduler, restore_state=restore)
+    study = Study(name, store, sid, sp, strat, info["directions"],
+                  stored_seed if seed is None else int(seed), scheduler, restore_state=restore)
     if requeue_stale:
         study.recover_stale(requeue=True)
     return study

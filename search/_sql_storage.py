@@ -77,7 +77,9 @@ _studies = Table(
 _trials = Table(
     "search_trials", _md,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("study_id", Integer, ForeignKey("search_studies.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "study_id", Integer, ForeignKey("search_studies.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("number", Integer, nullable=False),
     Column("state", String(16), nullable=False),
     Column("params", Text, nullable=False),
@@ -106,7 +108,7 @@ def _dumps(v: Any) -> str:
 
 
 def _utc(d: _dt.datetime | None) -> _dt.datetime | None:
-    return d.replace(tzinfo=_dt.timezone.utc) if d is not None and d.tzinfo is None else d
+    return d.replace(tzinfo=_dt.UTC) if d is not None and d.tzinfo is None else d
 
 
 class SQLStorage(BaseStorage):
@@ -122,7 +124,10 @@ class SQLStorage(BaseStorage):
         is not a database; the message names the URL.
     """
 
-    def __init__(self, url: str, lock_timeout: float = 60.0, engine_kwargs: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, url: str, lock_timeout: float = 60.0,
+        engine_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
         self.lock_timeout = float(lock_timeout)
         try:
             u = make_url(url)
@@ -143,7 +148,9 @@ class SQLStorage(BaseStorage):
             else:
                 folder = os.path.dirname(os.path.abspath(u.database))
                 if not os.path.isdir(folder):
-                    raise StorageError(f"cannot open storage {self.url!r}: folder {folder!r} does not exist")
+                    raise StorageError(
+                        f"cannot open storage {self.url!r}: folder {folder!r} does not exist"
+                    )
             kwargs["connect_args"] = args
         try:
             self.engine = create_engine(u, **kwargs)
@@ -211,7 +218,9 @@ class SQLStorage(BaseStorage):
             state=TrialState(r.state),
             params=json.loads(r.params),
             values=None if r.vals is None else tuple(json.loads(r.vals)),
-            intermediate_values={int(k): float(v) for k, v in json.loads(r.intermediate or "{}").items()},
+            intermediate_values={
+                int(k): float(v) for k, v in json.loads(r.intermediate or "{}").items()
+            },
             datetime_start=_utc(r.datetime_start),
             datetime_complete=_utc(r.datetime_complete),
             user_attrs=json.loads(r.user_attrs or "{}"),
@@ -221,7 +230,8 @@ class SQLStorage(BaseStorage):
 
     def _missing(self, conn: Connection, study_id: int, number: int, action: str) -> Exception:
         state = conn.execute(
-            select(_trials.c.state).where(_trials.c.study_id == study_id, _trials.c.number == number)
+            select(_trials.c.state)
+            .where(_trials.c.study_id == study_id, _trials.c.number == number)
         ).scalar_one_or_none()
         if state is None:
             return TrialNotFoundError(f"study has no trial number {number}")
@@ -231,15 +241,18 @@ class SQLStorage(BaseStorage):
     def create_study(self, name: str, info: Mapping[str, Any]) -> int:
         try:
             return self._run(lambda c: c.execute(
-                insert(_studies).values(name=name, info=_dumps(dict(info)), next_number=0, created=utcnow())
+                insert(_studies).values(
+                    name=name, info=_dumps(dict(info)), next_number=0, created=utcnow())
             ).inserted_primary_key[0])
         except IntegrityError:
             raise DuplicateStudyError(
-                f"a study named {name!r} already exists in {self.url!r}; pass load_if_exists=True to resume it"
+                f"a study named {name!r} already exists in {self.url!r}; "
+                "pass load_if_exists=True to resume it"
             ) from None
 
     def find_study(self, name: str) -> int | None:
-        return self._run(lambda c: c.execute(select(_studies.c.id).where(_studies.c.name == name)).scalar_one_or_none())
+        return self._run(lambda c: c.execute(
+            select(_studies.c.id).where(_studies.c.name == name)).scalar_one_or_none())
 
     def get_study_info(self, study_id: int) -> dict[str, Any]:
         row = self._run(lambda c: c.execute(
@@ -249,11 +262,13 @@ class SQLStorage(BaseStorage):
         return json.loads(row.info) | {"name": row.name}
 
     def study_names(self) -> list[str]:
-        return list(self._run(lambda c: c.execute(select(_studies.c.name).order_by(_studies.c.id)).scalars().all()))
+        return list(self._run(lambda c: c.execute(
+            select(_studies.c.name).order_by(_studies.c.id)).scalars().all()))
 
     def delete_study(self, name: str) -> None:
         def fn(c: Connection) -> None:
-            sid = c.execute(select(_studies.c.id).where(_studies.c.name == name)).scalar_one_or_none()
+            sid = c.execute(
+                select(_studies.c.id).where(_studies.c.name == name)).scalar_one_or_none()
             if sid is None:
                 raise StudyNotFoundError(f"no study named {name!r} in {self.url!r}")
             c.execute(delete(_trials).where(_trials.c.study_id == sid))
@@ -262,11 +277,13 @@ class SQLStorage(BaseStorage):
 
     def set_strategy_state(self, study_id: int, state: Mapping[str, Any]) -> None:
         self._run(lambda c: c.execute(
-            update(_studies).where(_studies.c.id == study_id).values(strategy_state=_dumps(dict(state)))))
+            update(_studies).where(_studies.c.id == study_id)
+            .values(strategy_state=_dumps(dict(state)))))
 
     def get_strategy_state(self, study_id: int) -> dict[str, Any] | None:
         raw = self._run(lambda c: c.execute(
-            select(_studies.c.strategy_state).where(_studies.c.id == study_id)).scalar_one_or_none())
+            select(_studies.c.strategy_state).where(_studies.c.id == study_id)
+        ).scalar_one_or_none())
         return None if raw is None else json.loads(raw)
 
     # -- trials ----------------------------------------------------------------------------
@@ -281,7 +298,8 @@ class SQLStorage(BaseStorage):
                               .values(next_number=_studies.c.next_number + len(items)))
                 if r.rowcount == 0:
                     raise StudyNotFoundError(f"no study with id {study_id} in {self.url!r}")
-                end = c.execute(select(_studies.c.next_number).where(_studies.c.id == study_id)).scalar_one()
+                end = c.execute(
+                    select(_studies.c.next_number).where(_studies.c.id == study_id)).scalar_one()
                 rows = []
                 for i, item in enumerate(items):
                     state = TrialState.parse(item.get("state", TrialState.RUNNING))
@@ -302,7 +320,8 @@ class SQLStorage(BaseStorage):
             if not items:
                 return []
             res = c.execute(select(_trials).where(
-                _trials.c.study_id == study_id, _trials.c.number >= end - len(items), _trials.c.number < end,
+                _trials.c.study_id == study_id, _trials.c.number >= end - len(items),
+                _trials.c.number < end,
             ).order_by(_trials.c.number))
             return [self._frozen(r) for r in res]
 
@@ -322,7 +341,9 @@ class SQLStorage(BaseStorage):
             attrs = json.loads(cand.system_attrs or "{}") | {"worker": worker}
 
             def fn(c: Connection, cand=cand, attrs=attrs) -> FrozenTrial | None:
-                r = c.execute(update(_trials).where(_trials.c.id == cand.id, _trials.c.state == TrialState.WAITING.value)
+                r = c.execute(update(_trials)
+                              .where(_trials.c.id == cand.id,
+                                     _trials.c.state == TrialState.WAITING.value)
                               .values(state=TrialState.RUNNING.value, datetime_start=utcnow(),
                                       system_attrs=_dumps(attrs)))
                 if r.rowcount != 1:
@@ -343,8 +364,10 @@ class SQLStorage(BaseStorage):
             if r.rowcount != 1:
                 raise self._missing(c, study_id, number, "tell it again")
             if system_attrs:
-                old = json.loads(c.execute(select(_trials.c.system_attrs).where(*where)).scalar_one() or "{}")
-                c.execute(update(_trials).where(*where).values(system_attrs=_dumps(old | dict(system_attrs))))
+                old = json.loads(
+                    c.execute(select(_trials.c.system_attrs).where(*where)).scalar_one() or "{}")
+                c.execute(update(_trials).where(*where)
+                          .values(system_attrs=_dumps(old | dict(system_attrs))))
             return self._frozen(c.execute(select(_trials).where(*where)).one())
 
         return self._run(fn)
@@ -370,7 +393,8 @@ class SQLStorage(BaseStorage):
     def set_intermediate(self, study_id, number, values):
         def fn(c: Connection) -> None:
             r = c.execute(update(_trials).where(
-                _trials.c.study_id == study_id, _trials.c.number == number, _trials.c.state.in_(_OPEN),
+                _trials.c.study_id == study_id, _trials.c.number == number,
+                _trials.c.state.in_(_OPEN),
             ).values(intermediate=_dumps({str(int(k)): float(v) for k, v in values.items()})))
             if r.rowcount != 1:
                 raise self._missing(c, study_id, number, "report to it")
@@ -379,7 +403,8 @@ class SQLStorage(BaseStorage):
 
     def set_user_attrs(self, study_id, number, attrs):
         def fn(c: Connection) -> None:
-            r = c.execute(update(_trials).where(_trials.c.study_id == study_id, _trials.c.number == number)
+            r = c.execute(update(_trials)
+                          .where(_trials.c.study_id == study_id, _trials.c.number == number)
                           .values(user_attrs=_dumps(dict(attrs))))
             if r.rowcount != 1:
                 raise TrialNotFoundError(f"study has no trial number {number}")
@@ -388,28 +413,35 @@ class SQLStorage(BaseStorage):
 
     def get_trial(self, study_id, number):
         row = self._run(lambda c: c.execute(
-            select(_trials).where(_trials.c.study_id == study_id, _trials.c.number == number)).first())
+            select(_trials).where(_trials.c.study_id == study_id, _trials.c.number == number)
+        ).first())
         if row is None:
             raise TrialNotFoundError(f"study has no trial number {number}")
         return self._frozen(row)
 
-    def get_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+    def get_trials(
+        self, study_id: int, states: Iterable[TrialState] | None = None,
+    ) -> list[FrozenTrial]:
         q = select(_trials).where(_trials.c.study_id == study_id)
         if states is not None:
             q = q.where(_trials.c.state.in_([TrialState(s).value for s in states]))
-        return [self._frozen(r) for r in self._run(lambda c: c.execute(q.order_by(_trials.c.number)).all())]
+        rows = self._run(lambda c: c.execute(q.order_by(_trials.c.number)).all())
+        return [self._frozen(r) for r in rows]
 
     def get_numbers(self, study_id: int, states: Iterable[TrialState]) -> list[int]:
         q = select(_trials.c.number).where(
-            _trials.c.study_id == study_id, _trials.c.state.in_([TrialState(s).value for s in states]))
+            _trials.c.study_id == study_id,
+            _trials.c.state.in_([TrialState(s).value for s in states]))
         return list(self._run(lambda c: c.execute(q.order_by(_trials.c.number)).scalars().all()))
 
     def get_trials_by_number(self, study_id: int, numbers: Iterable[int]) -> list[FrozenTrial]:
         wanted = sorted(set(int(n) for n in numbers))
         out: list[FrozenTrial] = []
         for i in range(0, len(wanted), 500):  # stay under every backend's bound-parameter limit
-            q = select(_trials).where(_trials.c.study_id == study_id, _trials.c.number.in_(wanted[i:i + 500]))
-            out += [self._frozen(r) for r in self._run(lambda c, q=q: c.execute(q.order_by(_trials.c.number)).all())]
+            q = select(_trials).where(
+                _trials.c.study_id == study_id, _trials.c.number.in_(wanted[i:i + 500]))
+            rows = self._run(lambda c, q=q: c.execute(q.order_by(_trials.c.number)).all())
+            out += [self._frozen(r) for r in rows]
         return out
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from search._base_storage import BaseStorage, worker_id
 from search.errors import (
@@ -25,6 +25,9 @@ from search.errors import (
     TrialNotFoundError,
 )
 from search.trial import FrozenTrial, TrialState, utcnow
+
+if TYPE_CHECKING:  # at run time `SQLStorage` comes from the module's __getattr__
+    from search._sql_storage import SQLStorage
 
 __all__ = ["BaseStorage", "InMemoryStorage", "SQLStorage", "get_storage", "worker_id"]
 
@@ -85,7 +88,7 @@ class InMemoryStorage(BaseStorage):
             self._study(study_id)
             return copy.deepcopy(self._states[study_id])
 
-    def create_trials(self, study_id, items, strategy_state=None):
+    def create_trials(self, study_id, items, strategy_state=None) -> list[FrozenTrial]:
         with self._lock:
             self._study(study_id)
             trials = self._trials[study_id]
@@ -107,7 +110,7 @@ class InMemoryStorage(BaseStorage):
                 self._states[study_id] = copy.deepcopy(dict(strategy_state))
             return out
 
-    def claim_waiting(self, study_id, max_n, worker):
+    def claim_waiting(self, study_id, max_n, worker) -> list[FrozenTrial]:
         with self._lock:
             out = []
             for t in self._trials[study_id].values():
@@ -127,7 +130,7 @@ class InMemoryStorage(BaseStorage):
             raise TrialNotFoundError(f"study has no trial number {number}")
         return t
 
-    def finish_trial(self, study_id, number, state, values, system_attrs=None):
+    def finish_trial(self, study_id, number, state, values, system_attrs=None) -> FrozenTrial:
         with self._lock:
             t = self._trial(study_id, number)
             if t.state.is_finished:
@@ -140,7 +143,7 @@ class InMemoryStorage(BaseStorage):
             t.system_attrs.update(copy.deepcopy(dict(system_attrs or {})))
             return copy.deepcopy(t)
 
-    def requeue_trial(self, study_id, number, reason):
+    def requeue_trial(self, study_id, number, reason) -> int | None:
         with self._lock:
             t = self._trial(study_id, number)
             if t.state != TrialState.RUNNING:
@@ -151,22 +154,23 @@ class InMemoryStorage(BaseStorage):
             t.system_attrs["requeue_reason"] = reason
             return number
 
-    def set_intermediate(self, study_id, number, values):
+    def set_intermediate(self, study_id, number, values) -> None:
         with self._lock:
             t = self._trial(study_id, number)
             if t.state.is_finished:
-                raise TrialFinishedError(f"trial {number} is {t.state.value.lower()}; cannot report")
+                raise TrialFinishedError(
+                    f"trial {number} is {t.state.value.lower()}; cannot report")
             t.intermediate_values = {int(k): float(v) for k, v in values.items()}
 
-    def set_user_attrs(self, study_id, number, attrs):
+    def set_user_attrs(self, study_id, number, attrs) -> None:
         with self._lock:
             self._trial(study_id, number).user_attrs = copy.deepcopy(dict(attrs))
 
-    def get_trial(self, study_id, number):
+    def get_trial(self, study_id, number) -> FrozenTrial:
         with self._lock:
             return copy.deepcopy(self._trial(study_id, number))
 
-    def get_trials(self, study_id, states=None):
+    def get_trials(self, study_id, states=None) -> list[FrozenTrial]:
         with self._lock:
             self._study(study_id)
             keep = None if states is None else set(states)
@@ -176,7 +180,7 @@ class InMemoryStorage(BaseStorage):
                 if keep is None or t.state in keep
             ]
 
-    def get_numbers(self, study_id, states):
+    def get_numbers(self, study_id, states) -> list[int]:
         with self._lock:
             self._study(study_id)
             keep = set(states)

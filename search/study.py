@@ -86,7 +86,8 @@ class Study:
         self._sync()
 
     def __repr__(self) -> str:
-        return f"Study(name={self.name!r}, directions={self.directions}, strategy={type(self.strategy).__name__})"
+        return (f"Study(name={self.name!r}, directions={self.directions}, "
+                f"strategy={type(self.strategy).__name__})")
 
     # -- properties ------------------------------------------------------------------------
     @property
@@ -179,8 +180,8 @@ class Study:
             if m > 0:
                 x = self._strategy_ask(m)
                 items = [
-                    {"params": self.space.decode(row), "x": row.tolist(), "state": TrialState.RUNNING,
-                     "system_attrs": {"worker": wid}}
+                    {"params": self.space.decode(row), "x": row.tolist(),
+                     "state": TrialState.RUNNING, "system_attrs": {"worker": wid}}
                     for row in x
                 ]
                 if items:
@@ -229,7 +230,10 @@ class Study:
           TrialFinishedError: the trial was already told.
           ValueError: missing or wrongly sized values.
         """
-        number = trial if isinstance(trial, int) and not isinstance(trial, bool) else getattr(trial, "number", None)
+        if isinstance(trial, int) and not isinstance(trial, bool):
+            number = trial
+        else:
+            number = getattr(trial, "number", None)
         if not isinstance(number, int):
             raise TypeError(f"tell() takes a Trial or a trial number, got {trial!r}")
         st = None if state is None else TrialState.parse(state)
@@ -244,11 +248,15 @@ class Study:
             vals = self._check_values(values)
             st = TrialState.COMPLETE
             if not all(math.isfinite(v) for v in vals):
-                st, extra["fail_reason"] = TrialState.FAILED, f"objective value {list(vals)} is not finite"
+                st = TrialState.FAILED
+                extra["fail_reason"] = f"objective value {list(vals)} is not finite"
                 _log.warning("trial %d failed: %s", number, extra["fail_reason"])
                 vals = None
         elif st not in (TrialState.PRUNED, TrialState.FAILED):
-            raise ValueError(f"tell() finishes a trial: state must be complete, pruned or failed, not {st.value}")
+            raise ValueError(
+                "tell() finishes a trial: state must be complete, pruned or failed, "
+                f"not {st.value}"
+            )
         elif st == TrialState.FAILED and reason:
             extra["fail_reason"] = str(reason)
         record = self.storage.finish_trial(self.study_id, number, st, vals, extra)
@@ -257,13 +265,16 @@ class Study:
         return record
 
     def _check_values(self, values: Any) -> tuple[float, ...]:
-        seq = values if isinstance(values, Sequence | np.ndarray) and not isinstance(values, str) else [values]
+        is_seq = isinstance(values, Sequence | np.ndarray) and not isinstance(values, str)
+        seq = values if is_seq else [values]
         try:
             vals = tuple(float(v) for v in np.asarray(seq, dtype=float).reshape(-1))
         except (TypeError, ValueError):
             raise TypeError(f"objective values must be numbers, got {values!r}") from None
         if len(vals) != self.n_objectives:
-            raise ValueError(f"expected {self.n_objectives} objective value(s), got {len(vals)}: {values!r}")
+            raise ValueError(
+                f"expected {self.n_objectives} objective value(s), got {len(vals)}: {values!r}"
+            )
         return vals
 
     def requeue(self, trial: Trial | FrozenTrial | int, reason: str = "interrupted") -> int | None:
@@ -294,7 +305,9 @@ class Study:
         return sum(1 for t in finished
                    if not (t.state == TrialState.FAILED and t.number in copies))
 
-    def enqueue(self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None) -> int:
+    def enqueue(
+        self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
         """Queues a configuration (a warm start); the next ``ask`` returns it first.
 
         Returns:
@@ -305,14 +318,16 @@ class Study:
             its distribution.
         """
         x = self.space.encode(params)
-        item = {"params": self.space.canonical(params), "x": x.tolist(), "state": TrialState.WAITING,
-                "system_attrs": {"enqueued": True}, "user_attrs": dict(user_attrs or {})}
+        item = {"params": self.space.canonical(params), "x": x.tolist(),
+                "state": TrialState.WAITING, "system_attrs": {"enqueued": True},
+                "user_attrs": dict(user_attrs or {})}
         return self.storage.create_trials(self.study_id, [item])[0].number
 
     # -- running an objective --------------------------------------------------------------
     def optimize(
         self, objective: Callable[[Trial], float | Sequence[float]], n_trials: int | None = None,
-        timeout: float | None = None, n_jobs: int = 1, catch: tuple[type[BaseException], ...] = (Exception,),
+        timeout: float | None = None, n_jobs: int = 1,
+        catch: tuple[type[BaseException], ...] = (Exception,),
         callbacks: Sequence[Callable[[Study, FrozenTrial], None]] = (),
     ) -> None:
         """Evaluates ``objective`` on trials until ``n_trials``, ``timeout`` or the strategy ends.
@@ -361,7 +376,9 @@ class Study:
             for f in [pool.submit(work) for _ in range(n_jobs)]:
                 f.result()
 
-    def _evaluate(self, objective: Callable[[Trial], Any], trial: Trial, catch: tuple) -> FrozenTrial:
+    def _evaluate(
+        self, objective: Callable[[Trial], Any], trial: Trial, catch: tuple,
+    ) -> FrozenTrial:
         try:
             out = objective(trial)
         except TrialPruned:
@@ -380,7 +397,8 @@ class Study:
         return self.tell(trial, vals)
 
     def _fail(self, number: int, reason: str) -> FrozenTrial:
-        return self.storage.finish_trial(self.study_id, number, TrialState.FAILED, None, {"fail_reason": reason})
+        return self.storage.finish_trial(
+            self.study_id, number, TrialState.FAILED, None, {"fail_reason": reason})
 
     # -- strategy bookkeeping --------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -399,14 +417,18 @@ class Study:
         """Tells the strategy every finished trial it has not seen, in number order."""
         with self._lock:
             xs, ys = [], []
-            new = [n for n in self.storage.get_numbers(self.study_id, _FINISHED_OK) if n not in self._told]
+            numbers = self.storage.get_numbers(self.study_id, _FINISHED_OK)
+            new = [n for n in numbers if n not in self._told]
             for t in self.storage.get_trials_by_number(self.study_id, new) if new else ():
                 self._told.add(t.number)
                 y = self._strategy_y(t)
                 if y is None:
                     continue
                 try:
-                    x = np.asarray(t.x, dtype=float) if t.x is not None else self.space.encode(t.params)
+                    if t.x is not None:
+                        x = np.asarray(t.x, dtype=float)
+                    else:
+                        x = self.space.encode(t.params)
                 except ValueError:
                     continue  # a record that no longer fits the space
                 xs.append(x)

@@ -1,4 +1,4 @@
-"""Trial records (:class:`FrozenTrial`) and the live handle an objective receives (:class:`Trial`)."""
+"""Trial records (:class:`FrozenTrial`) and the handle an objective receives (:class:`Trial`)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ class TrialState(str, enum.Enum):
         if isinstance(state, TrialState):
             return state
         s = str(state).upper()
-        s = {"FAIL": "FAILED", "PRUNE": "PRUNED", "DONE": "COMPLETE", "COMPLETED": "COMPLETE"}.get(s, s)
+        aliases = {"FAIL": "FAILED", "PRUNE": "PRUNED", "DONE": "COMPLETE", "COMPLETED": "COMPLETE"}
+        s = aliases.get(s, s)
         try:
             return cls(s)
         except ValueError:
@@ -47,7 +48,7 @@ class TrialPruned(SearchError):
 
 def utcnow() -> _dt.datetime:
     """The current time, timezone-aware UTC."""
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 @dataclass

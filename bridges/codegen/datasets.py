@@ -174,7 +174,8 @@ def dataset_hook(ctx: Context, name: str) -> list[str]:
     parts.append("def load_dataset(seed: int = SEED) -> tuple[np.ndarray, ...]:\n"
                  + indent("\n".join(body), 4))
     parts.append(
-        "def load_data(n_train: int | None = N_TRAIN, seed: int = SEED) -> tuple[np.ndarray, ...]:\n"
+        "def load_data(n_train: int | None = N_TRAIN, seed: int = SEED)"
+        " -> tuple[np.ndarray, ...]:\n"
         '    """Returns ``(x_train, y_train, x_val, y_val)`` (the first ``n_train`` training\n'
         f'    examples when given) of {name}."""\n'
         "    x_train, y_train, x_val, y_val, _, _ = load_dataset(seed)\n"

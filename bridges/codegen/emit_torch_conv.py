@@ -14,6 +14,7 @@ output ``(n - 1) s + k'`` is cropped like TensorFlow's (the forward convolution'
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from bridges.codegen.context import lit, out_shape
 from bridges.codegen.source import Call
@@ -77,7 +78,7 @@ def wrap(layer: Call, pads=None, value: str | None = None, crop=None) -> Call:
     return Call("ChannelLast", [layer], kw)
 
 
-def conv(n: int, mode: str = "conv"):
+def conv(n: int, mode: str = "conv") -> Callable[..., Mod]:
     """The emitter of an n-D convolution (``mode``: conv, depthwise or separable)."""
 
     def emit(p, shape, ctx):
@@ -110,7 +111,7 @@ def conv(n: int, mode: str = "conv"):
     return emit
 
 
-def conv_transpose(p, shape, ctx):
+def conv_transpose(p, shape, ctx) -> Mod:
     """Conv2DTranspose: ``nn.ConvTranspose2d``, cropped or padded to TensorFlow's size."""
     ctx.helpers.add("ChannelLast")
     k, s, d, _ = _geometry(p, shape, 2)
@@ -138,7 +139,7 @@ def conv_transpose(p, shape, ctx):
     return Mod(wrap(layer, crop=use_crop), p.arg("activation"))
 
 
-def pool(n: int, kind: str):
+def pool(n: int, kind: str) -> Callable[..., Mod]:
     """The emitter of n-D max or average pooling."""
 
     def emit(p, shape, ctx):
@@ -162,7 +163,7 @@ def pool(n: int, kind: str):
     return emit
 
 
-def global_pool(kind: str):
+def global_pool(kind: str) -> Callable[..., Mod]:
     """The emitter of global max or average pooling."""
 
     def emit(p, shape, ctx):

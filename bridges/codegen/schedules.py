@@ -125,14 +125,14 @@ def keras_schedule(name: str, a: Mapping[str, Any]) -> Call:
 def _cosine(a: Mapping[str, Any], m: str, jax: bool, target: Any, warm_steps: Any,
             init: Any) -> list[str]:
     """Cosine decay, after a linear warmup from ``init`` to ``target`` when one is given."""
-    T, alpha = lit(a["decay_steps"]), float(a["alpha"])
+    steps, alpha = lit(a["decay_steps"]), float(a["alpha"])
     start = lit(init if target is None else target)
     mn = "jnp.minimum" if jax else "min"
     shifted = "step" if target is None else f"step - {lit(warm_steps)}"
     cos = f"0.5 * (1.0 + {m}.cos({m}.pi * t))"
     decayed = (f"{start} * {cos}" if alpha == 0 else
                f"{start} * ((1.0 - {lit(alpha)}) * {cos} + {lit(alpha)})")
-    lines = [f"t = {mn}({shifted}, {T}) / {T}"]
+    lines = [f"t = {mn}({shifted}, {steps}) / {steps}"]
     if target is None:
         return lines + [f"return {decayed}"]
     ws = lit(max(warm_steps, 1))
@@ -174,16 +174,16 @@ def _body(name: str, a: Mapping[str, Any], jax: bool) -> tuple[str, list[str]]:
                      "return values[sum(step > b for b in boundaries)]"]
     if name == "PolynomialDecay":
         doc = "polynomial decay from initial_learning_rate to end_learning_rate"
-        init, end, T = (lit(a["initial_learning_rate"]), lit(a["end_learning_rate"]),
+        init, end, steps = (lit(a["initial_learning_rate"]), lit(a["end_learning_rate"]),
                         lit(a["decay_steps"]))
         if a.get("cycle"):
             if jax:
-                lines = [f"decay_steps = {T} * jnp.maximum(jnp.ceil(step / {T}), 1.0)"]
+                lines = [f"decay_steps = {steps} * jnp.maximum(jnp.ceil(step / {steps}), 1.0)"]
             else:
-                lines = [f"decay_steps = {T} * max(math.ceil(step / {T}), 1)"]
+                lines = [f"decay_steps = {steps} * max(math.ceil(step / {steps}), 1)"]
             t = "step"
         else:
-            lines = [f"decay_steps = {T}"]
+            lines = [f"decay_steps = {steps}"]
             t = f"{'jnp.minimum' if jax else 'min'}(step, decay_steps)"
         return doc, lines + [(f"return ({init} - {end}) * (1.0 - {t} / decay_steps) ** "
                              f"{lit(a['power'])} + {end}")]

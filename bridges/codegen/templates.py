@@ -192,7 +192,8 @@ def main_block(ctx: Context, seed_lines: list[str], load_lines: list[str] | None
             '    parser.add_argument("--weights", default=None,',
             '                        help="start from these weights (a file of `neural export`)")',
             '    parser.add_argument("--evaluate", action="store_true",',
-            '                        help="print the loss and metrics on the test data at the end")',
+            '                        help="print the loss and metrics on the test data'
+            ' at the end")',
         ] if extra else []),
         "    args = parser.parse_args()",
         ("    main(args.epochs, args.n_train, args.batch_size, args.weights, args.evaluate)"

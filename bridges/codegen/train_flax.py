@@ -179,7 +179,8 @@ def _train(ctx: Context, opt: OptimizerSettings) -> str:
         *epoch_line("losses[-1]", "logs"),
     ]
     if patience:
-        loop += early_stopping_lines(["best, bad, best_variables = score, 0, (params, batch_stats)"])
+        loop += early_stopping_lines(
+            ["best, bad, best_variables = score, 0, (params, batch_stats)"])
     body += ["for epoch in range(1, epochs + 1):", indent("\n".join(loop), 4)]
     if patience:
         body += ["if best_variables is not None:",

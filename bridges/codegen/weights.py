@@ -93,7 +93,7 @@ def torch_state_dict(net, config: Mapping[str, Any], module) -> dict[str, Any]:
     return model.state_dict()
 
 
-def keras_model(net, config: Mapping[str, Any], model):
+def keras_model(net, config: Mapping[str, Any], model) -> Any:
     """The generated Keras script's model holding the trained bridge ``model``'s weights
     (its ``save_weights`` file loads with the script's ``model.load_weights(path)``)."""
     script = script_namespace(net, "tensorflow", config)

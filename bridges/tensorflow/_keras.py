@@ -18,6 +18,7 @@ records is written out again. Set ``TF_CPP_MIN_LOG_LEVEL=0`` to see them all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -93,10 +94,8 @@ def _import() -> None:
             import tensorflow  # noqa: F401
         finally:
             _flush_c_streams()  # TensorFlow's lines may still sit in C's stdio buffers
-            try:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
                 sys.stderr.flush()
-            except (OSError, ValueError, AttributeError):
-                pass
             os.dup2(saved, 2)
             os.close(saved)
             held.seek(0)

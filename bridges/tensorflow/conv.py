@@ -16,6 +16,7 @@ reshaped (depthwise) kernels with Flax's Glorot fans.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class StridedDilatedConv(NeuralLayer):
                 pads.append((0, 0))
         return pads
 
-    def call(self, x, training=None):
+    def call(self, x, training=None) -> Any:
         pads = self._pads(x.shape[1:-1])
         x = tf.pad(x, [(0, 0)] + pads + [(0, 0)])
         y = tf.nn.convolution(x, self.kernel, strides=1, padding="VALID",
@@ -75,7 +76,7 @@ class StridedDilatedConv(NeuralLayer):
             y = y + self.bias
         return self.activation(y)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape) -> tuple:
         out = []
         for n, (a, b), k, s, d in zip(input_shape[1:-1], self._pads(input_shape[1:-1]),
                                       self.kernel_size, self.strides, self.dilation_rate):
@@ -114,7 +115,7 @@ class StridedDilatedConvTranspose(NeuralLayer):
         if self.use_bias:
             self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
 
-    def call(self, x, training=None):
+    def call(self, x, training=None) -> Any:
         n = len(self.kernel_size)
         for axis, s in enumerate(self.strides, start=1):
             if s == 1:
@@ -141,7 +142,7 @@ class StridedDilatedConvTranspose(NeuralLayer):
             y = y + self.bias
         return self.activation(y)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape) -> tuple:
         out = []
         for n, k, s, d in zip(input_shape[1:-1], self.kernel_size, self.strides,
                               self.dilation_rate):

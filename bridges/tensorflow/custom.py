@@ -21,6 +21,7 @@ Convolutions Keras refuses are in :mod:`bridges.tensorflow.conv`.
 from __future__ import annotations
 
 from collections.abc import Sequence as Seq
+from typing import Any
 
 from bridges.errors import BackendError
 from bridges.tensorflow._keras import BACKEND, load
@@ -100,12 +101,12 @@ class Sequence(NeuralLayer):
         for layer in self.items:
             shape = _build(layer, shape)
 
-    def call(self, x, training=None):
+    def call(self, x, training=None) -> Any:
         for layer in self.items:
             x = layer(x, training=training)
         return x
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape) -> tuple:
         shape = tuple(input_shape)
         for layer in self.items:
             shape = output_shape(layer, shape)
@@ -148,11 +149,11 @@ class Residual(NeuralLayer):
         y = tf.nn.convolution(x, self.projection_kernel, strides=strides, padding="VALID")
         return y + self.projection_bias
 
-    def call(self, x, training=None):
+    def call(self, x, training=None) -> Any:
         return residual(lambda a: self.block(a, training=training), x, _static,
                         None if self.strides is None else self._projection, self.fail)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape) -> tuple:
         return output_shape(self.block, input_shape)
 
     def jax_children(self) -> dict:
@@ -169,11 +170,11 @@ class TimeDistributed(NeuralLayer):
     def build(self, input_shape) -> None:
         _build(self.layer, (None,) + tuple(input_shape[2:]))
 
-    def call(self, x, training=None):
+    def call(self, x, training=None) -> Any:
         return time_distributed(lambda a: self.layer(a, training=training), x, _dims,
                                 lambda a, dims: tf.reshape(a, list(dims)))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape) -> tuple:
         inner = output_shape(self.layer, (None,) + tuple(input_shape[2:]))
         return tuple(input_shape[:2]) + tuple(inner[1:])
 
@@ -203,7 +204,7 @@ class SelfAttention(NeuralLayer):
                                              name="output_kernel")
         self.output_bias = self.add_weight(shape=(f,), initializer="zeros", name="output_bias")
 
-    def call(self, x, training=None):
+    def call(self, x, training=None) -> Any:
         q = tf.einsum("btf,fhk->bthk", x, self.query_kernel) + self.query_bias
         k = tf.einsum("btf,fhk->bthk", x, self.key_kernel) + self.key_bias
         v = tf.einsum("btf,fhk->bthk", x, self.value_kernel) + self.value_bias
@@ -212,7 +213,7 @@ class SelfAttention(NeuralLayer):
         ctx = tf.einsum("bhqs,bshk->bqhk", probs, v)
         return tf.einsum("bqhk,hkf->bqf", ctx, self.output_kernel) + self.output_bias
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape) -> tuple:
         return tuple(input_shape)
 
 
@@ -226,10 +227,10 @@ class MultiHeadSelfAttention(NeuralLayer):
     def build(self, input_shape) -> None:
         _build(self.attention, input_shape)
 
-    def call(self, x, training=None):
+    def call(self, x, training=None) -> Any:
         return self.attention(x, training=training)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape) -> tuple:
         return tuple(input_shape)
 
     def jax_children(self) -> dict:
@@ -277,7 +278,7 @@ class TransformerEncoder(NeuralLayer):
             _build(self.dense_out, _build(self.dense_in, shape))
         _build(self.ffn_norm, shape)
 
-    def call(self, x, training=None):
+    def call(self, x, training=None) -> Any:
         attn = self.self_attention(x, training=training)
         y = self.attn_norm(x + self.attn_drop(attn, training=training))
         if self.block is not None:
@@ -286,7 +287,7 @@ class TransformerEncoder(NeuralLayer):
             ffn = self.dense_out(self.dense_in(y))
         return self.ffn_norm(y + self.ffn_drop(ffn, training=training))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape) -> tuple:
         return tuple(input_shape)
 
     def jax_children(self) -> dict:
@@ -314,8 +315,8 @@ class PositionalEmbedding(NeuralLayer):
         self.embeddings = self.add_weight(shape=(self.max_len, input_shape[-1]),
                                           initializer="glorot_uniform", name="embeddings")
 
-    def call(self, x, training=None):
+    def call(self, x, training=None) -> Any:
         return x + self.embeddings[: tf.shape(x)[1]]
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape) -> tuple:
         return tuple(input_shape)

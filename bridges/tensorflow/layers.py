@@ -65,7 +65,7 @@ def activation(plan: LayerPlan, name: str = "activation", default: Any = None) -
     return ACTIVATIONS[act.lower()]
 
 
-def make_layer(plan: LayerPlan):
+def make_layer(plan: LayerPlan) -> Any:
     """The Keras layer for one layer plan.
 
     Raises:

@@ -67,7 +67,7 @@ def input_dtype(net: Network) -> str:
     return "int32" if spec is not None and spec.takes_ids else "float32"
 
 
-def build_model(net: Network, config: Mapping[str, Any] | None = None):
+def build_model(net: Network, config: Mapping[str, Any] | None = None) -> Any:
     """Builds the Keras model of ``net`` for one configuration.
 
     Args:

@@ -242,7 +242,7 @@ def _learning_rate(args: Mapping[str, Any], values: Mapping[str, Any]):
     return float(values["learning_rate"])
 
 
-def build_optimizer(name: str, args: Mapping[str, Any] | None = None):
+def build_optimizer(name: str, args: Mapping[str, Any] | None = None) -> Any:
     """A Keras optimizer with the math of ``neural_jax.train.build_optimizer(name, args)``.
 
     Args:

@@ -232,7 +232,9 @@ def build_optimizer(name: str, args: Mapping[str, Any] | None,
     floats = {k: float(values[k]) for k in float_names}
     if lr_key == "constant":
         lr = float(values["learning_rate"])
-        schedule = lambda step: lr
+
+        def schedule(step: Any) -> float:
+            return lr
     else:
         sched_name, static, _ = lr_key
         prefix = "learning_rate."

@@ -63,8 +63,8 @@ from neural_jax.ir.wrappers import (
     wrapped,
 )
 
-__all__ = ["BACKEND", "BUILDERS", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer",
-           "make_layer", "output_shape"]
+__all__ = ["BACKEND", "BUILDERS", "RULES", "ResidualLayer", "Rule", "Sequence",
+           "TimeDistributedLayer", "make_layer", "output_shape"]
 
 BACKEND = "pytorch"
 Tensor = torch.Tensor

@@ -136,8 +136,9 @@ def load_state_dict(module: nn.Module, path: str | os.PathLike) -> nn.Module:
                              hint="check the path; save_state_dict(module, path) writes one")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    # what torch raises for a file that is not a checkpoint
     except (RuntimeError, ValueError, EOFError, OSError, TypeError, AttributeError,
-            pickle.UnpicklingError, zipfile.BadZipFile) as e:  # what torch raises for non-checkpoints
+            pickle.UnpicklingError, zipfile.BadZipFile) as e:
         raise WeightMismatch(f"{path} is not a torch state_dict file: {e} {_BACKEND}",
                              hint="write it with save_state_dict(module, path)") from None
     if not isinstance(state, Mapping):

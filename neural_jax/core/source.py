@@ -49,7 +49,7 @@ class Source:
         col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
         return line, col
 
-    def error(self, cls, span: Span | None, message: str, hint: str = ""):
+    def error(self, cls, span: Span | None, message: str, hint: str = "") -> Exception:
         """Builds an error of class ``cls`` (a ``NeuralError``) placed at ``span``."""
         if span is None or not span.known:
             return cls(message, hint=hint)

@@ -8,7 +8,6 @@ can substitute text in place. Spans never take part in equality.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from neural_jax.core.source import NO_SPAN, Source, Span
 
@@ -48,13 +47,13 @@ class Name:
 
 @dataclass(frozen=True)
 class TupleNode:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
     span: Span = field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
 class ListNode:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
     span: Span = field(default=NO_SPAN, compare=False)
 
 
@@ -63,7 +62,7 @@ class Arg:
     """One argument of a call; ``name`` is None for a positional one."""
 
     name: str | None
-    value: "Node"
+    value: Node
     span: Span = field(default=NO_SPAN, compare=False)
     name_span: Span = field(default=NO_SPAN, compare=False)
 
@@ -82,9 +81,9 @@ class Call:
 class Item:
     """An entry of a layer list or a section: ``value [@ "device"] [{ block }] [* N]``."""
 
-    value: "Node"
+    value: Node
     device: Literal | None = None
-    block: tuple["Item", ...] | None = None
+    block: tuple[Item, ...] | None = None
     repeat: int | None = None
     span: Span = field(default=NO_SPAN, compare=False)
     repeat_span: Span = field(default=NO_SPAN, compare=False)
@@ -114,7 +113,7 @@ class BlockSection:
     """``key { entries }`` (``train {}``, ``execution {}``, ``early_stopping {}``)."""
 
     key: str
-    entries: tuple[Union[Section, "BlockSection"], ...]
+    entries: tuple[Section | BlockSection, ...]
     span: Span = field(default=NO_SPAN, compare=False)
     close: int = field(default=0, compare=False)
 
@@ -132,7 +131,7 @@ class MacroNode:
     """``define Name(params) { items }``; params are (name, default or None)."""
 
     name: str
-    params: tuple[tuple[str, "Node | None"], ...]
+    params: tuple[tuple[str, Node | None], ...]
     body: tuple[Item, ...]
     span: Span = field(default=NO_SPAN, compare=False)
 
@@ -144,4 +143,4 @@ class FileNode:
     source: Source = field(default_factory=lambda: Source(""), compare=False)
 
 
-Node = Union[Literal, Name, TupleNode, ListNode, Call]
+Node = Literal | Name | TupleNode | ListNode | Call

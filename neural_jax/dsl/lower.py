@@ -119,9 +119,11 @@ class _NetworkLowerer(TrainLowerer):
                     raise self.fail(d.span, "HPO is not allowed in input: dimensions",
                                     "the input shape is fixed by the data")
                 val = d.value if isinstance(d, ast.Literal) else "?"
-                if val is not None and (isinstance(val, bool) or not isinstance(val, int) or val < 1):
+                bad = isinstance(val, bool) or not isinstance(val, int) or val < 1
+                if val is not None and bad:
                     raise self.fail(getattr(d, "span", it.span),
-                                    f"input dimension must be a whole number >= 1 or None, got {val!r}",
+                                    "input dimension must be a whole number >= 1 or None, "
+                                    f"got {val!r}",
                                     "write the shape of one sample, e.g. (28, 28, 1)")
                 if val is not None and val > INT_MAX:
                     raise self.fail(d.span, f"input dimension must be at most {INT_MAX}, got a "
@@ -270,8 +272,9 @@ class _NetworkLowerer(TrainLowerer):
             spans[name] = a.value.span
         for p in signature:
             if p.required and p.name not in values:
+                needed = ", ".join(q.name + "=..." for q in signature if q.required)
                 raise self.fail(call.span, f"{owner} needs '{p.name}'",
-                                f"write {owner}({', '.join(q.name + '=...' for q in signature if q.required)})")
+                                f"write {owner}({needed})")
             if p.name not in values:
                 self.sites[f"{path}.{p.name}"] = ("insert", call.close, bool(call.args), p.name)
         return values, spans

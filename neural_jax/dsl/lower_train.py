@@ -1,9 +1,13 @@
-"""AST -> IR for the training sections: loss, metrics, optimizer (and schedules), train, execution."""
+"""AST -> IR for the training sections.
+
+The sections are loss, metrics, optimizer (and schedules), train and execution.
+"""
 
 from __future__ import annotations
 
 import re
 import warnings
+from typing import Any
 
 from neural_jax.core.errors import NeuralWarning, did_you_mean
 from neural_jax.core.source import Span
@@ -80,7 +84,9 @@ class TrainLowerer(ValueLowerer):
             out.append(Metric(name=name, params=params))
         return tuple(out)
 
-    def named_call(self, node, table: dict, what: str, path: str):
+    def named_call(
+        self, node, table: dict, what: str, path: str,
+    ) -> tuple[str, tuple[tuple[str, Any], ...]]:
         """A name given as a string, a bare name or a call with arguments."""
         if isinstance(node, ast.Literal) and isinstance(node.value, str):
             call = ast.Call(node.value, (), node.span, close=node.span.end)
@@ -101,7 +107,7 @@ class TrainLowerer(ValueLowerer):
 
     # --- optimizer --------------------------------------------------------------------------
 
-    def optimizer_section(self, sec: ast.Section):
+    def optimizer_section(self, sec: ast.Section) -> Optimizer | Choice:
         node = self.one_item(sec, "optimizer:")
         if isinstance(node, ast.Call) and node.name.upper() == "HPO":
             choice = self.hpo(node, "optimizer", None, "the optimizer", option=self.optimizer)
@@ -113,7 +119,7 @@ class TrainLowerer(ValueLowerer):
                 for v in choice.values))
         return self.optimizer(node, "optimizer")
 
-    def optimizer_from_str(self, v, node, path):
+    def optimizer_from_str(self, v, node, path) -> Optimizer:
         if not isinstance(v, str):
             raise self.fail(node.span, f"{v!r} is not an optimizer",
                              "one of " + ", ".join(OPTIMIZERS))
@@ -212,7 +218,8 @@ class TrainLowerer(ValueLowerer):
                     # SPEC §1: top level or train {}; when both are written, train {} wins
                     warnings.warn(NeuralWarning(
                         f"{self.src.name}:{e.span.line}: batch_size is set at top level "
-                        f"(line {spans[key].line}) and in train {{}}; the train {{}} value is used"),
+                        f"(line {spans[key].line}) and in train {{}}; "
+                        "the train {} value is used"),
                         stacklevel=2)
                     del vals[key]
                 else:

@@ -150,7 +150,8 @@ class ValueLowerer:
             if a.name is not None:
                 raise self.fail(a.span, "choice() takes values, not named arguments",
                                 "write choice(a, b, ...)")
-            if isinstance(a.value, ast.Call) or (option is not None and isinstance(a.value, ast.Name)):
+            named = option is not None and isinstance(a.value, ast.Name)
+            if isinstance(a.value, ast.Call) or named:
                 if option is None:
                     raise self.fail(a.value.span, f"a call cannot be a choice of {what}",
                                         "choose between plain values here")
@@ -224,7 +225,8 @@ class ValueLowerer:
         else:
             if spec.wants_int and not node.is_int:
                 raise self.fail(call.span, f"{what} takes whole numbers; this range is of floats",
-                                f"use integer bounds, e.g. range({int(node.low)}, {int(node.high)})")
+                                "use integer bounds, e.g. "
+                                f"range({int(node.low)}, {int(node.high)})")
             candidates = [node.low, node.high]
         for v in candidates:
             problem = spec.check(_normalise(spec, v))

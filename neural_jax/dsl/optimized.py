@@ -97,7 +97,8 @@ def generate_optimized_dsl(code: str, best_params: Mapping[str, Any],
                 edits.append((span.start, span.end, text))
             elif kind == "insert":
                 _, close, has_args, pname = site
-                edits.append((close, close, f"{', ' if has_args else ''}{pname}={format_value(value)}"))
+                sep = ", " if has_args else ""
+                edits.append((close, close, f"{sep}{pname}={format_value(value)}"))
             elif kind == "insert_train":
                 _, close, in_block, tkey = site
                 if in_block:

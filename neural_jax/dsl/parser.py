@@ -391,9 +391,8 @@ def _open_brackets(text: str) -> list[tuple[int, str]]:
             continue
         if c in "([{":
             stack.append((i, c))
-        elif c in ")]}":
-            if stack and stack[-1][1] == _OPEN_FOR[c]:
-                stack.pop()
+        elif c in ")]}" and stack and stack[-1][1] == _OPEN_FOR[c]:
+            stack.pop()
         i += 1
     return stack
 
@@ -441,7 +440,8 @@ def _friendly(e: lark.exceptions.UnexpectedInput, source: Source) -> NeuralSynta
         allowed = set(getattr(e, "allowed", None) or ())
         hint = f"expected {_describe(allowed)}" if allowed else "remove or quote this character"
         return NeuralSyntaxError(
-            f"unexpected character {shown!r}" if ch.isprintable() else f"unexpected character {shown}",
+            f"unexpected character {shown!r}" if ch.isprintable()
+            else f"unexpected character {shown}",
             line=line,
             column=column,
             source_line=source.line_text(line),

@@ -107,7 +107,8 @@ def _place(net: Network, target: str, node: HPO) -> Network:
             es = net.train.early_stopping or EarlyStopping()
             return dataclasses.replace(net, train=dataclasses.replace(
                 net.train, early_stopping=dataclasses.replace(es, patience=node)))
-        return dataclasses.replace(net, train=dataclasses.replace(net.train or Train(), **{key: node}))
+        train = dataclasses.replace(net.train or Train(), **{key: node})
+        return dataclasses.replace(net, train=train)
     if target.startswith("loss."):
         key = target.split(".", 1)[1]
         loss = net.loss or Loss()

@@ -130,8 +130,9 @@ class _Writer:
             if len(fr) > depth:
                 site, _, count = fr[depth]
                 j = i
-                while j < len(items) and len(items[j].repeat) > depth and \
-                        items[j].repeat[: depth] == fr[: depth] and items[j].repeat[depth][0] == site:
+                while (j < len(items) and len(items[j].repeat) > depth
+                       and items[j].repeat[: depth] == fr[: depth]
+                       and items[j].repeat[depth][0] == site):
                     j += 1
                 first = [x for x in items[i:j] if x.repeat[depth][1] == 0]
                 if len(first) == 1 and len(first[0].repeat) == depth + 1:

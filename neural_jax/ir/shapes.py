@@ -194,7 +194,8 @@ def reshape(shape, a, ctx):
 def embedding(shape, a, ctx):
     if len(shape) != 1:
         raise ShapeError(
-            f"Embedding expects integer token ids of rank 2 (batch, length), got {fmt_shape(shape)}",
+            "Embedding expects integer token ids of rank 2 (batch, length), "
+            f"got {fmt_shape(shape)}",
             "the network's input should be (length,)",
         )
     return shape + (a["output_dim"],)
@@ -241,7 +242,8 @@ def transformer(shape, a, ctx):
 
 
 def positional(shape, a, ctx):
-    _need_rank(shape, 2, ctx, "PositionalEmbedding takes (length, features); put it after Embedding")
+    _need_rank(shape, 2, ctx,
+               "PositionalEmbedding takes (length, features); put it after Embedding")
     if shape[0] is not None and shape[0] > a["max_len"]:
         raise ShapeError(
             f"sequence length {shape[0]} exceeds PositionalEmbedding max_len={a['max_len']}",

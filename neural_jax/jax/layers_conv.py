@@ -97,8 +97,8 @@ def conv_patches(x: Array, kernel: Array, strides, padding: str, dilation) -> Ar
     cols = []
     for offs in itertools.product(*[range(ki) for ki in k]):
         start = (0, *[o * di for o, di in zip(offs, d)], 0)
-        limit = (x.shape[0], *[o * di + (oi - 1) * si + 1 for o, di, oi, si in zip(offs, d, outs, s)],
-                 x.shape[-1])
+        ends = [o * di + (oi - 1) * si + 1 for o, di, oi, si in zip(offs, d, outs, s)]
+        limit = (x.shape[0], *ends, x.shape[-1])
         cols.append(lax.slice(x, start, limit, (1, *s, 1)))
     patches = jnp.stack(cols, axis=-2)  # (B, *out, prod(k), cin)
     patches = patches.reshape(patches.shape[:-2] + (-1,))

@@ -142,9 +142,10 @@ class Model:
         want = tuple(self.input_shape)
         got = tuple(x.shape[1:])
         if len(got) != len(want) or any(w is not None and w != g for w, g in zip(want, got)):
+            dims = ", ".join("None" if d is None else str(d) for d in want)
             raise BackendError(
                 f"network '{self.network.name}' takes inputs of shape (batch, "
-                f"{', '.join('None' if d is None else str(d) for d in want)}), got {tuple(x.shape)}",
+                f"{dims}), got {tuple(x.shape)}",
                 hint="reshape the data to the network's input: shape")
 
     def _prepare(self, x: Array) -> Array:
@@ -173,7 +174,8 @@ class Model:
         out = None
         for combo in itertools.product(*[p.options for p in self.pads]):
             widths = {p.path: w for p, w in zip(self.pads, combo)}
-            narrow = build_model(self.network, {**self.config, **widths}, self.conv_impl).init(key, x)
+            model = build_model(self.network, {**self.config, **widths}, self.conv_impl)
+            narrow = model.init(key, x)
             narrow["params"] = embed(narrow["params"], wide, self.pads, widths)
             if out is None:
                 out = narrow

@@ -1,4 +1,4 @@
-"""The layer plan used by the Flax rules; it lives in :mod:`neural_jax.ir.plan` (backend-neutral)."""
+"""The layer plan the Flax rules use; it lives in :mod:`neural_jax.ir.plan` (backend-neutral)."""
 
 from neural_jax.ir.plan import (
     BackendError,

@@ -60,7 +60,8 @@ from neural_jax.jax.layers_recurrent import BidirectionalLayer, RNNLayer
 from neural_jax.jax.ops import Array, glorot
 from neural_jax.jax.plan import LayerPlan
 
-__all__ = ["BUILDERS", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer", "make_layer"]
+__all__ = ["BUILDERS", "RULES", "ResidualLayer", "Rule", "Sequence", "TimeDistributedLayer",
+           "make_layer"]
 
 BACKEND = "jax"
 Hp = Mapping[str, Array]

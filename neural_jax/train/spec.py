@@ -107,7 +107,8 @@ def training_spec(net: Network, config: Mapping[str, Any] | None = None,
         for k, v in opt.params:
             opt_args[k] = _schedule_arg(v, cfg) if isinstance(v, Schedule) else resolve(v, cfg)
     for k, v in cfg.items():  # dict-bound values on optimizer arguments
-        if k.startswith("optimizer.") and k.count(".") == 1 and not isinstance(net.optimizer, Choice):
+        on_optimizer = k.startswith("optimizer.") and k.count(".") == 1
+        if on_optimizer and not isinstance(net.optimizer, Choice):
             opt_args[k.split(".", 1)[1]] = v
     loss_name = net.loss.name if net.loss is not None else DEFAULTS["loss"]
     loss_params = {k: resolve(v, cfg) for k, v in (net.loss.params if net.loss else ())}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from search.analysis import optimization_history, param_importance
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_optimization_history", "plot_param_importance"]
 
@@ -26,7 +29,8 @@ def _has_display() -> bool:
 
 
 def plot_optimization_history(trials: Any, metric: str = "objective",
-                              direction: str | None = None, path: str | None = None):
+                              direction: str | None = None,
+                              path: str | None = None) -> Figure:
     """Objective per trial and the best so far; saved to ``path`` when given.
 
     ``direction`` None means the study's own (a :class:`~search.study.Study` or
@@ -51,7 +55,9 @@ def plot_optimization_history(trials: Any, metric: str = "objective",
     return fig
 
 
-def plot_param_importance(trials: Any, path: str | None = None, n_trees: int = 64, seed: int = 0):
+def plot_param_importance(
+    trials: Any, path: str | None = None, n_trees: int = 64, seed: int = 0,
+) -> Figure:
     """Horizontal bars of :func:`search.analysis.param_importance`; saved when ``path``."""
     rec = param_importance(trials, n_trees=n_trees, seed=seed)
     plt = _figure()

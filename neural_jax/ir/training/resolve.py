@@ -5,8 +5,9 @@ declaration (names, aliases, defaults, domains) and split it into what may diffe
 population member (floats, lists of floats) and what fixes the compiled program (flags,
 numbers used only at initialisation, which optional arguments are given, list lengths).
 :func:`optimizer_hyperparams` and :func:`optimizer_structure` are the two halves as the
-population engine and the bridges use them; :func:`resolve_loss` checks a loss. Pure Python: the JAX trainer, the PyTorch and
-TensorFlow bridges and the code generators all read these, and none needs the others.
+population engine and the bridges use them; :func:`resolve_loss` checks a loss. Pure
+Python: the JAX trainer, the PyTorch and TensorFlow bridges and the code generators all
+read these, and none needs the others.
 """
 
 from __future__ import annotations
