@@ -1,7 +1,8 @@
 """The best model of a search on the command line: ``neural hpo -o DIR`` and
 ``neural run --params DIR``.
 
-``neural hpo FILE -o DIR`` writes the best trial's folder (:func:`neural_jax.population.best.save_best`:
+``neural hpo FILE -o DIR`` writes the best trial's folder
+(:func:`neural_jax.population.best.save_best`:
 ``best.neural``, ``best.json``, ``params.msgpack``, ``metrics.json``, ``network.neural``); a
 path ending in ``.neural`` keeps its older meaning (only the optimized network is written).
 ``neural run FILE --params DIR`` (or ``DIR/best.json``) trains that trial again in the

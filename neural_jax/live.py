@@ -150,7 +150,8 @@ class LiveView:
                     self.failed += 1
                 elif state == "pruned":
                     self.pruned += 1
-                elif state == "complete" and _finite(value) and self._better(value, self.best_value):
+                elif (state == "complete" and _finite(value)
+                      and self._better(value, self.best_value)):
                     self.best_value, self.best_trial = float(value), r.get("number")
             self._member_epoch.clear()
             self._epoch, self._training, self._round_best = None, 0, None
@@ -233,7 +234,8 @@ class LiveView:
         grid.add_row("best", best)
         grid.add_row("stopped", f"failed {s['failed']}  pruned {s['pruned']}")
         rate = "-" if s["rate"] is None else f"{s['rate']:.1f}"
-        sps = "" if s["samples_per_second"] is None else f"  {s['samples_per_second']:,.0f} samples/s"
+        sps = ("" if s["samples_per_second"] is None
+               else f"  {s['samples_per_second']:,.0f} samples/s")
         grid.add_row("speed", f"{rate} trial-epochs/s{sps}  ({s['trial_epochs']} trial-epochs)")
         grid.add_row("time", f"elapsed {_clock(s['elapsed'])}  eta {_clock(s['eta'])}")
         # a fixed width: a panel sized to its text would jump as the numbers change
@@ -306,7 +308,8 @@ def top_trials_table(trials: Sequence[Mapping[str, Any]], metric: str,
     counts = {s: sum(1 for t in trials if t.get("state") == s)
               for s in ("complete", "pruned", "failed")}
     table = Table(title=f"top {len(rows)} trials by {metric}", title_justify="left",
-                  caption=f"{len(trials)} trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()),
+                  caption=f"{len(trials)} trials: "
+                  + ", ".join(f"{n} {s}" for s, n in counts.items()),
                   caption_justify="left")
     table.add_column("trial", justify="right", no_wrap=True)
     table.add_column(metric, justify="right", no_wrap=True)

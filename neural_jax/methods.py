@@ -186,7 +186,7 @@ def resolve_scheduler(name: str) -> str:
     raise _unknown("scheduler", name, list(SCHEDULERS))
 
 
-def make_scheduler(name: str, max_epochs: int):
+def make_scheduler(name: str, max_epochs: int) -> Any:
     """A fresh :class:`search.schedulers.Scheduler` for ``name``.
 
     Args:

@@ -145,7 +145,8 @@ def test_a_scheduler_instance_and_the_files_search_method():
 
     opt, _ = _search(scheduler=search.Hyperband(min_resource=1, max_resource=3, eta=3))
     assert any(t["state"] == "pruned" for t in opt.trials)
-    code = TINY_SEARCH.replace("validation_split: 0.2", 'validation_split: 0.2, search_method: "ASHA"')
+    code = TINY_SEARCH.replace("validation_split: 0.2",
+                               'validation_split: 0.2, search_method: "ASHA"')
     opt = HPOptimizer(n_trials=4, population=4, epochs=3, seed=0)
     opt.optimize(code)
     assert any(t["state"] == "pruned" for t in opt.trials)

@@ -91,7 +91,8 @@ def test_csv_and_npz_files(tmp_path):
 
 def test_anything_else_is_a_clear_error_before_training(tmp_path):
     opt = HPOptimizer(strategy="random", n_trials=2)
-    with pytest.raises(DatasetError, match="cannot use dict as a dataset; give a neural_jax.data.Dataset"):
+    with pytest.raises(DatasetError,
+                       match="cannot use dict as a dataset; give a neural_jax.data.Dataset"):
         opt.optimize(FLAT, dataset={"x": 1})
     (tmp_path / "d.json").write_text("{}")
     with pytest.raises(DatasetError, match=r"d\.json as a dataset: \.json files are not supported"):
@@ -149,5 +150,6 @@ def test_without_storage_ctrl_c_says_the_trials_are_lost(monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(population, "train_population", interrupt)
-    with pytest.warns(NeuralWarning, match="in memory only and are lost; pass storage= and study_name="):
+    with pytest.warns(NeuralWarning,
+                      match="in memory only and are lost; pass storage= and study_name="):
         HPOptimizer(strategy="random", n_trials=2, population=2).optimize(FLAT)

@@ -143,7 +143,7 @@ def _width(plan: LayerPlan, hp: Mapping[str, Any]):
     return None if dyn is None else jnp.asarray(hp[dyn.path], jnp.int32)
 
 
-def mask_width(y, plan: LayerPlan, hp: Mapping[str, Any]):
+def mask_width(y: Any, plan: LayerPlan, hp: Mapping[str, Any]) -> Any:
     """``y * u`` on the last axis when ``plan`` is padded, else ``y``."""
     w = _width(plan, hp)
     if w is None:
@@ -152,7 +152,7 @@ def mask_width(y, plan: LayerPlan, hp: Mapping[str, Any]):
 
 
 def narrow_draw(draw: Callable[[tuple[int, ...]], Any], shape: tuple[int, ...],
-                plan: LayerPlan, hp: Mapping[str, Any]):
+                plan: LayerPlan, hp: Mapping[str, Any]) -> Any:
     """``draw(shape)`` laid out as the narrow network draws it (module docstring).
 
     Args:
@@ -182,17 +182,17 @@ def embed(narrow: Mapping[str, Any], wide_shapes: Mapping[str, Any],
     """
     out = jax.tree.map(lambda a: a, dict(narrow))
     for pad in pads:
-        w, W = widths[pad.path], pad.width
+        w, wide = widths[pad.path], pad.width
         layer = dict(out[pad.layer])
         for k, a in layer.items():  # the padded layer's own kernel columns and bias
-            layer[k] = jnp.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, W - w)])
+            layer[k] = jnp.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, wide - w)])
         out[pad.layer] = layer
         cons = dict(out[pad.consumer])
         k = cons["kernel"]
         r = k.shape[-2] // w  # Flatten of (..., w): r positions of w channels each
         k = k.reshape(k.shape[:-2] + (r, w, k.shape[-1]))
-        k = jnp.pad(k, [(0, 0)] * (k.ndim - 2) + [(0, W - w), (0, 0)])
-        cons["kernel"] = k.reshape(k.shape[:-3] + (r * W, k.shape[-1]))
+        k = jnp.pad(k, [(0, 0)] * (k.ndim - 2) + [(0, wide - w), (0, 0)])
+        cons["kernel"] = k.reshape(k.shape[:-3] + (r * wide, k.shape[-1]))
         out[pad.consumer] = cons
     for name, sub in wide_shapes.items():
         for k, s in sub.items() if isinstance(sub, Mapping) else ():

@@ -68,9 +68,9 @@ def _narrow_leaf(wide: np.ndarray, shape: tuple[int, ...], widths: Sequence[tupl
     for axis, (big, small) in enumerate(zip(out.shape, shape)):
         if big == small:
             continue
-        for W, w in widths:
-            if big % W == 0 and small == big // W * w:
-                groups = out.shape[:axis] + (big // W, W) + out.shape[axis + 1:]
+        for wide, w in widths:
+            if big % wide == 0 and small == big // wide * w:
+                groups = out.shape[:axis] + (big // wide, wide) + out.shape[axis + 1:]
                 cut = [slice(None)] * (axis + 2)
                 cut[axis + 1] = slice(0, w)
                 out = out.reshape(groups)[tuple(cut)].reshape(
@@ -282,7 +282,7 @@ def load_best(ref: str | pathlib.Path) -> dict[str, Any] | None:
 
 
 def reproduce(net: Network, dataset, record: Mapping[str, Any], *, seed: int | None = None,
-              epochs: int | None = None, on_epoch=None):
+              epochs: int | None = None, on_epoch=None) -> Any:
     """Trains a search's best configuration again in the search's program.
 
     Args:

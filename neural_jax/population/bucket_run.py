@@ -11,6 +11,7 @@ member's initial state (:meth:`BucketRun.init_members`) and the evaluation of ke
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -110,10 +111,8 @@ class BucketRun:
         opt = jax.eval_shape(self.prog.tx.init, var["params"])
         act = 0
         for row in rows:
-            try:
+            with contextlib.suppress(TypeError):
                 act += int(np.prod([d or 1 for d in row[2]]))
-            except TypeError:
-                pass
         eb = min(spec.batch_size * 4, 1024)
         mb = estimate_member_bytes(var, opt, act, spec.batch_size, eb)
         self.plan: MemoryPlan = plan_chunks(len(bucket), mb, memory_budget, self.D)

@@ -27,6 +27,7 @@ directory that holds entries written without it.)
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pathlib
@@ -96,10 +97,8 @@ def trim(path: str | os.PathLike, limit: int, pattern: str = "*-cache") -> int:
         if entry.name.endswith("-cache"):
             victims.append(entry.with_name(entry.name[: -len("-cache")] + "-atime"))
         for victim in victims:
-            try:
+            with contextlib.suppress(OSError):
                 victim.unlink()
-            except OSError:
-                pass
         total -= size
         removed += 1
     return removed
@@ -138,10 +137,7 @@ def enable_compilation_cache(setting: bool | str | os.PathLike | None = True) ->
     current = jax.config.jax_compilation_cache_dir
     if current:
         return current  # configured by the user (or an earlier call): keep it
-    if setting is True:
-        path = pathlib.Path(env) if env else cache_dir()
-    else:
-        path = pathlib.Path(setting)
+    path = (pathlib.Path(env) if env else cache_dir()) if setting is True else pathlib.Path(setting)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError:

@@ -20,6 +20,7 @@ import concurrent.futures
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -137,7 +138,7 @@ def compiler_options(program: str) -> dict:
     return dict(COMPILER_OPTIONS[program]) if jax.default_backend() == "cpu" else {}
 
 
-def jit(fn, program: str):
+def jit(fn: Callable, program: str) -> Callable:
     """``jax.jit`` with the program's compile options (:func:`compiler_options`)."""
     options = compiler_options(program)
     return jax.jit(fn, compiler_options=options) if options else jax.jit(fn)

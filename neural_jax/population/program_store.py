@@ -26,6 +26,7 @@ directory is trusted: do not point it at a place others can write.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -103,18 +104,14 @@ class ProgramStore:
         try:
             blob = pickle.loads(path.read_bytes())
             exported = jax.export.deserialize(bytearray(blob["exported"]))
-            try:
+            with contextlib.suppress(OSError):
                 os.utime(path)  # recently used: evicted last
-            except OSError:
-                pass
             return exported, blob["in_tree"], blob["out_tree"]
         except FileNotFoundError:
             return None
         except Exception:  # noqa: BLE001 - a corrupt or foreign entry is a miss
-            try:
+            with contextlib.suppress(OSError):
                 path.unlink()
-            except OSError:
-                pass
             return None
 
     def save(self, key: str, exported: jax.export.Exported, in_tree, out_tree) -> bool:
@@ -132,10 +129,8 @@ class ProgramStore:
             return True
         except OSError:
             if tmp is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(tmp)
-                except OSError:
-                    pass
             return False
 
     def _evict(self) -> None:
@@ -145,7 +140,8 @@ class ProgramStore:
         if self.max_bytes >= 0:
             trim(self.root, self.max_bytes, "*.program")
 
-    def prepare(self, fn, args, ident: tuple, compiler_options: dict | None = None):
+    def prepare(self, fn: Any, args: Any, ident: tuple,
+                compiler_options: dict | None = None) -> Any:
         """Loads, or traces and exports, ``fn`` for ``args`` (arrays or
         ``jax.ShapeDtypeStruct``): the Python part of making the program (holds the GIL).
 
@@ -192,6 +188,7 @@ class ProgramStore:
 
         return run
 
-    def compile(self, fn, args, ident: tuple, compiler_options: dict | None = None):
+    def compile(self, fn: Any, args: Any, ident: tuple,
+                compiler_options: dict | None = None) -> Any:
         """:meth:`prepare` then :meth:`finish`."""
         return self.finish(self.prepare(fn, args, ident, compiler_options))

@@ -10,7 +10,8 @@ from neural_jax.executors.outcome import TrialOutcome as MemberResult
 def fake_trial(net, dataset, config, overrides=None, index=0):
     """A trial that 'trains' instantly: its value is its learning rate."""
     lr = float(config.get("lr", 0.0))
-    return MemberResult(index=index, config=dict(config), history=[{"epoch": 1, "val_accuracy": lr}],
+    return MemberResult(index=index, config=dict(config),
+                        history=[{"epoch": 1, "val_accuracy": lr}],
                         val={"accuracy": lr}, test={}, variables={"w": [lr]})
 
 

@@ -75,7 +75,8 @@ def test_divergence_is_reported_with_its_epoch(digits):
 
 
 def test_early_stopping_keeps_the_best_epoch(digits):
-    net = parse(MLP.replace("seed: 1 }", "seed: 1, early_stopping { patience: 0, monitor: \"val_loss\" } }")
+    stopping = 'seed: 1, early_stopping { patience: 0, monitor: "val_loss" } }'
+    net = parse(MLP.replace("seed: 1 }", stopping)
                 .replace("learning_rate=0.003", "learning_rate=0.05"))
     r = train(net, digits, epochs=25)
     assert r.stopped_early and len(r.history) < 25
