@@ -1,4 +1,5 @@
-"""Convolutions with both ``strides > 1`` and ``dilation_rate > 1``, which Keras refuses.
+"""Convolutions with both ``strides > 1`` and ``dilation_rate > 1``, which Keras refuses, and
+dilated transposed convolutions, which TensorFlow's CPU kernels refuse.
 
 ``lax`` computes them, so the Flax rules accept them. Notation: kernel ``k``, stride ``s``,
 dilation ``d``, ``k' = d (k - 1) + 1``, input size ``n``.
@@ -96,7 +97,7 @@ def _transpose_pads(keff: int, s: int, padding: str) -> tuple[int, int]:
 
 
 class StridedDilatedConvTranspose(NeuralLayer):
-    """Conv2DTranspose with ``strides > 1`` and ``dilation_rate > 1``; kernel ``(*k, out, in)``."""
+    """Conv2DTranspose with ``dilation_rate > 1`` (any strides); kernel ``(*k, out, in)``."""
 
     _param_names = ("kernel", "bias")
 

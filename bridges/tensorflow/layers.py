@@ -137,7 +137,9 @@ def _conv_transpose(plan: LayerPlan):
     k, s, d, pad = _spatial(plan, 2)
     common = {"activation": activation(plan), "use_bias": bool(plan.arg("use_bias", True)),
               "name": plan.name}
-    if _strided_and_dilated(s, d):
+    # any dilation: TensorFlow's CPU kernel of a dilated transposed convolution
+    # (Conv2DBackpropInput) refuses rates above 1, and Keras refuses strides with dilation
+    if any(v > 1 for v in d):
         return conv.StridedDilatedConvTranspose(plan.arg("filters"), k, s, pad, d, **common)
     return keras.layers.Conv2DTranspose(plan.arg("filters"), k, strides=s, padding=pad,
                                         dilation_rate=d, **common)
