@@ -41,12 +41,10 @@ from scipy.special import logsumexp, ndtr, ndtri
 from scipy.stats import qmc
 
 from search.strategies._parego import scalarize
+from search.strategies._points import MAX_PENDING, PointPicker
 from search.strategies.base import Dimension, Strategy
 
 __all__ = ["TPE"]
-
-_MAX_PENDING = 256
-_DUP_TOL = 1e-6
 
 
 class _Parzen:
@@ -134,7 +132,7 @@ class _Parzen:
         return logsumexp(self.log_w[None] + cont.sum(axis=2), axis=1)
 
 
-class TPE(Strategy):
+class TPE(PointPicker, Strategy):
     """Multivariate TPE with constant liar for batches.
 
     Args:
@@ -210,7 +208,7 @@ class TPE(Strategy):
             else:
                 x = self._propose()
             out[i] = x
-            self._pending = np.concatenate([self._pending, x[None]])[-_MAX_PENDING:]
+            self._pending = np.concatenate([self._pending, x[None]])[-MAX_PENDING:]
         return out
 
     def state_dict(self) -> dict[str, Any]:
@@ -227,36 +225,6 @@ class TPE(Strategy):
             self.rng.bit_generator.state = state["rng"]
 
     # ------------------------------------------------------------------ helpers
-    def _snap(self, x: np.ndarray) -> np.ndarray:
-        x = np.clip(x, 0.0, 1.0)
-        lv = self._levels
-        if not np.any(lv):
-            return x
-        k = np.where(lv > 0, lv, 1)
-        return np.where(lv > 0, (np.minimum(np.floor(x * k), k - 1) + 0.5) / k, x)
-
-    @staticmethod
-    def _same(A: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return np.all(np.abs(A - x) < _DUP_TOL, axis=1)
-
-    def _is_dup(self, x: np.ndarray) -> bool:
-        return bool(self._same(self._X, x).any() or self._same(self._pending, x).any())
-
-    def _initial_point(self) -> np.ndarray:
-        while self._n_sobol < len(self._sobol):
-            x = self._sobol[self._n_sobol]
-            self._n_sobol += 1
-            if not self._is_dup(x):
-                return x
-        return self._random_point()
-
-    def _random_point(self) -> np.ndarray:
-        for _ in range(100):
-            x = self._snap(self.rng.random(self.d))
-            if not self._is_dup(x):
-                return x
-        return x  # the space is (nearly) exhausted: a repeat is unavoidable
-
     @staticmethod
     def _ramp_weights(m: int) -> np.ndarray:
         """Older points weigh less once there are many (Optuna's default weighting)."""
