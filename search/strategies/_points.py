@@ -26,8 +26,40 @@ class PointPicker:
     _pending: np.ndarray
     _sobol: np.ndarray
     _n_sobol: int
+    _y: list
     rng: np.random.Generator
     d: int
+
+    def _reset_points(self) -> None:
+        """Forgets every told and pending point and the Sobol sequence."""
+        self._X = np.zeros((0, self.d))
+        self._y = []
+        self._pending = np.zeros((0, self.d))
+        self._n_sobol = 0
+        self._sobol = np.zeros((0, self.d))
+
+    def _record(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Adds told points ``x`` (snapped) with values ``y``; they are no longer pending."""
+        self._X = np.concatenate([self._X, x])
+        self._y.extend(list(y))
+        for xi in x:
+            if len(self._pending):
+                hit = np.flatnonzero(self._same(self._pending, xi))
+                if len(hit):
+                    self._pending = np.delete(self._pending, hit[0], axis=0)
+
+    def _add_pending(self, x: np.ndarray) -> None:
+        """Remembers an asked point ``x`` until it is told (the latest ``MAX_PENDING``)."""
+        self._pending = np.concatenate([self._pending, x[None]])[-MAX_PENDING:]
+
+    def _points_state(self) -> dict:
+        """The pending points and the use of the Sobol sequence, for ``state_dict``."""
+        return {"pending": self._pending.tolist(), "n_sobol": self._n_sobol}
+
+    def _load_points_state(self, state: dict) -> None:
+        """Restores what :meth:`_points_state` saved (nothing pending where it is absent)."""
+        self._pending = np.asarray(state.get("pending", []), dtype=np.float64).reshape(-1, self.d)
+        self._n_sobol = int(state.get("n_sobol", 0))
 
     def _snap(self, x: np.ndarray) -> np.ndarray:
         """Moves coordinates with levels to their bin centres; clips to the unit box."""

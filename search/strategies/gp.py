@@ -38,7 +38,7 @@ from scipy.stats import qmc
 from search.strategies import _gp_acq as A
 from search.strategies import _gp_kernels as K
 from search.strategies._parego import scalarize
-from search.strategies._points import MAX_PENDING, PointPicker
+from search.strategies._points import PointPicker
 from search.strategies.base import Dimension, Strategy
 
 __all__ = ["GPBayesian"]
@@ -96,13 +96,9 @@ class GPBayesian(PointPicker, Strategy):
         self._reset()
 
     def _reset(self) -> None:
-        self._X = np.zeros((0, self.d))
-        self._y: list[Any] = []
-        self._pending = np.zeros((0, self.d))
-        self._n_sobol = 0
+        self._reset_points()
         self._theta: np.ndarray | None = None
         self._n_fits = 0
-        self._sobol = np.zeros((0, self.d))
 
     def bind(self, dims: Sequence[Dimension], seed: int | None = None) -> None:
         super().bind(dims, seed)
@@ -131,13 +127,7 @@ class GPBayesian(PointPicker, Strategy):
         y = y.reshape(len(x), -1) if y.ndim > 1 or y.size != len(x) else y.reshape(len(x))
         if len(x) == 0:
             return
-        self._X = np.concatenate([self._X, x])
-        self._y.extend(list(y))
-        for xi in x:  # a told point is no longer pending
-            if len(self._pending):
-                hit = np.flatnonzero(self._same(self._pending, xi))
-                if len(hit):
-                    self._pending = np.delete(self._pending, hit[0], axis=0)
+        self._record(x, y)
 
     def ask(self, n: int) -> np.ndarray:
         out = np.zeros((n, self.d))
@@ -152,21 +142,19 @@ class GPBayesian(PointPicker, Strategy):
                         model = self._fit()
                     x = self._propose(model)
                 out[i] = x
-                self._pending = np.concatenate([self._pending, x[None]])[-MAX_PENDING:]
+                self._add_pending(x)
         return out
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "pending": self._pending.tolist(),
-            "n_sobol": self._n_sobol,
+            **self._points_state(),
             "theta": None if self._theta is None else self._theta.tolist(),
             "n_fits": self._n_fits,
             "rng": self.rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._pending = np.asarray(state.get("pending", []), dtype=np.float64).reshape(-1, self.d)
-        self._n_sobol = int(state.get("n_sobol", 0))
+        self._load_points_state(state)
         theta = state.get("theta")
         self._theta = None if theta is None else np.asarray(theta, dtype=np.float64)
         self._n_fits = int(state.get("n_fits", 0))

@@ -41,7 +41,7 @@ from scipy.special import logsumexp, ndtr, ndtri
 from scipy.stats import qmc
 
 from search.strategies._parego import scalarize
-from search.strategies._points import MAX_PENDING, PointPicker
+from search.strategies._points import PointPicker
 from search.strategies.base import Dimension, Strategy
 
 __all__ = ["TPE"]
@@ -169,13 +169,9 @@ class TPE(PointPicker, Strategy):
         self._reset()
 
     def _reset(self) -> None:
-        self._X = np.zeros((0, self.d))
-        self._y: list[Any] = []
-        self._pending = np.zeros((0, self.d))
-        self._n_sobol = 0
+        self._reset_points()
         self._levels = np.array([dim.levels or 0 for dim in self.dims], dtype=np.int64)
         self._cat = np.array([dim.kind == "categorical" for dim in self.dims], dtype=bool)
-        self._sobol = np.zeros((0, self.d))
 
     def bind(self, dims: Sequence[Dimension], seed: int | None = None) -> None:
         super().bind(dims, seed)
@@ -193,12 +189,7 @@ class TPE(PointPicker, Strategy):
             return
         y = np.asarray(y, dtype=np.float64)
         y = y.reshape(len(x), -1) if y.ndim > 1 or y.size != len(x) else y.reshape(len(x))
-        self._X = np.concatenate([self._X, x])
-        self._y.extend(list(y))
-        for xi in x:  # a told point is no longer pending
-            hit = np.flatnonzero(self._same(self._pending, xi))
-            if len(hit):
-                self._pending = np.delete(self._pending, hit[0], axis=0)
+        self._record(x, y)
 
     def ask(self, n: int) -> np.ndarray:
         out = np.zeros((n, self.d))
@@ -208,19 +199,17 @@ class TPE(PointPicker, Strategy):
             else:
                 x = self._propose()
             out[i] = x
-            self._pending = np.concatenate([self._pending, x[None]])[-MAX_PENDING:]
+            self._add_pending(x)
         return out
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "pending": self._pending.tolist(),
-            "n_sobol": self._n_sobol,
+            **self._points_state(),
             "rng": self.rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._pending = np.asarray(state.get("pending", []), dtype=np.float64).reshape(-1, self.d)
-        self._n_sobol = int(state.get("n_sobol", 0))
+        self._load_points_state(state)
         if "rng" in state:
             self.rng.bit_generator.state = state["rng"]
 
