@@ -18,28 +18,27 @@ __all__ = ["json_object", "non_negative_int", "positive_float", "positive_int", 
            "search_method"]
 
 
-def positive_int(text: str) -> int:
-    """A whole number >= 1 (``--epochs``, ``--population``, ``--workers``, ``--n-trials``...)."""
+def _whole_number(text: str, floor: str, *bounds: int | None) -> int:
+    """``text`` as a whole number within ``bounds`` (:func:`whole_number_problem`'s)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    problem = whole_number_problem(value)
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number {floor}, got {text!r}") from None
+    problem = whole_number_problem(value, *bounds)
     if problem is not None:
         raise argparse.ArgumentTypeError(problem)
     return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (``--epochs``, ``--population``, ``--workers``, ``--n-trials``...)."""
+    return _whole_number(text, ">= 1")
 
 
 def non_negative_int(text: str) -> int:
     """A whole number from 0 to 2**32 - 1 (``--seed``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
-    problem = whole_number_problem(value, *SeedRange)
-    if problem is not None:
-        raise argparse.ArgumentTypeError(problem)
-    return value
+    return _whole_number(text, ">= 0", *SeedRange)
 
 
 def positive_float(text: str) -> float:

@@ -141,12 +141,6 @@ LOSSES = {
 }
 
 
-def _mode(final_activation: str | None, from_logits: bool) -> str:
-    if final_activation is not None:
-        return final_activation
-    return "logits" if from_logits else "probabilities"
-
-
 def loss_fn(loss) -> Fn:
     """``(outputs, targets) -> (B,)`` for a configured :class:`~neural_jax.train.Loss`.
 
@@ -157,7 +151,7 @@ def loss_fn(loss) -> Fn:
     if fn is None:
         raise BackendError(f"loss {loss.name!r} has no TensorFlow implementation "
                            f"(backend: {BACKEND})", hint=f"use one of {', '.join(LOSSES)}")
-    mode = _mode(loss.final_activation, loss.from_logits)
+    mode = loss.mode
     params = dict(loss.params)
     return lambda z, y: fn(z, y, mode, **params)
 

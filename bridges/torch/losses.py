@@ -139,10 +139,13 @@ LOSSES = {
 }
 
 
-def _mode(final_activation: str | None, from_logits: bool) -> str:
-    if final_activation is not None:
-        return final_activation
-    return "logits" if from_logits else "probabilities"
+def _form(table: dict[str, Callable], name: str, what: str) -> Callable:
+    """The torch form of loss or metric ``name``; ``what`` says which it is."""
+    form = table.get(name)
+    if form is None:
+        raise BackendError(f"{what} {name!r} has no PyTorch form (backend: pytorch)",
+                           hint=f"use one of {', '.join(table)}")
+    return form
 
 
 def torch_loss(loss: Loss) -> Fn:
@@ -151,11 +154,8 @@ def torch_loss(loss: Loss) -> Fn:
     Raises:
       BackendError: a loss without a torch form here.
     """
-    fn = LOSSES.get(loss.name)
-    if fn is None:
-        raise BackendError(f"loss {loss.name!r} has no PyTorch form (backend: pytorch)",
-                           hint=f"use one of {', '.join(LOSSES)}")
-    mode = _mode(loss.final_activation, loss.from_logits)
+    fn = _form(LOSSES, loss.name, "loss")
+    mode = loss.mode
     params = dict(loss.params)
     return lambda z, y: fn(z, y, mode, **params)
 
@@ -203,11 +203,7 @@ def torch_metric(metric: Metric) -> Fn:
     Raises:
       BackendError: a metric without a torch form here.
     """
-    build = METRICS.get(metric.name)
-    if build is None:
-        raise BackendError(f"metric {metric.name!r} has no PyTorch form (backend: pytorch)",
-                           hint="use one of " + ", ".join(METRICS))
-    return build(dict(metric.params))
+    return _form(METRICS, metric.name, "metric")(dict(metric.params))
 
 
 def _accuracy_metric(p: dict) -> Fn:

@@ -15,7 +15,7 @@ from typing import Any
 from neural_jax.core.errors import NeuralValidationError, did_you_mean
 from neural_jax.core.source import Source, Span
 from neural_jax.dsl import ast
-from neural_jax.ir.nodes import HPO, Choice, LogRange, Range
+from neural_jax.ir.nodes import HPO, Choice, LogRange, Range, leaves
 from neural_jax.ir.params import FLOAT_KINDS, FLOAT_MAX, ParamSpec, is_int, is_number
 
 __all__ = ["ValueLowerer", "HPO_FORMS"]
@@ -79,13 +79,13 @@ class ValueLowerer:
             v = items
         else:
             v = self.plain(node, path, what)
-        if spec is not None and not any(isinstance(x, HPO) for x in _flat(v)):
+        if spec is not None and not any(isinstance(x, HPO) for x in leaves(v)):
             v = _normalise(spec, v)
             problem = spec.check(v)
             if problem:
                 raise self.fail(node.span, f"{what} {problem}", _domain_hint(spec))
         elif spec is not None:  # a tuple with HPO items: each value an item can take
-            hpos = [x for x in _flat(v) if isinstance(x, HPO)]
+            hpos = [x for x in leaves(v) if isinstance(x, HPO)]
             for pick in [{}] + [{id(h): c} for h in hpos for c in _candidates(h)]:
                 problem = spec.check(_normalise(spec, _fill(v, pick)))
                 if problem:
@@ -253,14 +253,6 @@ def _fill(v: Any, pick: dict[int, Any]) -> Any:
     if isinstance(v, tuple):
         return tuple(_fill(x, pick) for x in v)
     return v
-
-
-def _flat(v):
-    if isinstance(v, tuple):
-        for x in v:
-            yield from _flat(x)
-    else:
-        yield v
 
 
 def _normalise(spec: ParamSpec, v: Any) -> Any:

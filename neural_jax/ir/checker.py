@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neural_jax.core.errors import NeuralValidationError
-from neural_jax.ir.nodes import HPO, Choice, Layer, Network, Range
+from neural_jax.ir.nodes import HPO, Choice, Layer, Network, Range, leaves
 from neural_jax.ir.registry import LAYERS
 from neural_jax.ir.shapes import RuleContext, ShapeError, fmt_shape
 
@@ -96,21 +96,13 @@ def _shape_hpos(items, out: dict[str, HPO]) -> None:
             for k, v in it.params:
                 if not spec.param(k).shape_affecting:
                     continue
-                for x in _flat(v):
+                for x in leaves(v):
                     if isinstance(x, HPO):
                         out.setdefault(x.path, x)
                     if isinstance(x, Layer):
                         _shape_hpos((x,), out)
             if it.block:
                 _shape_hpos(it.block, out)
-
-
-def _flat(v):
-    if isinstance(v, tuple):
-        for x in v:
-            yield from _flat(x)
-    else:
-        yield v
 
 
 def configurations(net: Network, max_combos: int = 64) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ __all__ = [
     "Execution",
     "Network",
     "Params",
+    "leaves",
 ]
 
 #: explicit arguments, in signature order: ((name, value), ...)
@@ -41,6 +42,22 @@ def _get(params: Params, name: str, default: Any = None) -> Any:
         if k == name:
             return v
     return default
+
+
+def leaves(value: Any) -> Iterator[Any]:
+    """The items of a parameter value, with nested tuples flattened (a value itself if none).
+
+    Args:
+      value: A parameter value: a scalar, an HPO node, or a (nested) tuple of them.
+
+    Yields:
+      Each non-tuple item, in order.
+    """
+    if isinstance(value, tuple):
+        for x in value:
+            yield from leaves(x)
+    else:
+        yield value
 
 
 @dataclass(frozen=True, kw_only=True)

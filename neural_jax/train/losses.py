@@ -207,7 +207,9 @@ class Loss:
     _fn: Callable[..., jax.Array] = dataclasses.field(repr=False)
 
     @property
-    def _mode(self) -> str:
+    def mode(self) -> str:
+        """How outputs are read: ``"softmax"``/``"sigmoid"``, ``"logits"`` or
+        ``"probabilities"``."""
         if self.final_activation is not None:
             return self.final_activation
         return "logits" if self.from_logits else "probabilities"
@@ -218,7 +220,7 @@ class Loss:
         if params:
             check_arg_names(params, self.params, f"Loss '{self.name}'")
             values.update(params)
-        return self._fn(jnp.asarray(outputs), targets, self._mode, **values)
+        return self._fn(jnp.asarray(outputs), targets, self.mode, **values)
 
 
 def get_loss(name: str, *, final_activation: str | None = None,

@@ -52,7 +52,7 @@ import jax.numpy as jnp
 import optax
 
 from neural_jax.ir.training import OPTIMIZERS as DECLS
-from neural_jax.ir.training.checks import TrainConfigError, did_you_mean, find
+from neural_jax.ir.training.checks import TrainConfigError, did_you_mean, signature
 from neural_jax.ir.training.resolve import (
     ResolvedOptimizer,
     ResolvedSchedule,
@@ -145,7 +145,7 @@ def optimizer_names() -> list[str]:
 
 def optimizer_signature(name: str) -> list[tuple[str, Any]]:
     """Ordered ``(argument, Keras default)`` pairs, for binding positional arguments."""
-    return [(p.name, p.default) for p in find(DECLS, name, "optimizer").params]
+    return signature(DECLS, name, "optimizer")
 
 
 def _clip_each_by_norm(max_norm: jax.Array) -> optax.GradientTransformation:

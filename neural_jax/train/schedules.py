@@ -28,16 +28,14 @@ different schedule arguments share one compiled program; boolean flags (``stairc
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from neural_jax.ir.params import REQUIRED
 from neural_jax.ir.training import SCHEDULES as DECLS
-from neural_jax.ir.training.checks import find
+from neural_jax.ir.training.checks import signature
 from neural_jax.ir.training.resolve import ResolvedSchedule, resolve_schedule
 
 __all__ = [
@@ -159,8 +157,7 @@ def schedule_signature(name: str) -> list[tuple[str, Any]]:
 
     Required arguments have the default ``inspect.Parameter.empty``.
     """
-    return [(p.name, inspect.Parameter.empty if p.default is REQUIRED else p.default)
-            for p in find(DECLS, name, "schedule").params]
+    return signature(DECLS, name, "schedule")
 
 
 def get_schedule(name: str, args: Mapping[str, Any] | Sequence[Any] | None = None

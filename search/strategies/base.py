@@ -18,7 +18,7 @@ import numpy as np
 
 from search.errors import SearchExhausted
 
-__all__ = ["Dimension", "SearchExhausted", "Strategy"]
+__all__ = ["Dimension", "SearchExhausted", "Strategy", "single_objective"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,28 @@ class Strategy(abc.ABC):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores what :meth:`state_dict` returned."""
         del state
+
+
+def single_objective(x: np.ndarray, y: np.ndarray,
+                     refusal: str) -> tuple[np.ndarray, np.ndarray]:
+    """Told points ``(m, d)`` and their single objective ``(m,)``, for :meth:`Strategy.tell`.
+
+    Args:
+      x: The points, one or several.
+      y: Their values: ``(m,)`` or one column ``(m, 1)``.
+      refusal: The message for values of several objectives; ``{shape}`` stands for
+        their shape.
+
+    Raises:
+      ValueError: ``y`` has several columns, or not one value a point.
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 2:
+        if y.shape[1] != 1:
+            raise ValueError(refusal.format(shape=y.shape))
+        y = y[:, 0]
+    y = y.reshape(-1)
+    if len(x) != len(y):
+        raise ValueError(f"tell got {len(x)} points but {len(y)} values")
+    return x, y

@@ -73,7 +73,7 @@ from search.strategies._evosax_names import (
     available_algorithms,
     resolve_algorithm,
 )
-from search.strategies.base import Dimension, Strategy
+from search.strategies.base import Dimension, Strategy, single_objective
 
 __all__ = ["SHORT_NAMES", "Evolution", "available_algorithms", "resolve_algorithm"]
 
@@ -345,18 +345,9 @@ class Evolution(Strategy):
 
     def tell(self, x: np.ndarray, y: np.ndarray) -> None:
         """Records values; a generation is passed to the ES once all its slots have one."""
-        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 2:
-            if y.shape[1] != 1:
-                raise ValueError(
-                    "Evolution optimises a single objective; got values of shape "
-                    f"{y.shape}. Use a multi-objective strategy for several objectives."
-                )
-            y = y[:, 0]
-        y = y.reshape(-1)
-        if len(x) != len(y):
-            raise ValueError(f"tell got {len(x)} points but {len(y)} values")
+        x, y = single_objective(
+            x, y, "Evolution optimises a single objective; got values of shape {shape}. "
+            "Use a multi-objective strategy for several objectives.")
         for xi, yi in zip(x, y):
             self._tell_one(xi, float(yi))
 

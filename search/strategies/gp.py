@@ -38,20 +38,19 @@ from scipy.stats import qmc
 from search.strategies import _gp_acq as A
 from search.strategies import _gp_kernels as K
 from search.strategies._parego import scalarize
+from search.strategies._points import PointPicker
 from search.strategies.base import Dimension, Strategy
 
 __all__ = ["GPBayesian"]
 
-_MAX_PENDING = 256
 _SWEEP_ALL_LEVELS = 16  # coordinates with at most this many levels are swept exhaustively
-_DUP_TOL = 1e-6
 
 
 def _bucket(n: int, minimum: int = 32) -> int:
     return max(minimum, 1 << max(n - 1, 0).bit_length())
 
 
-class GPBayesian(Strategy):
+class GPBayesian(PointPicker, Strategy):
     """Bayesian optimisation with a Matern-5/2 ARD Gaussian process and log EI.
 
     Args:
@@ -97,13 +96,9 @@ class GPBayesian(Strategy):
         self._reset()
 
     def _reset(self) -> None:
-        self._X = np.zeros((0, self.d))
-        self._y: list[Any] = []
-        self._pending = np.zeros((0, self.d))
-        self._n_sobol = 0
+        self._reset_points()
         self._theta: np.ndarray | None = None
         self._n_fits = 0
-        self._sobol = np.zeros((0, self.d))
 
     def bind(self, dims: Sequence[Dimension], seed: int | None = None) -> None:
         super().bind(dims, seed)
@@ -132,13 +127,7 @@ class GPBayesian(Strategy):
         y = y.reshape(len(x), -1) if y.ndim > 1 or y.size != len(x) else y.reshape(len(x))
         if len(x) == 0:
             return
-        self._X = np.concatenate([self._X, x])
-        self._y.extend(list(y))
-        for xi in x:  # a told point is no longer pending
-            if len(self._pending):
-                hit = np.flatnonzero(self._same(self._pending, xi))
-                if len(hit):
-                    self._pending = np.delete(self._pending, hit[0], axis=0)
+        self._record(x, y)
 
     def ask(self, n: int) -> np.ndarray:
         out = np.zeros((n, self.d))
@@ -153,21 +142,19 @@ class GPBayesian(Strategy):
                         model = self._fit()
                     x = self._propose(model)
                 out[i] = x
-                self._pending = np.concatenate([self._pending, x[None]])[-_MAX_PENDING:]
+                self._add_pending(x)
         return out
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "pending": self._pending.tolist(),
-            "n_sobol": self._n_sobol,
+            **self._points_state(),
             "theta": None if self._theta is None else self._theta.tolist(),
             "n_fits": self._n_fits,
             "rng": self.rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._pending = np.asarray(state.get("pending", []), dtype=np.float64).reshape(-1, self.d)
-        self._n_sobol = int(state.get("n_sobol", 0))
+        self._load_points_state(state)
         theta = state.get("theta")
         self._theta = None if theta is None else np.asarray(theta, dtype=np.float64)
         self._n_fits = int(state.get("n_fits", 0))
@@ -175,38 +162,6 @@ class GPBayesian(Strategy):
             self.rng.bit_generator.state = state["rng"]
 
     # ------------------------------------------------------------------ helpers
-    def _snap(self, x: np.ndarray) -> np.ndarray:
-        """Moves coordinates with levels to their bin centres; clips to the unit box."""
-        x = np.clip(x, 0.0, 1.0)
-        lv = self._levels
-        if not np.any(lv):
-            return x
-        k = np.where(lv > 0, lv, 1)
-        snapped = (np.minimum(np.floor(x * k), k - 1) + 0.5) / k
-        return np.where(lv > 0, snapped, x)
-
-    def _same(self, A_: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Rows of ``A_`` that decode to the same configuration as ``x``."""
-        return np.all(np.abs(A_ - x) < _DUP_TOL, axis=1)
-
-    def _is_dup(self, x: np.ndarray) -> bool:
-        return bool(self._same(self._X, x).any() or self._same(self._pending, x).any())
-
-    def _initial_point(self) -> np.ndarray:
-        while self._n_sobol < len(self._sobol):
-            x = self._sobol[self._n_sobol]
-            self._n_sobol += 1
-            if not self._is_dup(x):
-                return x
-        return self._random_point()
-
-    def _random_point(self) -> np.ndarray:
-        for _ in range(100):
-            x = self._snap(self.rng.random(self.d))
-            if not self._is_dup(x):
-                return x
-        return x  # the space is (nearly) exhausted: a repeat is unavoidable
-
     def _targets(self) -> np.ndarray:
         """Standardised, upper-tail-compressed values (module docstring, step 2)."""
         y = scalarize(np.asarray(self._y), self.rng)

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from search.strategies.base import Dimension, Strategy
+from search.strategies.base import Dimension, Strategy, single_objective
 
 __all__ = ["PBT"]
 
@@ -288,17 +288,8 @@ class PBT(Strategy):
         A point told again with the same value (a study replaying its trials after
         :meth:`load_state_dict`) is recorded once.
         """
-        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 2:
-            if y.shape[1] != 1:
-                raise ValueError(
-                    f"PBT ranks a single objective; got values of shape {y.shape}"
-                )
-            y = y[:, 0]
-        y = y.reshape(-1)
-        if len(x) != len(y):
-            raise ValueError(f"tell got {len(x)} points but {len(y)} values")
+        x, y = single_objective(
+            x, y, "PBT ranks a single objective; got values of shape {shape}")
         for row, value in zip(x, y):
             if self._seen(row, float(value)):
                 continue  # the same trial told again, e.g. replayed after a resume

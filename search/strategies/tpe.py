@@ -41,12 +41,10 @@ from scipy.special import logsumexp, ndtr, ndtri
 from scipy.stats import qmc
 
 from search.strategies._parego import scalarize
+from search.strategies._points import PointPicker
 from search.strategies.base import Dimension, Strategy
 
 __all__ = ["TPE"]
-
-_MAX_PENDING = 256
-_DUP_TOL = 1e-6
 
 
 class _Parzen:
@@ -134,7 +132,7 @@ class _Parzen:
         return logsumexp(self.log_w[None] + cont.sum(axis=2), axis=1)
 
 
-class TPE(Strategy):
+class TPE(PointPicker, Strategy):
     """Multivariate TPE with constant liar for batches.
 
     Args:
@@ -171,13 +169,9 @@ class TPE(Strategy):
         self._reset()
 
     def _reset(self) -> None:
-        self._X = np.zeros((0, self.d))
-        self._y: list[Any] = []
-        self._pending = np.zeros((0, self.d))
-        self._n_sobol = 0
+        self._reset_points()
         self._levels = np.array([dim.levels or 0 for dim in self.dims], dtype=np.int64)
         self._cat = np.array([dim.kind == "categorical" for dim in self.dims], dtype=bool)
-        self._sobol = np.zeros((0, self.d))
 
     def bind(self, dims: Sequence[Dimension], seed: int | None = None) -> None:
         super().bind(dims, seed)
@@ -195,12 +189,7 @@ class TPE(Strategy):
             return
         y = np.asarray(y, dtype=np.float64)
         y = y.reshape(len(x), -1) if y.ndim > 1 or y.size != len(x) else y.reshape(len(x))
-        self._X = np.concatenate([self._X, x])
-        self._y.extend(list(y))
-        for xi in x:  # a told point is no longer pending
-            hit = np.flatnonzero(self._same(self._pending, xi))
-            if len(hit):
-                self._pending = np.delete(self._pending, hit[0], axis=0)
+        self._record(x, y)
 
     def ask(self, n: int) -> np.ndarray:
         out = np.zeros((n, self.d))
@@ -210,53 +199,21 @@ class TPE(Strategy):
             else:
                 x = self._propose()
             out[i] = x
-            self._pending = np.concatenate([self._pending, x[None]])[-_MAX_PENDING:]
+            self._add_pending(x)
         return out
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "pending": self._pending.tolist(),
-            "n_sobol": self._n_sobol,
+            **self._points_state(),
             "rng": self.rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._pending = np.asarray(state.get("pending", []), dtype=np.float64).reshape(-1, self.d)
-        self._n_sobol = int(state.get("n_sobol", 0))
+        self._load_points_state(state)
         if "rng" in state:
             self.rng.bit_generator.state = state["rng"]
 
     # ------------------------------------------------------------------ helpers
-    def _snap(self, x: np.ndarray) -> np.ndarray:
-        x = np.clip(x, 0.0, 1.0)
-        lv = self._levels
-        if not np.any(lv):
-            return x
-        k = np.where(lv > 0, lv, 1)
-        return np.where(lv > 0, (np.minimum(np.floor(x * k), k - 1) + 0.5) / k, x)
-
-    @staticmethod
-    def _same(A: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return np.all(np.abs(A - x) < _DUP_TOL, axis=1)
-
-    def _is_dup(self, x: np.ndarray) -> bool:
-        return bool(self._same(self._X, x).any() or self._same(self._pending, x).any())
-
-    def _initial_point(self) -> np.ndarray:
-        while self._n_sobol < len(self._sobol):
-            x = self._sobol[self._n_sobol]
-            self._n_sobol += 1
-            if not self._is_dup(x):
-                return x
-        return self._random_point()
-
-    def _random_point(self) -> np.ndarray:
-        for _ in range(100):
-            x = self._snap(self.rng.random(self.d))
-            if not self._is_dup(x):
-                return x
-        return x  # the space is (nearly) exhausted: a repeat is unavoidable
-
     @staticmethod
     def _ramp_weights(m: int) -> np.ndarray:
         """Older points weigh less once there are many (Optuna's default weighting)."""

@@ -11,18 +11,19 @@ the canonical names of :mod:`neural_jax.ir.training`. Pure Python.
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from neural_jax.core.errors import MessageError
-from neural_jax.ir.params import ParamSpec
+from neural_jax.ir.params import REQUIRED, ParamSpec
 from neural_jax.ir.training.decl import TrainingDecl
 from neural_jax.ir.training.decl import lookup as ir_lookup
 
 __all__ = ["TrainConfigError", "as_bool", "as_float", "check_arg_names", "check_number",
-           "check_range", "did_you_mean", "find"]
+           "check_range", "did_you_mean", "find", "signature"]
 
 
 class TrainConfigError(MessageError, ValueError):
@@ -66,6 +67,18 @@ def find(decls: Mapping[str, TrainingDecl], name: Any, kind: str) -> TrainingDec
             f"Unknown {kind} '{name}'.{did_you_mean(name, shown)} "
             f"Known {kind}s: {', '.join(shown)}.")
     return decls[key]
+
+
+def signature(decls: Mapping[str, TrainingDecl], name: Any, kind: str) -> list[tuple[str, Any]]:
+    """Ordered ``(argument, default)`` pairs of ``name``, for binding positional arguments.
+
+    Required arguments have the default ``inspect.Parameter.empty``.
+
+    Raises:
+      TrainConfigError: If ``name`` names nothing in ``decls`` (see :func:`find`).
+    """
+    return [(p.name, inspect.Parameter.empty if p.default is REQUIRED else p.default)
+            for p in find(decls, name, kind).params]
 
 
 #: the interval of each numeric domain of :mod:`neural_jax.ir.params`, as
